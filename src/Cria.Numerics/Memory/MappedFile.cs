@@ -1,0 +1,108 @@
+using System.IO.MemoryMappedFiles;
+using System.Runtime.CompilerServices;
+
+namespace Cria.Numerics.Memory;
+
+/// <summary>
+/// A read-only memory map of a whole file. Invariant: every span or pointer handed out lies inside
+/// [0, Length) of the mapping, and the mapping stays valid until <see cref="Dispose"/>.
+/// Callers that keep raw views (<see cref="WeightMatrix"/>) must keep the file alive as long.
+/// </summary>
+public sealed unsafe class MappedFile : IDisposable
+{
+    private readonly MemoryMappedFile? _map;
+    private readonly MemoryMappedViewAccessor? _view;
+    private byte* _base;
+
+    private MappedFile(string path, MemoryMappedFile? map, MemoryMappedViewAccessor? view, byte* basePtr, long length)
+    {
+        FilePath = path;
+        _map = map;
+        _view = view;
+        _base = basePtr;
+        Length = length;
+    }
+
+    /// <summary>The path the file was opened from.</summary>
+    public string FilePath { get; }
+
+    /// <summary>File size in bytes.</summary>
+    public long Length { get; }
+
+    /// <summary>Maps <paramref name="path"/> read-only. An empty file maps to a zero-length view.</summary>
+    public static MappedFile Open(string path)
+    {
+        long length = new FileInfo(path).Length;
+        if (length == 0)
+        {
+            return new MappedFile(path, null, null, null, 0);
+        }
+        var map = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
+        MemoryMappedViewAccessor? view = null;
+        try
+        {
+            view = map.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
+            byte* p = null;
+            view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);
+            p += view.PointerOffset;
+            return new MappedFile(path, map, view, p, length);
+        }
+        catch
+        {
+            view?.Dispose();
+            map.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>True when [offset, offset+length) lies inside the file.</summary>
+    public bool Contains(long offset, long length) =>
+        offset >= 0 && length >= 0 && offset <= Length && length <= Length - offset;
+
+    /// <summary>A span over [offset, offset+length); throws if the range is outside the file.</summary>
+    public ReadOnlySpan<byte> Span(long offset, int length)
+    {
+        if (!Contains(offset, length))
+        {
+            ThrowOutside(offset, length);
+        }
+        ObjectDisposedException.ThrowIf(_base == null && Length != 0, this);
+        return new ReadOnlySpan<byte>(_base + offset, length);
+    }
+
+    /// <summary>A raw view of a weight matrix stored in this file (rows of <paramref name="cols"/> elements).</summary>
+    public WeightMatrix Matrix(GgmlType type, long offset, int rows, int cols)
+    {
+        long rowBytes = GgmlTypes.RowBytes(type, cols);
+        if (rowBytes < 0 || rows < 0 || !Contains(offset, rowBytes * rows))
+        {
+            ThrowOutside(offset, rowBytes * rows);
+        }
+        return new WeightMatrix(type, rows, cols, (nint)(_base + offset), rowBytes);
+    }
+
+    /// <summary>Reads a little-endian value at <paramref name="offset"/> (bounds checked).</summary>
+    public T Read<T>(long offset)
+        where T : unmanaged
+    {
+        if (!Contains(offset, sizeof(T)))
+        {
+            ThrowOutside(offset, sizeof(T));
+        }
+        return Unsafe.ReadUnaligned<T>(_base + offset);
+    }
+
+    public void Dispose()
+    {
+        if (_view != null && _base != null)
+        {
+            _view.SafeMemoryMappedViewHandle.ReleasePointer();
+            _base = null;
+            _view.Dispose();
+            _map?.Dispose();
+        }
+    }
+
+    private void ThrowOutside(long offset, long length) =>
+        throw new ArgumentOutOfRangeException(nameof(offset), $"{FilePath}: range [{offset}, {offset}+{length}) is outside the file ({Length} bytes)");
+}

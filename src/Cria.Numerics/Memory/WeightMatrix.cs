@@ -1,0 +1,48 @@
+namespace Cria.Numerics.Memory;
+
+/// <summary>
+/// A row-major matrix of <see cref="Rows"/> × <see cref="Cols"/> elements of <see cref="Type"/>, stored
+/// as whole blocks per row, that lives in memory owned by someone else (a <see cref="MappedFile"/>
+/// or a <see cref="NativeBuffer"/>). The owner must outlive every use of the view.
+/// </summary>
+public readonly unsafe struct WeightMatrix
+{
+    internal WeightMatrix(GgmlType type, int rows, int cols, nint data, long rowBytes)
+    {
+        Type = type;
+        Rows = rows;
+        Cols = cols;
+        Data = data;
+        RowBytes = rowBytes;
+    }
+
+    public GgmlType Type { get; }
+
+    public int Rows { get; }
+
+    public int Cols { get; }
+
+    public long RowBytes { get; }
+
+    internal nint Data { get; }
+
+    public bool IsEmpty => Data == 0;
+
+    /// <summary>The bytes of row <paramref name="row"/>.</summary>
+    public ReadOnlySpan<byte> Row(int row)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(row);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(row, Rows);
+        return new ReadOnlySpan<byte>((byte*)Data + (long)row * RowBytes, checked((int)RowBytes));
+    }
+
+    /// <summary>A view of rows [start, start+count).</summary>
+    public WeightMatrix Slice(int start, int count)
+    {
+        if ((uint)start > (uint)Rows || (uint)count > (uint)(Rows - start))
+        {
+            throw new ArgumentOutOfRangeException(nameof(start));
+        }
+        return new WeightMatrix(Type, count, Cols, Data + (nint)(start * RowBytes), RowBytes);
+    }
+}
