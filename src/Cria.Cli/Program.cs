@@ -1,1 +1,21 @@
-namespace Cria.Cli; internal static class Program { private static int Main() => 0; }
+using System.CommandLine;
+using System.Text;
+
+namespace Cria.Cli;
+
+internal static class Program
+{
+    private static int Main(string[] args)
+    {
+        Console.OutputEncoding = new UTF8Encoding(false);
+        var root = new RootCommand("Cria: run, serve and fine-tune open-weight LLMs (GGUF) in pure C#.")
+        {
+            RunCommand.Create(),
+            InfoCommand.Create(),
+            TokenizeCommand.Create(),
+            PerplexityCommand.Create(),
+            ImportCommand.Create(),
+        };
+        return root.Parse(args).Invoke();
+    }
+}

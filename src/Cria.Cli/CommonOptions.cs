@@ -1,0 +1,26 @@
+using System.CommandLine;
+using Cria.Numerics.Threading;
+
+namespace Cria.Cli;
+
+/// <summary>Options several commands share.</summary>
+internal static class CommonOptions
+{
+    public static Option<string?> Model(string description = "GGUF model file (default: the bundled stories260K model)") =>
+        new("--model", "-m") { Description = description };
+
+    public static Option<int> Threads() =>
+        new("--threads", "-t") { Description = "compute threads (default: processor count)", DefaultValueFactory = _ => ComputePool.DefaultThreads };
+
+    public static Option<int> Context(string description = "context length in tokens (default: the model's, at most 4096)") =>
+        new("--ctx", "-c") { Description = description, DefaultValueFactory = _ => 0 };
+
+    public static ComputePool Pool(int threads)
+    {
+        if (threads < 1 || threads > 1024)
+        {
+            throw new UserException($"--threads must be between 1 and 1024, got {threads}");
+        }
+        return threads == ComputePool.DefaultThreads ? ComputePool.Shared : new ComputePool(threads);
+    }
+}

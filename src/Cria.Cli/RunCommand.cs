@@ -1,0 +1,80 @@
+using System.CommandLine;
+using Cria.Core.Inference;
+using Cria.Core.Sampling;
+
+namespace Cria.Cli;
+
+/// <summary><c>cria run</c>: stream a continuation of a prompt (or an interactive loop on a terminal).</summary>
+internal static class RunCommand
+{
+    public static Command Create()
+    {
+        var prompt = new Argument<string?>("prompt") { Description = "text to continue; omit for an interactive loop (or to read stdin when it is redirected)", Arity = ArgumentArity.ZeroOrOne };
+        var model = CommonOptions.Model();
+        var maxTokens = new Option<int>("--max-tokens", "-n") { Description = "tokens to generate at most (-1: until the end or the context is full)", DefaultValueFactory = _ => 256 };
+        var temperature = new Option<float>("--temperature", "--temp") { Description = "sampling temperature; 0 is greedy", DefaultValueFactory = _ => 0.8f };
+        var topK = new Option<int>("--top-k") { Description = "keep the k most likely tokens (0: off)", DefaultValueFactory = _ => 40 };
+        var topP = new Option<float>("--top-p") { Description = "nucleus sampling threshold (1: off)", DefaultValueFactory = _ => 0.95f };
+        var minP = new Option<float>("--min-p") { Description = "drop tokens below min-p × the top probability (0: off)", DefaultValueFactory = _ => 0.05f };
+        var repeat = new Option<float>("--repeat-penalty") { Description = "penalty for repeated tokens (1: off)", DefaultValueFactory = _ => 1.0f };
+        var repeatLastN = new Option<int>("--repeat-last-n") { Description = "tokens the penalties look back over (-1: all)", DefaultValueFactory = _ => 64 };
+        var presence = new Option<float>("--presence-penalty") { Description = "OpenAI-style presence penalty", DefaultValueFactory = _ => 0f };
+        var frequency = new Option<float>("--frequency-penalty") { Description = "OpenAI-style frequency penalty", DefaultValueFactory = _ => 0f };
+        var seed = new Option<ulong?>("--seed", "-s") { Description = "random seed for reproducible sampling" };
+        var stop = new Option<string[]>("--stop") { Description = "stop when this text appears (repeatable)", AllowMultipleArgumentsPerToken = false };
+        var ctx = CommonOptions.Context();
+        var threads = CommonOptions.Threads();
+        var verbose = new Option<bool>("--verbose", "-v") { Description = "print timings to stderr" };
+
+        var cmd = new Command("run", "Generate text with a model, streaming the continuation (not the prompt) to stdout.")
+        {
+            prompt, model, maxTokens, temperature, topK, topP, minP, repeat, repeatLastN, presence, frequency, seed, stop, ctx, threads, verbose,
+        };
+        cmd.SetAction(p => CliErrors.Run(() =>
+        {
+            var sampling = new SamplingOptions
+            {
+                Temperature = p.GetValue(temperature),
+                TopK = p.GetValue(topK),
+                TopP = p.GetValue(topP),
+                MinP = p.GetValue(minP),
+                RepeatPenalty = p.GetValue(repeat),
+                PenaltyLastN = p.GetValue(repeatLastN),
+                PresencePenalty = p.GetValue(presence),
+                FrequencyPenalty = p.GetValue(frequency),
+                Seed = p.GetValue(seed),
+            };
+            sampling.Validate();
+            int n = p.GetValue(maxTokens);
+            if (n < -1)
+            {
+                throw new UserException($"--max-tokens must be ≥ -1, got {n}");
+            }
+            using LocalModel lm = LocalModel.Load(ModelPaths.Resolve(p.GetValue(model)), CommonOptions.Pool(p.GetValue(threads)));
+            int ctxLen = ResolveContext(p.GetValue(ctx), lm.Model.Config.ContextLength);
+            var options = new GenerationOptions { MaxTokens = n < 0 ? int.MaxValue : n, Sampling = sampling, Stop = p.GetValue(stop) };
+            string? text = p.GetValue(prompt);
+            if (text is null && Console.IsInputRedirected)
+            {
+                text = Console.In.ReadToEnd();
+            }
+            var session = new RunSession(lm, ctxLen, options, p.GetValue(verbose));
+            if (text is not null)
+            {
+                session.Generate(text);
+                return 0;
+            }
+            return session.Interactive();
+        }));
+        return cmd;
+    }
+
+    public static int ResolveContext(int requested, int modelContext)
+    {
+        if (requested < 0 || requested > 1 << 20)
+        {
+            throw new UserException($"--ctx must be between 1 and {1 << 20}, got {requested}");
+        }
+        return requested > 0 ? requested : Math.Min(modelContext, 4096);
+    }
+}

@@ -1,0 +1,68 @@
+namespace Cria.Core.Models;
+
+/// <summary>
+/// The per-sequence state of a model: the KV cache and every activation buffer, allocated once,
+/// so a decode step allocates nothing. Invariant: cache rows [0, <see cref="Position"/>) hold the
+/// keys and values of the tokens fed so far, in order.
+/// Shapes: Keys[l], Values[l] are [ctx, kvDim] row-major; activations are [maxBatch, width].
+/// </summary>
+public sealed class InferenceContext
+{
+    public InferenceContext(ModelConfig config, int vocabSize, int contextLength, int maxBatch)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentOutOfRangeException.ThrowIfLessThan(contextLength, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxBatch, 1);
+        ContextLength = contextLength;
+        MaxBatch = maxBatch;
+        int dim = config.EmbeddingLength;
+        Keys = new float[config.BlockCount][];
+        Values = new float[config.BlockCount][];
+        for (int l = 0; l < config.BlockCount; l++)
+        {
+            Keys[l] = new float[(long)contextLength * config.KvDim];
+            Values[l] = new float[(long)contextLength * config.KvDim];
+        }
+        X = new float[maxBatch * dim];
+        Xb = new float[maxBatch * dim];
+        Q = new float[maxBatch * config.QDim];
+        K = new float[maxBatch * config.KvDim];
+        V = new float[maxBatch * config.KvDim];
+        Att = new float[maxBatch * config.QDim];
+        Hb = new float[maxBatch * config.FeedForwardLength];
+        Hb2 = new float[maxBatch * config.FeedForwardLength];
+        Logits = new float[vocabSize];
+    }
+
+    public int ContextLength { get; }
+
+    public int MaxBatch { get; }
+
+    /// <summary>Tokens already in the cache.</summary>
+    public int Position { get; internal set; }
+
+    internal float[][] Keys { get; }
+    internal float[][] Values { get; }
+    internal float[] X { get; }     // residual stream [maxBatch, dim]
+    internal float[] Xb { get; }    // normed input / block output [maxBatch, dim]
+    internal float[] Q { get; }     // [maxBatch, qDim]
+    internal float[] K { get; }     // [maxBatch, kvDim]
+    internal float[] V { get; }     // [maxBatch, kvDim]
+    internal float[] Att { get; }   // attention output [maxBatch, qDim]
+    internal float[] Hb { get; }    // gate / SwiGLU [maxBatch, ff]
+    internal float[] Hb2 { get; }   // up [maxBatch, ff]
+
+    /// <summary>Logits of the last position fed, [vocab].</summary>
+    public float[] Logits { get; }
+
+    /// <summary>Forgets every token (the next forward starts at position 0).</summary>
+    public void Reset() => Position = 0;
+
+    /// <summary>Drops the cache back to <paramref name="position"/> tokens (e.g. to reuse a shared prefix).</summary>
+    public void Truncate(int position)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(position);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(position, Position);
+        Position = position;
+    }
+}

@@ -1,0 +1,195 @@
+using Cria.Core.Gguf;
+using Cria.Numerics.Kernels;
+using Cria.Numerics.Quants;
+using Cria.Numerics.Threading;
+
+namespace Cria.Core.Models;
+
+/// <summary>
+/// The Llama-family decoder (Touvron et al. 2023): token embedding, N blocks of
+/// [RMSNorm → GQA attention with RoPE and KV cache → residual, RMSNorm → SwiGLU MLP → residual],
+/// final RMSNorm and the output projection. Covers GGUF "llama" (Llama 1–3.x, TinyLlama, Mistral)
+/// and "qwen2" (QKV biases, NeoX RoPE). Each op is an explicit call, so the training code can
+/// mirror it with a backward pass.
+/// </summary>
+public sealed class LlamaModel : IDisposable
+{
+    private readonly GgufFile? _owner;
+    private readonly float[] _invFreq;   // [ropeDims/2] angular frequency per rotated pair
+
+    public LlamaModel(ModelConfig config, LlamaWeights weights, ComputePool pool, GgufFile? owner = null)
+    {
+        Config = config ?? throw new ArgumentNullException(nameof(config));
+        Weights = weights ?? throw new ArgumentNullException(nameof(weights));
+        Pool = pool ?? throw new ArgumentNullException(nameof(pool));
+        _owner = owner;
+        _invFreq = RopeFrequencies(config, weights.RopeFreqFactors);
+    }
+
+    public ModelConfig Config { get; }
+
+    public LlamaWeights Weights { get; }
+
+    public ComputePool Pool { get; }
+
+    public int VocabSize => Weights.VocabSize;
+
+    /// <summary>Loads the model part of an open GGUF file; the model takes ownership of the file.</summary>
+    public static LlamaModel Load(GgufFile file, ComputePool? pool = null)
+    {
+        ModelConfig config = ModelConfig.FromGguf(file);
+        LlamaWeights weights = LlamaWeights.Bind(file, config);
+        return new LlamaModel(config, weights, pool ?? ComputePool.Shared, file);
+    }
+
+    /// <summary>A fresh per-sequence state for up to <paramref name="contextLength"/> tokens.</summary>
+    public InferenceContext CreateContext(int contextLength = 0, int maxBatch = 64)
+    {
+        int ctx = contextLength > 0 ? contextLength : Config.ContextLength;
+        return new InferenceContext(Config, VocabSize, ctx, Math.Min(maxBatch, ctx));
+    }
+
+    /// <summary>
+    /// Feeds <paramref name="tokens"/> at the context's current position, in batches, and leaves the
+    /// last position's logits in <see cref="InferenceContext.Logits"/>. When <paramref name="allLogits"/>
+    /// is given ([tokens, vocab]) the logits of every position are written there too.
+    /// </summary>
+    public void Forward(InferenceContext ctx, ReadOnlySpan<int> tokens, Span<float> allLogits = default)
+    {
+        ArgumentNullException.ThrowIfNull(ctx);
+        if (tokens.IsEmpty)
+        {
+            return;
+        }
+        if (ctx.Position + tokens.Length > ctx.ContextLength)
+        {
+            throw new ArgumentException($"{ctx.Position} + {tokens.Length} tokens exceed the context of {ctx.ContextLength}");
+        }
+        if (!allLogits.IsEmpty && allLogits.Length < (long)tokens.Length * VocabSize)
+        {
+            throw new ArgumentException("allLogits must hold [tokens, vocab] floats", nameof(allLogits));
+        }
+        foreach (int t in tokens)
+        {
+            if ((uint)t >= (uint)VocabSize)
+            {
+                throw new ArgumentOutOfRangeException(nameof(tokens), $"token id {t} is outside the vocabulary of {VocabSize}");
+            }
+        }
+        for (int done = 0; done < tokens.Length;)
+        {
+            int n = Math.Min(ctx.MaxBatch, tokens.Length - done);
+            Span<float> chunkLogits = allLogits.IsEmpty ? default : allLogits.Slice(done * VocabSize, n * VocabSize);
+            ForwardBatch(ctx, tokens.Slice(done, n), chunkLogits, last: done + n == tokens.Length);
+            done += n;
+        }
+    }
+
+    private void ForwardBatch(InferenceContext s, ReadOnlySpan<int> tokens, Span<float> allLogits, bool last)
+    {
+        ModelConfig c = Config;
+        int n = tokens.Length;
+        int dim = c.EmbeddingLength;
+        int qDim = c.QDim;
+        int kvDim = c.KvDim;
+        int ff = c.FeedForwardLength;
+        int start = s.Position;
+
+        for (int t = 0; t < n; t++)
+        {
+            Dequantize.Row(Weights.TokenEmbedding.Type, Weights.TokenEmbedding.Row(tokens[t]), s.X.AsSpan(t * dim, dim));
+        }
+
+        for (int l = 0; l < c.BlockCount; l++)
+        {
+            LayerWeights w = Weights.Layers[l];
+
+            // Attention block.
+            for (int t = 0; t < n; t++)
+            {
+                RmsNorm.Run(s.X.AsSpan(t * dim, dim), w.AttnNorm, c.RmsEpsilon, s.Xb.AsSpan(t * dim, dim));
+            }
+            MatMul.Run(Pool, w.Wq, s.Xb, s.Q, n);
+            MatMul.Run(Pool, w.Wk, s.Xb, s.K, n);
+            MatMul.Run(Pool, w.Wv, s.Xb, s.V, n);
+            for (int t = 0; t < n; t++)
+            {
+                Span<float> q = s.Q.AsSpan(t * qDim, qDim);
+                Span<float> k = s.K.AsSpan(t * kvDim, kvDim);
+                Span<float> v = s.V.AsSpan(t * kvDim, kvDim);
+                if (w.Bq is not null)
+                {
+                    Add(q, w.Bq);
+                    Add(k, w.Bk!);
+                    Add(v, w.Bv!);
+                }
+                Rope.Run(q, c.HeadCount, c.HeadDim, start + t, _invFreq, c.RopeStyle);
+                Rope.Run(k, c.HeadCountKv, c.HeadDim, start + t, _invFreq, c.RopeStyle);
+                k.CopyTo(s.Keys[l].AsSpan((start + t) * kvDim, kvDim));
+                v.CopyTo(s.Values[l].AsSpan((start + t) * kvDim, kvDim));
+            }
+            Attention.Run(Pool, s.Q, s.Keys[l], s.Values[l], s.Att, n, start, c.HeadCount, c.HeadCountKv, c.HeadDim);
+            MatMul.Run(Pool, w.Wo, s.Att, s.Xb, n);
+            Add(s.X.AsSpan(0, n * dim), s.Xb.AsSpan(0, n * dim));
+
+            // Feed-forward block.
+            for (int t = 0; t < n; t++)
+            {
+                RmsNorm.Run(s.X.AsSpan(t * dim, dim), w.FfnNorm, c.RmsEpsilon, s.Xb.AsSpan(t * dim, dim));
+            }
+            MatMul.Run(Pool, w.Gate, s.Xb, s.Hb, n);
+            MatMul.Run(Pool, w.Up, s.Xb, s.Hb2, n);
+            SwiGlu.Run(s.Hb.AsSpan(0, n * ff), s.Hb2.AsSpan(0, n * ff));
+            MatMul.Run(Pool, w.Down, s.Hb, s.Xb, n);
+            Add(s.X.AsSpan(0, n * dim), s.Xb.AsSpan(0, n * dim));
+        }
+        s.Position = start + n;
+
+        // Output: all positions when asked, else only the last one of the last batch.
+        if (!allLogits.IsEmpty)
+        {
+            for (int t = 0; t < n; t++)
+            {
+                RmsNorm.Run(s.X.AsSpan(t * dim, dim), Weights.OutputNorm, c.RmsEpsilon, s.Xb.AsSpan(t * dim, dim));
+            }
+            MatMul.Run(Pool, Weights.Output, s.Xb, allLogits, n);
+            if (last)
+            {
+                allLogits.Slice((n - 1) * VocabSize, VocabSize).CopyTo(s.Logits);
+            }
+        }
+        else if (last)
+        {
+            RmsNorm.Run(s.X.AsSpan((n - 1) * dim, dim), Weights.OutputNorm, c.RmsEpsilon, s.Xb.AsSpan(0, dim));
+            MatMul.Run(Pool, Weights.Output, s.Xb.AsSpan(0, dim), s.Logits, 1);
+        }
+    }
+
+    private static void Add(Span<float> x, ReadOnlySpan<float> y) => System.Numerics.Tensors.TensorPrimitives.Add(x, y, x);
+
+    /// <summary>
+    /// θ_i = base^(−2i/d) for each rotated pair, divided by the linear scaling factor, or by
+    /// rope_freqs[i] for llama3-style scaling (as llama.cpp applies freq_factors).
+    /// </summary>
+    private static float[] RopeFrequencies(ModelConfig c, float[]? factors)
+    {
+        int pairs = c.RopeDimensions / 2;
+        var f = new float[pairs];
+        for (int i = 0; i < pairs; i++)
+        {
+            double theta = Math.Pow(c.RopeFreqBase, -2.0 * i / c.RopeDimensions);
+            if (c.RopeScaling == RopeScaling.Linear)
+            {
+                theta /= c.RopeScalingFactor;
+            }
+            if (factors is not null)
+            {
+                theta /= factors[i];
+            }
+            f[i] = (float)theta;
+        }
+        return f;
+    }
+
+    public void Dispose() => _owner?.Dispose();
+}

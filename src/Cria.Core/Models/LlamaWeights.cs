@@ -1,0 +1,126 @@
+using Cria.Core.Gguf;
+using Cria.Numerics;
+using Cria.Numerics.Memory;
+using Cria.Numerics.Quants;
+
+namespace Cria.Core.Models;
+
+/// <summary>The weights of one transformer block. Matrices are zero-copy views into the GGUF mapping.</summary>
+public sealed class LayerWeights
+{
+    public required float[] AttnNorm { get; init; }   // [dim]
+    public required WeightMatrix Wq { get; init; }     // [qDim, dim]
+    public required WeightMatrix Wk { get; init; }     // [kvDim, dim]
+    public required WeightMatrix Wv { get; init; }     // [kvDim, dim]
+    public required WeightMatrix Wo { get; init; }     // [dim, qDim]
+    public float[]? Bq { get; init; }                 // [qDim] (qwen2)
+    public float[]? Bk { get; init; }                 // [kvDim]
+    public float[]? Bv { get; init; }                 // [kvDim]
+    public required float[] FfnNorm { get; init; }    // [dim]
+    public required WeightMatrix Gate { get; init; }   // [ff, dim]  (w1)
+    public required WeightMatrix Up { get; init; }     // [ff, dim]  (w3)
+    public required WeightMatrix Down { get; init; }   // [dim, ff]  (w2)
+}
+
+/// <summary>
+/// All weights of a Llama-family model, bound by name through one explicit table (GGUF tensor names
+/// as llama.cpp writes them) and shape-checked at load, so a missing or misshapen tensor is an
+/// error naming it, not a crash at the first token.
+/// </summary>
+public sealed class LlamaWeights
+{
+    public required WeightMatrix TokenEmbedding { get; init; }  // [vocab, dim]
+    public required LayerWeights[] Layers { get; init; }
+    public required float[] OutputNorm { get; init; }           // [dim]
+    public required WeightMatrix Output { get; init; }          // [vocab, dim] (= TokenEmbedding when tied)
+    public float[]? RopeFreqFactors { get; init; }              // [ropeDims/2] (llama3 scaling)
+    public bool TiedOutput { get; init; }
+
+    public int VocabSize => TokenEmbedding.Rows;
+
+    public static LlamaWeights Bind(GgufFile file, ModelConfig c)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        ArgumentNullException.ThrowIfNull(c);
+        var binder = new Binder(file);
+        WeightMatrix embd = binder.Matrix("token_embd.weight", c.EmbeddingLength, -1);
+        int vocab = embd.Rows;
+        var layers = new LayerWeights[c.BlockCount];
+        for (int i = 0; i < layers.Length; i++)
+        {
+            string p = $"blk.{i}.";
+            layers[i] = new LayerWeights
+            {
+                AttnNorm = binder.Vector(p + "attn_norm.weight", c.EmbeddingLength),
+                Wq = binder.Matrix(p + "attn_q.weight", c.EmbeddingLength, c.QDim),
+                Wk = binder.Matrix(p + "attn_k.weight", c.EmbeddingLength, c.KvDim),
+                Wv = binder.Matrix(p + "attn_v.weight", c.EmbeddingLength, c.KvDim),
+                Wo = binder.Matrix(p + "attn_output.weight", c.QDim, c.EmbeddingLength),
+                Bq = c.HasQkvBias ? binder.Vector(p + "attn_q.bias", c.QDim) : null,
+                Bk = c.HasQkvBias ? binder.Vector(p + "attn_k.bias", c.KvDim) : null,
+                Bv = c.HasQkvBias ? binder.Vector(p + "attn_v.bias", c.KvDim) : null,
+                FfnNorm = binder.Vector(p + "ffn_norm.weight", c.EmbeddingLength),
+                Gate = binder.Matrix(p + "ffn_gate.weight", c.EmbeddingLength, c.FeedForwardLength),
+                Up = binder.Matrix(p + "ffn_up.weight", c.EmbeddingLength, c.FeedForwardLength),
+                Down = binder.Matrix(p + "ffn_down.weight", c.FeedForwardLength, c.EmbeddingLength),
+            };
+        }
+        bool tied = !file.TryGetTensor("output.weight", out _);
+        WeightMatrix output = tied ? embd : binder.Matrix("output.weight", c.EmbeddingLength, vocab);
+        float[]? factors = null;
+        if (file.TryGetTensor("rope_freqs.weight", out _))
+        {
+            factors = binder.Vector("rope_freqs.weight", c.RopeDimensions / 2);
+        }
+        else if (c.RopeScaling == RopeScaling.Llama3)
+        {
+            throw new ModelException($"{file.FilePath}: llama3 RoPE scaling needs the rope_freqs.weight tensor");
+        }
+        return new LlamaWeights
+        {
+            TokenEmbedding = embd,
+            Layers = layers,
+            OutputNorm = binder.Vector("output_norm.weight", c.EmbeddingLength),
+            Output = output,
+            RopeFreqFactors = factors,
+            TiedOutput = tied,
+        };
+    }
+
+    private sealed class Binder(GgufFile file)
+    {
+        private GgufTensorInfo Find(string name) =>
+            file.TryGetTensor(name, out GgufTensorInfo t) ? t : throw new ModelException($"{file.FilePath}: tensor {name} is missing");
+
+        /// <summary>A matrix with ne = [cols, rows]; rows = -1 accepts any row count.</summary>
+        public WeightMatrix Matrix(string name, int cols, int rows)
+        {
+            GgufTensorInfo t = Find(name);
+            if (t.Dimensions.Length != 2 || t.Dimensions[0] != cols || (rows >= 0 && t.Dimensions[1] != rows))
+            {
+                throw new ModelException($"{file.FilePath}: tensor {name} has shape {t.ShapeText}; expected [{cols}, {(rows >= 0 ? rows : "n")}]");
+            }
+            if (!Dequantize.IsSupported(t.Type))
+            {
+                throw new ModelException($"{file.FilePath}: tensor {name} has unsupported type {GgmlTypes.Name(t.Type)}");
+            }
+            return file.Matrix(t);
+        }
+
+        public float[] Vector(string name, int length)
+        {
+            GgufTensorInfo t = Find(name);
+            if (t.ElementCount != length || t.Dimensions[0] != length)
+            {
+                throw new ModelException($"{file.FilePath}: tensor {name} has shape {t.ShapeText}; expected [{length}]");
+            }
+            if (!Dequantize.IsSupported(t.Type))
+            {
+                throw new ModelException($"{file.FilePath}: tensor {name} has unsupported type {GgmlTypes.Name(t.Type)}");
+            }
+            var v = new float[length];
+            Dequantize.Row(t.Type, file.TensorBytes(t), v);
+            return v;
+        }
+    }
+}

@@ -1,0 +1,76 @@
+namespace Cria.Core.Sampling;
+
+/// <summary>
+/// A sampler chain in llama.cpp's default order: logit bias → penalties → top-k → top-p → min-p →
+/// temperature → draw (or argmax when the temperature is 0). Holds its scratch for one sequence, so
+/// sampling a token allocates nothing. Not thread-safe: one sampler per sequence.
+/// </summary>
+public sealed class Sampler
+{
+    private readonly Candidates _candidates;
+    private readonly Dictionary<int, int> _counts = [];
+    private readonly int[] _recent;
+    private int _recentCount;
+    private int _recentHead;
+
+    public Sampler(int vocabSize, SamplingOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        Options = options;
+        _candidates = new Candidates(vocabSize);
+        // -1 ("the whole context") keeps the last 4,096 tokens.
+        _recent = new int[options.PenaltyLastN switch { > 0 => options.PenaltyLastN, < 0 => 4096, _ => 1 }];
+        Rng = new Rng(options.Seed ?? (ulong)Random.Shared.NextInt64());
+    }
+
+    public SamplingOptions Options { get; }
+
+    public Rng Rng { get; }
+
+    /// <summary>Records a token (prompt or generated) for the penalty window.</summary>
+    public void Accept(int token)
+    {
+        _recent[_recentHead] = token;
+        _recentHead = (_recentHead + 1) % _recent.Length;
+        _recentCount = Math.Min(_recentCount + 1, _recent.Length);
+    }
+
+    /// <summary>Forgets the penalty window.</summary>
+    public void Reset()
+    {
+        _recentCount = 0;
+        _recentHead = 0;
+    }
+
+    /// <summary>Picks the next token from <paramref name="logits"/> ([vocab]).</summary>
+    public int Sample(ReadOnlySpan<float> logits)
+    {
+        SamplingOptions o = Options;
+        Candidates c = _candidates;
+        c.Load(logits);
+        if (o.LogitBias is { Count: > 0 })
+        {
+            SamplerStages.LogitBias(c, o.LogitBias);
+        }
+        if (o.PenaltyLastN != 0 && _recentCount > 0)
+        {
+            int n = o.PenaltyLastN < 0 ? _recentCount : Math.Min(o.PenaltyLastN, _recentCount);
+            Span<int> window = n <= 1024 ? stackalloc int[n] : new int[n];
+            for (int i = 0; i < n; i++)
+            {
+                window[i] = _recent[(_recentHead - n + i + _recent.Length * 2) % _recent.Length];
+            }
+            SamplerStages.Penalties(c, window, o.RepeatPenalty, o.FrequencyPenalty, o.PresencePenalty, _counts);
+        }
+        if (o.Temperature <= 0f)
+        {
+            return SamplerStages.Greedy(c);
+        }
+        SamplerStages.TopK(c, o.TopK);
+        SamplerStages.TopP(c, o.TopP);
+        SamplerStages.MinP(c, o.MinP);
+        SamplerStages.Temperature(c, o.Temperature);
+        return SamplerStages.Distribution(c, Rng);
+    }
+}

@@ -1,0 +1,228 @@
+using Cria.Numerics.Kernels;
+using Cria.Numerics.Memory;
+using Cria.Numerics.Quants;
+using Cria.Numerics.Threading;
+
+namespace Cria.Numerics.Tests.Kernels;
+
+/// <summary>Each kernel against a plain scalar reference written out in the test.</summary>
+public sealed class KernelTests
+{
+    private static float[] RandomFloats(Random rng, int n, float scale = 1f)
+    {
+        var v = new float[n];
+        for (int i = 0; i < n; i++)
+        {
+            v[i] = (float)(rng.NextDouble() * 2 - 1) * scale;
+        }
+        return v;
+    }
+
+    public static TheoryData<GgmlType, int, int, int, int> MatMulCases() => new()
+    {
+        { GgmlType.F32, 1, 1, 1, 1 },
+        { GgmlType.F32, 37, 13, 5, 1 },
+        { GgmlType.F32, 64, 130, 3, 2 },
+        { GgmlType.F16, 32, 70, 4, 2 },
+        { GgmlType.Q8_0, 64, 33, 2, 2 },
+        { GgmlType.Q4_0, 96, 17, 3, 3 },
+        { GgmlType.Q4_K, 256, 40, 2, 2 },
+        { GgmlType.Q6_K, 512, 9, 1, 2 },
+    };
+
+    [Theory]
+    [MemberData(nameof(MatMulCases))]
+    public void MatMul_matches_the_scalar_reference(GgmlType type, int cols, int rows, int n, int threads)
+    {
+        var rng = new Random(cols * 31 + rows);
+        float[] wf = RandomFloats(rng, rows * cols);
+        long rowBytes = GgmlTypes.RowBytes(type, cols);
+        using var buf = new NativeBuffer(rowBytes * rows);
+        for (int r = 0; r < rows; r++)
+        {
+            if (type == GgmlType.F32)
+            {
+                System.Runtime.InteropServices.MemoryMarshal.AsBytes(wf.AsSpan(r * cols, cols)).CopyTo(buf.Span(r * rowBytes, (int)rowBytes));
+            }
+            else
+            {
+                Quantize.Row(type, wf.AsSpan(r * cols, cols), buf.Span(r * rowBytes, (int)rowBytes));
+            }
+        }
+        WeightMatrix w = buf.Matrix(type, 0, rows, cols);
+        // The reference uses the dequantized weights, so only the matmul itself is under test.
+        var deq = new float[rows * cols];
+        for (int r = 0; r < rows; r++)
+        {
+            Dequantize.Row(type, w.Row(r), deq.AsSpan(r * cols, cols));
+        }
+        float[] x = RandomFloats(rng, n * cols);
+        var y = new float[n * rows];
+        using var pool = new ComputePool(threads);
+        MatMul.Run(pool, w, x, y, n);
+        for (int t = 0; t < n; t++)
+        {
+            for (int r = 0; r < rows; r++)
+            {
+                double expect = 0;
+                for (int c = 0; c < cols; c++)
+                {
+                    expect += (double)deq[r * cols + c] * x[t * cols + c];
+                }
+                Assert.Equal(expect, y[t * rows + r], 1e-3 * (1 + Math.Abs(expect)));
+            }
+        }
+    }
+
+    [Fact]
+    public void RmsNorm_matches_formula()
+    {
+        var rng = new Random(3);
+        float[] x = RandomFloats(rng, 67, 3f);
+        float[] w = RandomFloats(rng, 67);
+        var y = new float[67];
+        RmsNorm.Run(x, w, 1e-5f, y);
+        double ms = x.Sum(v => (double)v * v) / x.Length;
+        for (int i = 0; i < x.Length; i++)
+        {
+            Assert.Equal(w[i] * x[i] / Math.Sqrt(ms + 1e-5), y[i], 1e-5);
+        }
+    }
+
+    [Fact]
+    public void Softmax_sums_to_one_and_survives_large_logits()
+    {
+        float[] x = [1000f, 999f, -1000f, 0f];
+        Softmax.Run(x);
+        Assert.Equal(1.0, x.Sum(), 1e-6);
+        Assert.Equal(1 / (1 + Math.Exp(-1)), x[0], 1e-6);
+        Assert.Equal(0f, x[2]);
+    }
+
+    [Theory]
+    [InlineData(RopeStyle.Normal)]
+    [InlineData(RopeStyle.NeoX)]
+    public void Rope_rotates_the_right_pairs_and_keeps_norms(RopeStyle style)
+    {
+        const int heads = 3, headDim = 8, pos = 5;
+        var rng = new Random(9);
+        float[] x = RandomFloats(rng, heads * headDim);
+        float[] orig = (float[])x.Clone();
+        float[] invFreq = [1f, 0.1f, 0.01f, 0.001f];
+        Rope.Run(x, heads, headDim, pos, invFreq, style);
+        for (int h = 0; h < heads; h++)
+        {
+            for (int i = 0; i < 4; i++)
+            {
+                int a = style == RopeStyle.Normal ? 2 * i : i;
+                int b = style == RopeStyle.Normal ? 2 * i + 1 : i + 4;
+                double th = pos * invFreq[i];
+                double v0 = orig[h * headDim + a], v1 = orig[h * headDim + b];
+                Assert.Equal(v0 * Math.Cos(th) - v1 * Math.Sin(th), x[h * headDim + a], 1e-5);
+                Assert.Equal(v0 * Math.Sin(th) + v1 * Math.Cos(th), x[h * headDim + b], 1e-5);
+            }
+        }
+    }
+
+    [Fact]
+    public void SwiGlu_matches_formula()
+    {
+        float[] g = [-2f, 0f, 1f, 3f];
+        float[] u = [1f, 2f, 3f, -1f];
+        float[] expect = g.Select((v, i) => (float)(v / (1 + Math.Exp(-v)) * u[i])).ToArray();
+        SwiGlu.Run(g, u);
+        for (int i = 0; i < g.Length; i++)
+        {
+            Assert.Equal(expect[i], g[i], 1e-6);
+        }
+    }
+
+    [Theory]
+    [InlineData(1, 0, 4, 4, 8, 1)]
+    [InlineData(3, 2, 4, 2, 8, 2)]
+    [InlineData(5, 7, 6, 1, 16, 2)]
+    public void Attention_matches_a_naive_causal_gqa_reference(int n, int start, int heads, int kvHeads, int headDim, int threads)
+    {
+        var rng = new Random(n * 100 + start);
+        int qDim = heads * headDim, kvDim = kvHeads * headDim, len = start + n;
+        float[] q = RandomFloats(rng, n * qDim);
+        float[] k = RandomFloats(rng, len * kvDim);
+        float[] v = RandomFloats(rng, len * kvDim);
+        var o = new float[n * qDim];
+        using var pool = new ComputePool(threads);
+        Attention.Run(pool, q, k, v, o, n, start, heads, kvHeads, headDim);
+        for (int t = 0; t < n; t++)
+        {
+            for (int h = 0; h < heads; h++)
+            {
+                int kvh = h / (heads / kvHeads);
+                int visible = start + t + 1;
+                var s = new double[visible];
+                for (int p = 0; p < visible; p++)
+                {
+                    for (int d = 0; d < headDim; d++)
+                    {
+                        s[p] += (double)q[t * qDim + h * headDim + d] * k[p * kvDim + kvh * headDim + d];
+                    }
+                    s[p] /= Math.Sqrt(headDim);
+                }
+                double max = s.Max();
+                double sum = s.Sum(z => Math.Exp(z - max));
+                for (int d = 0; d < headDim; d++)
+                {
+                    double e = 0;
+                    for (int p = 0; p < visible; p++)
+                    {
+                        e += Math.Exp(s[p] - max) / sum * v[p * kvDim + kvh * headDim + d];
+                    }
+                    Assert.Equal(e, o[t * qDim + h * headDim + d], 1e-5);
+                }
+            }
+        }
+    }
+
+    private sealed class SumJob : ParallelJob
+    {
+        public long[] Hits = [];
+
+        public override void Execute(int start, int end, int worker)
+        {
+            for (int i = start; i < end; i++)
+            {
+                Interlocked.Increment(ref Hits[i]);
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(4)]
+    public void ComputePool_runs_every_item_exactly_once(int threads)
+    {
+        using var pool = new ComputePool(threads);
+        var job = new SumJob();
+        for (int round = 0; round < 200; round++)
+        {
+            int count = 1 + round * 7 % 997;
+            job.Hits = new long[count];
+            pool.For(job, count);
+            Assert.All(job.Hits, h => Assert.Equal(1, h));
+        }
+    }
+
+    private sealed class FailingJob : ParallelJob
+    {
+        public override void Execute(int start, int end, int worker) => throw new InvalidOperationException("boom");
+    }
+
+    [Fact]
+    public void ComputePool_reports_a_failing_job_and_stays_usable()
+    {
+        using var pool = new ComputePool(2);
+        Assert.ThrowsAny<Exception>(() => pool.For(new FailingJob(), 1000));
+        var job = new SumJob { Hits = new long[100] };
+        pool.For(job, 100);
+        Assert.All(job.Hits, h => Assert.Equal(1, h));
+    }
+}
