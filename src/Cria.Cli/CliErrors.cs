@@ -31,7 +31,7 @@ internal static class CliErrors
 
     public static bool IsUserError(Exception e) => e is GgufFormatException or ModelException or ConversionException
         or FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException or IOException
-        or ArgumentException or NotSupportedException or InvalidDataException or UserException;
+        or ArgumentException or NotSupportedException or InvalidDataException or UserException or Core.Tokenization.TokenizerException;
 }
 
 /// <summary>A problem with what the user asked for, reported as one line.</summary>

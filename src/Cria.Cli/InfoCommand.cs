@@ -31,7 +31,11 @@ internal static class InfoCommand
 
     private static void Print(GgufFile f, bool allTensors)
     {
-        var console = AnsiConsole.Console;
+        IAnsiConsole console = AnsiConsole.Console;
+        if (Console.IsOutputRedirected)
+        {
+            console.Profile.Width = 240; // don't wrap lines for pipes and files
+        }
         var inv = CultureInfo.InvariantCulture;
         console.MarkupLine($"[bold]{Markup.Escape(Path.GetFileName(f.FilePath))}[/]: GGUF v{f.Version}, {Size(f.FileSize)}, {f.Metadata.Count} metadata keys, {f.Tensors.Count} tensors, alignment {f.Alignment}");
         string? arch = f.GetString("general.architecture");
@@ -64,7 +68,7 @@ internal static class InfoCommand
             {
                 value = value[..100] + "…";
             }
-            meta.AddRow(Markup.Escape(e.Key), type, Markup.Escape(value.ReplaceLineEndings("\\n")));
+            meta.AddRow(Markup.Escape(e.Key), Markup.Escape(type), Markup.Escape(value.ReplaceLineEndings("\\n")));
         }
         console.Write(meta);
 
@@ -83,7 +87,7 @@ internal static class InfoCommand
         for (int i = 0; i < shown; i++)
         {
             GgufTensorInfo t = f.Tensors[i];
-            table.AddRow(i.ToString(inv), Markup.Escape(t.Name), GgmlTypes.Name(t.Type), t.ShapeText, Size(t.ByteSize), t.FileOffset.ToString(inv));
+            table.AddRow(i.ToString(inv), Markup.Escape(t.Name), GgmlTypes.Name(t.Type), Markup.Escape(t.ShapeText), Size(t.ByteSize), t.FileOffset.ToString(inv));
         }
         if (f.Tensors.Count > 0)
         {

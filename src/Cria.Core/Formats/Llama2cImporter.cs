@@ -194,8 +194,13 @@ public static class Llama2cImporter
 
         void Vector(string name, string block, long index, long length) =>
             w.AddTensor(name, GgmlType.F32, [length], s => CopyFloats(f, hp, blocks[block] + index * length, length, s));
-        void Matrix(string name, string block, long index, long rows, long cols) =>
-            w.AddTensor(name, options.WeightType, [cols, rows], s => WriteMatrix(f, hp, blocks[block] + index * rows * cols, rows, cols, options.WeightType, s));
+        void Matrix(string name, string block, long index, long rows, long cols)
+        {
+            // A row that is not a whole number of blocks (stories260K's hidden size 172) stays F32,
+            // as llama-quantize falls back for such tensors.
+            GgmlType type = cols % GgmlTypes.BlockSize(options.WeightType) == 0 ? options.WeightType : GgmlType.F32;
+            w.AddTensor(name, type, [cols, rows], s => WriteMatrix(f, hp, blocks[block] + index * rows * cols, rows, cols, type, s));
+        }
 
         Matrix("token_embd.weight", "tok", 0, vocab, dim);
         for (int l = 0; l < hp.Layers; l++)

@@ -102,7 +102,7 @@ public sealed class GgufRoundTripTests : IDisposable
         again.Save(path2);
         Assert.Equal(File.ReadAllBytes(path), File.ReadAllBytes(path2));
         Assert.Equal(3.25f, (float)f.GetFloat("f32")!.Value);
-        Assert.Equal(["a", "", "<0x0A>", "▁the"], f.GetStringArray("strings"));
+        Assert.Equal(["a", "", "<0x0A>", "▁the"], f.GetStringArray("strings")!);
         Assert.Equal("héllo ▁wörld 🦙", f.GetString("str"));
     }
 

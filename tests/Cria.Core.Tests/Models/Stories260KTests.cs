@@ -31,10 +31,10 @@ public sealed class Stories260KTests : IClassFixture<Stories260KFixture>
         var gen = new Generator(_f.Model.Model, _f.Model.Tokenizer);
         var ctx = _f.Model.Model.CreateContext(512);
         var stats = new GenerationStats();
-        // run.c -n 256 counts BOS as the first of 256 positions: 255 sampled tokens.
-        string text = string.Concat(gen.Generate(ctx, [_f.Model.Tokenizer.BosId], new GenerationOptions { MaxTokens = 255, Sampling = SamplingOptions.Greedy }, stats));
+        // The published text is 256 generated tokens after BOS (565 characters).
+        string text = string.Concat(gen.Generate(ctx, [_f.Model.Tokenizer.BosId], new GenerationOptions { MaxTokens = 256, Sampling = SamplingOptions.Greedy }, stats));
         Assert.Equal(expected, text);
-        Assert.Equal(255, stats.GeneratedTokens);
+        Assert.Equal(256, stats.GeneratedTokens);
     }
 
     [Fact]
@@ -47,7 +47,7 @@ public sealed class Stories260KTests : IClassFixture<Stories260KFixture>
         var ctx = model.CreateContext(512);
         var ids = new List<int>();
         int token = _f.Model.Tokenizer.BosId;
-        for (int pos = 0; pos < 255; pos++)
+        for (int pos = 0; pos < 256; pos++)
         {
             model.Forward(ctx, [token]);
             int next = sampler.Sample(ctx.Logits);
@@ -90,7 +90,8 @@ public sealed class Stories260KTests : IClassFixture<Stories260KFixture>
         var sampler = new Sampler(model.VocabSize, new SamplingOptions { Seed = 1, RepeatPenalty = 1.1f });
         model.Forward(ctx, [_f.Model.Tokenizer.BosId]);
         int token = sampler.Sample(ctx.Logits);
-        for (int i = 0; i < 10; i++)
+        // Warm up past tiered-JIT promotion, whose bookkeeping allocates on the calling thread.
+        for (int i = 0; i < 100; i++)
         {
             model.Forward(ctx, [token]);
             sampler.Accept(token);
@@ -104,7 +105,7 @@ public sealed class Stories260KTests : IClassFixture<Stories260KFixture>
             token = sampler.Sample(ctx.Logits);
         }
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.True(allocated < 1024, $"100 decode steps allocated {allocated} bytes");
+        Assert.True(allocated == 0, $"100 decode steps allocated {allocated} bytes");
     }
 
     [Fact]

@@ -1,0 +1,94 @@
+using System.Runtime.InteropServices;
+using Cria.Numerics;
+
+namespace Cria.Bench;
+
+/// <summary>
+/// ggml's own scalar reference conversions, called in the libggml-base that LLamaSharp loaded:
+/// <c>to_float</c> (dequantize) and <c>from_float_ref</c> (the reference quantizer llama-quantize
+/// uses without an importance matrix) from <c>ggml_get_type_traits</c>. The only unsafe code of
+/// this project. The struct layout read here is ggml.h's <c>struct ggml_type_traits</c>
+/// (type_name, blck_size, blck_size_interleave, type_size, is_quantized, to_float,
+/// from_float_ref); <see cref="Open"/> checks the name and geometry it reads against
+/// <see cref="GgmlTypes"/> before any function pointer is used.
+/// </summary>
+internal sealed unsafe class GgmlReference
+{
+    private readonly delegate* unmanaged<byte*, float*, long, void> _toFloat;
+    private readonly delegate* unmanaged<float*, byte*, long, void> _fromFloat;
+
+    private GgmlReference(GgmlType type, nint toFloat, nint fromFloat)
+    {
+        Type = type;
+        _toFloat = (delegate* unmanaged<byte*, float*, long, void>)toFloat;
+        _fromFloat = (delegate* unmanaged<float*, byte*, long, void>)fromFloat;
+    }
+
+    public GgmlType Type { get; }
+
+    public bool CanDequantize => _toFloat != null;
+
+    public bool CanQuantize => _fromFloat != null;
+
+    /// <summary>The traits of <paramref name="type"/>; throws when the library's layout is not the expected one. Call after llama.cpp is loaded.</summary>
+    public static GgmlReference Open(GgmlType type)
+    {
+        nint lib = Library();
+        var getTraits = (delegate* unmanaged<int, byte*>)NativeLibrary.GetExport(lib, "ggml_get_type_traits");
+        byte* t = getTraits((int)type);
+        string? name = Marshal.PtrToStringUTF8(*(nint*)t);
+        long blockSize = *(long*)(t + 8);
+        ulong typeSize = *(ulong*)(t + 24);
+        if (!string.Equals(name, GgmlTypes.Name(type), StringComparison.OrdinalIgnoreCase) || blockSize != GgmlTypes.BlockSize(type) || typeSize != (ulong)GgmlTypes.TypeSize(type))
+        {
+            throw new InvalidOperationException($"ggml_type_traits of {GgmlTypes.Name(type)} reads as \"{name}\", block {blockSize}, size {typeSize}: unexpected layout");
+        }
+        return new GgmlReference(type, *(nint*)(t + 40), *(nint*)(t + 48));
+    }
+
+    /// <summary>ggml's to_float over whole blocks.</summary>
+    public void Dequantize(ReadOnlySpan<byte> src, Span<float> dst)
+    {
+        if (!CanDequantize || GgmlTypes.RowBytes(Type, dst.Length) != src.Length)
+        {
+            throw new ArgumentException($"cannot dequantize {src.Length} bytes of {GgmlTypes.Name(Type)} into {dst.Length} floats");
+        }
+        fixed (byte* s = src)
+        fixed (float* d = dst)
+        {
+            _toFloat(s, d, dst.Length);
+        }
+    }
+
+    /// <summary>ggml's from_float_ref over whole blocks.</summary>
+    public void Quantize(ReadOnlySpan<float> src, Span<byte> dst)
+    {
+        if (!CanQuantize || GgmlTypes.RowBytes(Type, src.Length) != dst.Length)
+        {
+            throw new ArgumentException($"cannot quantize {src.Length} floats into {dst.Length} bytes of {GgmlTypes.Name(Type)}");
+        }
+        fixed (float* s = src)
+        fixed (byte* d = dst)
+        {
+            _fromFloat(s, d, src.Length);
+        }
+    }
+
+    private static nint s_library;
+
+    /// <summary>libggml-base as LLamaSharp loaded it (dlopen of an already-loaded soname returns that copy).</summary>
+    private static nint Library()
+    {
+        if (s_library != 0)
+        {
+            return s_library;
+        }
+        string file = OperatingSystem.IsWindows() ? "ggml-base.dll" : OperatingSystem.IsMacOS() ? "libggml-base.dylib" : "libggml-base.so";
+        if (!NativeLibrary.TryLoad(file, out nint lib))
+        {
+            throw new InvalidOperationException($"{file} is not loaded; load a model with llama.cpp first");
+        }
+        s_library = lib;
+        return lib;
+    }
+}

@@ -1,0 +1,150 @@
+using System.Text;
+using LLama;
+using LLama.Common;
+using LLama.Native;
+
+namespace Cria.Bench;
+
+/// <summary>How the llama.cpp peer is set up. Null <see cref="FlashAttention"/> leaves llama.cpp's "auto".</summary>
+internal sealed record LlamaCppSettings(int ContextLength, int Batch, int Threads, bool KvF32, bool? FlashAttention);
+
+/// <summary>
+/// llama.cpp (through LLamaSharp's low-level API): the model memory-mapped as llama.cpp's own tools
+/// do, one context, batches built by hand, logits read straight from llama.cpp's output buffer.
+/// No LLamaSharp executor or sampler is involved.
+/// </summary>
+internal sealed class LlamaCppEngine : IEngine
+{
+    private readonly LLamaWeights _weights;
+    private readonly LLamaContext _context;
+    private readonly LLamaBatch _batch = new();
+    private readonly int _batchSize;
+    private int _position;
+
+    public LlamaCppEngine(string path, LlamaCppSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        var p = new ModelParams(path)
+        {
+            ContextSize = (uint)settings.ContextLength,
+            BatchSize = (uint)settings.Batch,
+            UBatchSize = (uint)settings.Batch,
+            Threads = settings.Threads,
+            BatchThreads = settings.Threads,
+            GpuLayerCount = 0,
+            LoadMode = LLamaLoadMode.MemoryMap,
+            FlashAttention = settings.FlashAttention,
+        };
+        if (settings.KvF32)
+        {
+            p.TypeK = GGMLType.GGML_TYPE_F32;
+            p.TypeV = GGMLType.GGML_TYPE_F32;
+        }
+        _batchSize = settings.Batch;
+        _weights = LLamaWeights.LoadFromFile(p);
+        _context = _weights.CreateContext(p);
+    }
+
+    public string Name => "llama.cpp";
+
+    public int VocabSize => _weights.Vocab.Count;
+
+    /// <summary>The token that replaces the first one of each perplexity chunk, or -1 when the vocabulary adds none (llama-perplexity's rule).</summary>
+    public int PerplexityBos => _weights.Vocab.ShouldAddBOS && _weights.Vocab.BOS is LLamaToken b ? (int)b : -1;
+
+    /// <summary>
+    /// Routes llama.cpp's log to stderr (warnings and errors only unless <paramref name="verbose"/>).
+    /// Must run before the native library is loaded.
+    /// </summary>
+    public static void ConfigureLogging(bool verbose)
+    {
+        NativeLibraryConfig.All.WithLogCallback((level, message) =>
+        {
+            if (verbose ? level != LLamaLogLevel.Continue : level is LLamaLogLevel.Warning or LLamaLogLevel.Error)
+            {
+                Console.Error.Write($"llama.cpp {level}: {message}");
+            }
+        });
+    }
+
+    public int[] Tokenize(string text, bool addSpecial)
+    {
+        LLamaToken[] tokens = _weights.NativeHandle.Tokenize(text, addSpecial, false, Encoding.UTF8);
+        var ids = new int[tokens.Length];
+        for (int i = 0; i < ids.Length; i++)
+        {
+            ids[i] = (int)tokens[i];
+        }
+        return ids;
+    }
+
+    public void Reset()
+    {
+        _context.NativeHandle.MemoryClear(true);
+        _position = 0;
+    }
+
+    public ReadOnlySpan<float> Feed(scoped ReadOnlySpan<int> tokens)
+    {
+        if (tokens.IsEmpty)
+        {
+            throw new ArgumentException("nothing to feed", nameof(tokens));
+        }
+        int last = 0;
+        for (int done = 0; done < tokens.Length;)
+        {
+            int n = Math.Min(_batchSize, tokens.Length - done);
+            bool final = done + n == tokens.Length;
+            _batch.Clear();
+            for (int i = 0; i < n; i++)
+            {
+                _batch.Add(tokens[done + i], _position + i, LLamaSeqId.Zero, final && i == n - 1);
+            }
+            Decode();
+            _position += n;
+            done += n;
+            last = n - 1;
+        }
+        return _context.NativeHandle.GetLogitsIth(last);
+    }
+
+    /// <summary>
+    /// Feeds <paramref name="tokens"/> (at most one batch) and copies the logits of every position
+    /// into <paramref name="logits"/> ([tokens, vocab] row-major).
+    /// </summary>
+    public void FeedAll(ReadOnlySpan<int> tokens, Span<float> logits)
+    {
+        int vocab = VocabSize;
+        if (tokens.Length > _batchSize || logits.Length < tokens.Length * vocab)
+        {
+            throw new ArgumentException($"FeedAll takes at most {_batchSize} tokens and [tokens, vocab] logits");
+        }
+        _batch.Clear();
+        for (int i = 0; i < tokens.Length; i++)
+        {
+            _batch.Add(tokens[i], _position + i, LLamaSeqId.Zero, true);
+        }
+        Decode();
+        _position += tokens.Length;
+        for (int i = 0; i < tokens.Length; i++)
+        {
+            _context.NativeHandle.GetLogitsIth(i).CopyTo(logits.Slice(i * vocab, vocab));
+        }
+    }
+
+    private void Decode()
+    {
+        DecodeResult r = _context.NativeHandle.Decode(_batch);
+        if (r != DecodeResult.Ok)
+        {
+            throw new InvalidOperationException($"llama_decode failed: {r} (position {_position}, batch {_batch.TokenCount})");
+        }
+        _context.NativeHandle.Synchronize();
+    }
+
+    public void Dispose()
+    {
+        _context.Dispose();
+        _weights.Dispose();
+    }
+}

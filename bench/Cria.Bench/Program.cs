@@ -1,0 +1,29 @@
+using Cria.Bench;
+
+// Cria beside llama.cpp (LLamaSharp) on the same GGUF file. Modes:
+//   compare --model F [--llama-model F2] [--prompt TEXT] [--gen 64] [--ppl-file F --ctx 128 --chunks N] [--threads 2] [--steps 8]
+//   bench   --model F [--threads 2] [--prompt 512] [--gen 128] [--reps 3] [--batch 512] [--kv-f32] [--no-memory]
+//           (also the default when the first argument is an option)
+//   synth   --shape tiny|small-110m|tinyllama-1.1b|llama3.2-1b --type q4_0 --out F --vocab VOCAB [--seed 1]
+//   quants  --model F [--rows 256]   (Cria's block formats against ggml's, bit for bit)
+//   memory  --engine cria|llama.cpp|none ...   (the child process of bench's memory phase)
+string mode = args.Length > 0 && !args[0].StartsWith("--", StringComparison.Ordinal) ? args[0] : "bench";
+string[] rest = args.Length > 0 && args[0] == mode ? args[1..] : args;
+try
+{
+    var options = new Options(rest);
+    return mode switch
+    {
+        "compare" => CompareMode.Run(options),
+        "bench" => BenchMode.Run(options),
+        "synth" => SynthMode.Run(options),
+        "quants" => QuantsMode.Run(options),
+        "memory" => BenchMode.RunMemoryChild(options),
+        _ => throw new ArgumentException($"unknown mode \"{mode}\" (compare, bench, quants, synth)"),
+    };
+}
+catch (ArgumentException e)
+{
+    Console.Error.WriteLine($"error: {e.Message}");
+    return 2;
+}

@@ -1,0 +1,141 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using Cria.Core.Gguf;
+using Cria.Core.Sampling;
+using Cria.Numerics;
+using Cria.Numerics.Quants;
+
+namespace Cria.Bench;
+
+/// <summary>
+/// Cria's block formats against ggml's, bit for bit: (1) every row of every non-F32 tensor of a
+/// GGUF file dequantized by both; (2) seeded random rows (normal, zero, outlier, tiny, uniform)
+/// quantized by both reference quantizers. A difference here is a format bug, not rounding.
+/// </summary>
+internal static class QuantsMode
+{
+    private static readonly GgmlType[] s_types =
+    [
+        GgmlType.F16, GgmlType.BF16, GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q8_0,
+        GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K,
+    ];
+
+    public static int Run(Options o)
+    {
+        string model = o.Required("model");
+        int rows = Math.Max(1, o.Int("rows", 256));
+        ulong seed = o.ULong("seed", 1);
+        bool verbose = o.Flag("verbose");
+        o.ThrowIfUnused();
+        LlamaCppEngine.ConfigureLogging(verbose);
+        // Loading the model makes LLamaSharp load the native libraries whose ggml this compares with.
+        using (new LlamaCppEngine(model, new LlamaCppSettings(256, 32, 1, KvF32: true, FlashAttention: false)))
+        {
+        }
+
+        bool ok = true;
+        Console.WriteLine($"dequantize every row of {model}: cria vs ggml to_float");
+        Console.WriteLine("| type | tensors | rows | rows that differ | max abs diff |");
+        Console.WriteLine("|---|---:|---:|---:|---:|");
+        using (GgufFile f = GgufFile.Open(model))
+        {
+            var byType = new SortedDictionary<GgmlType, (int Tensors, long Rows, long Bad, double MaxDiff)>();
+            foreach (GgufTensorInfo t in f.Tensors)
+            {
+                if (t.Type == GgmlType.F32)
+                {
+                    continue;
+                }
+                GgmlReference reference = GgmlReference.Open(t.Type);
+                var m = f.Matrix(t);
+                var mine = new float[m.Cols];
+                var theirs = new float[m.Cols];
+                (int tensors, long n, long bad, double maxDiff) = byType.GetValueOrDefault(t.Type);
+                for (int r = 0; r < m.Rows; r++)
+                {
+                    Dequantize.Row(m.Type, m.Row(r), mine);
+                    reference.Dequantize(m.Row(r), theirs);
+                    if (!MemoryMarshal.AsBytes(mine.AsSpan()).SequenceEqual(MemoryMarshal.AsBytes(theirs.AsSpan())))
+                    {
+                        bad++;
+                        maxDiff = Math.Max(maxDiff, Logits.Difference(mine, theirs).MaxAbs);
+                    }
+                }
+                byType[t.Type] = (tensors + 1, n + m.Rows, bad, maxDiff);
+            }
+            foreach ((GgmlType type, var s) in byType)
+            {
+                ok &= s.Bad == 0;
+                Console.WriteLine(Inv($"| {GgmlTypes.Name(type)} | {s.Tensors} | {s.Rows} | {s.Bad} | {s.MaxDiff:G4} |"));
+            }
+        }
+
+        Console.WriteLine();
+        Console.WriteLine(Inv($"quantize {rows} random rows of 1024 per type: cria vs ggml from_float_ref"));
+        Console.WriteLine("| type | rows that differ | blocks that differ |");
+        Console.WriteLine("|---|---:|---:|");
+        var rng = new Rng(seed);
+        var x = new float[1024];
+        foreach (GgmlType type in s_types)
+        {
+            GgmlReference reference = GgmlReference.Open(type);
+            int typeSize = GgmlTypes.TypeSize(type);
+            var mine = new byte[GgmlTypes.RowBytes(type, x.Length)];
+            var theirs = new byte[mine.Length];
+            int badRows = 0, badBlocks = 0;
+            for (int r = 0; r < rows; r++)
+            {
+                FillRow(x, r, rng);
+                Quantize.Row(type, x, mine);
+                reference.Quantize(x, theirs);
+                int bad = 0;
+                for (int b = 0; b < mine.Length; b += typeSize)
+                {
+                    bad += mine.AsSpan(b, typeSize).SequenceEqual(theirs.AsSpan(b, typeSize)) ? 0 : 1;
+                }
+                badRows += bad > 0 ? 1 : 0;
+                badBlocks += bad;
+            }
+            ok &= badRows == 0;
+            Console.WriteLine(Inv($"| {GgmlTypes.Name(type)} | {badRows} | {badBlocks} |"));
+        }
+        Console.WriteLine();
+        Console.WriteLine($"RESULT quants_match={(ok ? "true" : "false")}");
+        return ok ? 0 : 1;
+    }
+
+    /// <summary>Row kinds in turn: N(0, 0.02) (most rows), all zero, one outlier, tiny values, uniform ±1.</summary>
+    private static void FillRow(float[] x, int r, Rng rng)
+    {
+        for (int i = 0; i < x.Length; i++)
+        {
+            double u1 = 1.0 - rng.NextDouble(), u2 = rng.NextDouble();
+            x[i] = (float)(0.02 * Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2.0 * Math.PI * u2));
+        }
+        switch (r % 8)
+        {
+            case 1:
+                Array.Clear(x);
+                break;
+            case 2:
+                x[(int)(rng.NextUInt64() % (ulong)x.Length)] = 3f;
+                break;
+            case 3:
+                for (int i = 0; i < x.Length; i++)
+                {
+                    x[i] *= 1e-6f;
+                }
+                break;
+            case 4:
+                for (int i = 0; i < x.Length; i++)
+                {
+                    x[i] = (float)((2 * rng.NextDouble()) - 1);
+                }
+                break;
+            default:
+                break;
+        }
+    }
+
+    private static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,147 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+
+namespace Cria.Cli.Tests;
+
+/// <summary>The `cria` commands as a user runs them: real process, real files, exit codes and messages.</summary>
+public sealed partial class CliTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("cria-cli-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static string BundledModel => Path.Combine(AppContext.BaseDirectory, "models", "stories260K.gguf");
+
+    private static void AssertOneLineError(CliRunner.Result r, string expected)
+    {
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains(expected, r.Stderr);
+        Assert.StartsWith("cria: error: ", r.Stderr);
+        Assert.Single(r.Stderr.Trim().Split('\n'));
+        Assert.DoesNotContain("   at ", r.Stderr);
+    }
+
+    [Fact]
+    public void Run_with_the_bundled_model_continues_the_prompt_greedily()
+    {
+        CliRunner.Result r = CliRunner.Run("run", "Once upon a time", "--temperature", "0", "--max-tokens", "40");
+        Assert.Equal(0, r.ExitCode);
+        Assert.StartsWith(", there was a little girl named Lily.", r.Stdout);
+        Assert.DoesNotContain("Once upon a time", r.Stdout);
+    }
+
+    [Fact]
+    public void Run_is_reproducible_with_a_seed()
+    {
+        string[] args = ["run", "Tom had a", "--seed", "42", "--max-tokens", "30", "--model", BundledModel];
+        CliRunner.Result a = CliRunner.Run(args);
+        CliRunner.Result b = CliRunner.Run(args);
+        Assert.Equal(0, a.ExitCode);
+        Assert.Equal(a.Stdout, b.Stdout);
+        Assert.NotEmpty(a.Stdout.Trim());
+    }
+
+    [Fact]
+    public void Run_reads_the_prompt_from_redirected_stdin()
+    {
+        CliRunner.Result r = CliRunner.RunWithInput("Once upon a time", "run", "--temperature", "0", "-n", "10");
+        Assert.Equal(0, r.ExitCode);
+        Assert.StartsWith(", there was a little girl", r.Stdout);
+    }
+
+    [Fact]
+    public void Stop_string_ends_generation_before_it()
+    {
+        CliRunner.Result r = CliRunner.Run("run", "Once upon a time", "--temperature", "0", "-n", "100", "--stop", "Lily");
+        Assert.Equal(0, r.ExitCode);
+        Assert.Equal(", there was a little girl named", r.Stdout.TrimEnd('\n').TrimEnd());
+    }
+
+    [Fact]
+    public void Missing_model_is_one_clear_line() =>
+        AssertOneLineError(CliRunner.Run("run", "hi", "--model", Path.Combine(_dir, "nope.gguf")), "model file not found");
+
+    [Fact]
+    public void A_file_that_is_not_gguf_is_named()
+    {
+        string path = Path.Combine(_dir, "notes.gguf");
+        File.WriteAllText(path, "just some text, not a model");
+        AssertOneLineError(CliRunner.Run("run", "hi", "--model", path), "not a GGUF file");
+    }
+
+    [Fact]
+    public void Truncated_model_is_rejected_cleanly()
+    {
+        string path = Path.Combine(_dir, "cut.gguf");
+        byte[] full = File.ReadAllBytes(BundledModel);
+        File.WriteAllBytes(path, full.AsSpan(0, full.Length / 2).ToArray());
+        AssertOneLineError(CliRunner.Run("info", path), "past the end of the file");
+    }
+
+    [Fact]
+    public void Prompt_longer_than_the_context_is_refused()
+    {
+        string prompt = string.Join(' ', Enumerable.Repeat("the little girl played", 20));
+        AssertOneLineError(CliRunner.Run("run", prompt, "--ctx", "16"), "context holds 16");
+    }
+
+    [Fact]
+    public void Bad_sampling_option_is_refused() =>
+        AssertOneLineError(CliRunner.Run("run", "hi", "--top-p", "1.5"), "top-p");
+
+    [Fact]
+    public void Info_shows_architecture_and_tensors()
+    {
+        CliRunner.Result r = CliRunner.Run("info", BundledModel);
+        Assert.Equal(0, r.ExitCode);
+        Assert.Contains("5 layers", r.Stdout);
+        Assert.Contains("blk.0.attn_q.weight", r.Stdout);
+        Assert.Contains("tokenizer.ggml.model", r.Stdout);
+    }
+
+    [Fact]
+    public void Tokenize_prints_a_json_array()
+    {
+        CliRunner.Result r = CliRunner.Run("tokenize", "--model", BundledModel, "Once upon a time");
+        Assert.Equal(0, r.ExitCode);
+        int[] ids = JsonSerializer.Deserialize<int[]>(r.Stdout)!;
+        Assert.Equal(1, ids[0]);
+        Assert.True(ids.Length > 2);
+        CliRunner.Result noBos = CliRunner.Run("tokenize", "--model", BundledModel, "--no-bos", "Once upon a time");
+        Assert.Equal(ids[1..], JsonSerializer.Deserialize<int[]>(noBos.Stdout));
+    }
+
+    [Fact]
+    public void Perplexity_ends_with_the_llama_cpp_line()
+    {
+        CliRunner.Result r = CliRunner.Run("perplexity", "--file", CliRunner.RepoPath("tests/data/corpus/devils-dictionary.dictfmt.txt"), "--ctx", "64", "--chunks", "3");
+        Assert.Equal(0, r.ExitCode);
+        string last = r.Stdout.Trim().Split('\n')[^1];
+        Assert.Matches(PplLine(), last);
+    }
+
+    [Fact]
+    public void Import_writes_a_model_that_runs()
+    {
+        string outPath = Path.Combine(_dir, "s.gguf");
+        CliRunner.Result r = CliRunner.Run("import", "llama2c", CliRunner.RepoPath("tests/data/models/stories260K/stories260K.bin"),
+            "--tokenizer", CliRunner.RepoPath("tests/data/models/stories260K/tok512.bin"), "-o", outPath, "--type", "q8_0");
+        Assert.Equal(0, r.ExitCode);
+        CliRunner.Result run = CliRunner.Run("run", "Once upon a time", "--model", outPath, "-n", "8", "--temperature", "0");
+        Assert.Equal(0, run.ExitCode);
+        Assert.NotEmpty(run.Stdout.Trim());
+    }
+
+    [Fact]
+    public void Import_with_a_wrong_tokenizer_is_one_clear_line()
+    {
+        string bad = Path.Combine(_dir, "tok.bin");
+        File.WriteAllBytes(bad, [1, 0, 0, 0, 0, 0]);
+        AssertOneLineError(CliRunner.Run("import", "llama2c", CliRunner.RepoPath("tests/data/models/stories260K/stories260K.bin"),
+            "--tokenizer", bad, "-o", Path.Combine(_dir, "x.gguf")), "tok.bin");
+        Assert.False(File.Exists(Path.Combine(_dir, "x.gguf")));
+    }
+
+    [GeneratedRegex(@"^PPL = \d+\.\d{4} \+/- \d+\.\d{4}$")]
+    private static partial Regex PplLine();
+}
