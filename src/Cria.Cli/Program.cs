@@ -15,6 +15,8 @@ internal static class Program
             TokenizeCommand.Create(),
             PerplexityCommand.Create(),
             ImportCommand.Create(),
+            BenchCommand.Create(),
+            SynthCommand.Create(),
         };
         return root.Parse(args).Invoke();
     }

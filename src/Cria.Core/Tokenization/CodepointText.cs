@@ -15,9 +15,6 @@ internal sealed class CodepointText
     /// <summary>Number of code points.</summary>
     public int Length { get; private set; }
 
-    /// <summary>The code points; valid up to <see cref="Length"/>.</summary>
-    public ReadOnlySpan<int> Cps => _cps.AsSpan(0, Length);
-
     public int this[int index] => _cps[index];
 
     /// <summary>UTF-16 index where code point <paramref name="index"/> starts; index == Length gives the text length.</summary>

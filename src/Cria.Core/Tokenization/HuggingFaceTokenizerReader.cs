@@ -33,9 +33,9 @@ internal static class HuggingFaceTokenizerReader
         {
             throw new TokenizerException($"{path}: not valid JSON: {e.Message}", e);
         }
-        catch (InvalidOperationException e)
+        catch (Exception e) when (e is InvalidOperationException or FormatException)
         {
-            // JsonElement accessors throw this when a value has the wrong JSON type
+            // JsonElement accessors throw these when a value has the wrong JSON type or range
             throw new TokenizerException($"{path}: unexpected structure: {e.Message}", e);
         }
     }
@@ -55,59 +55,15 @@ internal static class HuggingFaceTokenizerReader
             throw new TokenizerException($"{path}: model type '{type}' is not supported (only BPE)");
         }
 
-        // pieces by id: the model's vocabulary, then added tokens (which may extend it)
-        var byId = new Dictionary<int, string>();
-        foreach (JsonProperty p in Get(model, "vocab", path).EnumerateObject())
-        {
-            byId[p.Value.GetInt32()] = p.Name;
-        }
-        var added = new List<(int Id, string Content, bool Special, bool LStrip, bool RStrip)>();
-        if (root.TryGetProperty("added_tokens", out JsonElement addedTokens) && addedTokens.ValueKind == JsonValueKind.Array)
-        {
-            foreach (JsonElement a in addedTokens.EnumerateArray())
-            {
-                int id = Get(a, "id", path).GetInt32();
-                string content = Get(a, "content", path).GetString() ?? "";
-                added.Add((id, content, Bool(a, "special"), Bool(a, "lstrip"), Bool(a, "rstrip")));
-                byId[id] = content;
-            }
-        }
-        int n = byId.Count == 0 ? 0 : byId.Keys.Max() + 1;
-        var tokens = new string[n];
-        var types = new TokenType[n];
         bool byteFallback = Bool(model, "byte_fallback");
-        for (int id = 0; id < n; id++)
-        {
-            if (!byId.TryGetValue(id, out string? piece))
-            {
-                tokens[id] = "";
-                types[id] = TokenType.Unused; // a hole in the id space
-                continue;
-            }
-            tokens[id] = piece;
-            types[id] = byteFallback && PieceBytes.TryParseByte(piece, out _) ? TokenType.Byte : TokenType.Normal;
-        }
-        var stripLeft = new List<int>();
-        var stripRight = new List<int>();
-        foreach ((int id, string _, bool special, bool lstrip, bool rstrip) in added)
-        {
-            types[id] = special ? TokenType.Control : TokenType.UserDefined;
-            if (lstrip)
-            {
-                stripLeft.Add(id);
-            }
-            if (rstrip)
-            {
-                stripRight.Add(id);
-            }
-        }
-
+        (string[] tokens, TokenType[] types, List<int> stripLeft, List<int> stripRight) = ReadPieces(root, model, byteFallback, path);
         var ids = new Dictionary<string, int>(StringComparer.Ordinal);
-        for (int id = 0; id < n; id++)
+        for (int id = 0; id < tokens.Length; id++)
         {
             ids[tokens[id]] = id;
         }
-        int unk = model.TryGetProperty("unk_token", out JsonElement u) && u.ValueKind == JsonValueKind.String && ids.TryGetValue(u.GetString()!, out int unkId) ? unkId : -1;
+        int unk = model.TryGetProperty("unk_token", out JsonElement u) && u.ValueKind == JsonValueKind.String
+            && ids.TryGetValue(u.GetString()!, out int unkId) ? unkId : -1;
 
         bool byteLevel = Mentions(root, "pre_tokenizer", "ByteLevel") || Mentions(root, "decoder", "ByteLevel");
         var patterns = new List<string>();
@@ -127,7 +83,7 @@ internal static class HuggingFaceTokenizerReader
                 1 when patterns[0] == Gpt2Pattern => "gpt-2",
                 _ => null,
             };
-            splitPatterns = preName is null ? (patterns.Count > 0 ? patterns : [Gpt2Pattern]) : null;
+            splitPatterns = preName is null ? patterns : null; // no patterns: the whole text is one word
         }
 
         (int bos, bool? addBos) = SpecialFromConfig(config, "bos_token", "add_bos_token", ids);
@@ -150,7 +106,7 @@ internal static class HuggingFaceTokenizerReader
             BosId = bos,
             EosId = eos,
             UnknownId = unk,
-            // llama.cpp adds BOS for Llama 3 vocabularies whatever the config says is missing
+            // when the config does not say, a Llama 3 vocabulary adds BOS, as in llama.cpp
             AddBos = addBos ?? (templateBos >= 0 || preName == "llama3"),
             AddEos = addEos ?? false,
             AddSpacePrefix = !byteLevel && (metaspacePrefix || HasPrependSpaceMark(root)),
@@ -160,6 +116,64 @@ internal static class HuggingFaceTokenizerReader
             StripLeft = stripLeft,
             StripRight = stripRight,
         };
+    }
+
+    /// <summary>
+    /// Pieces by id (the model's vocabulary, then added tokens, which may extend it) with their
+    /// types, and the added tokens that strip whitespace beside them.
+    /// </summary>
+    private static (string[] Tokens, TokenType[] Types, List<int> StripLeft, List<int> StripRight) ReadPieces(
+        JsonElement root, JsonElement model, bool byteFallback, string path)
+    {
+        var byId = new Dictionary<int, string>();
+        foreach (JsonProperty p in Get(model, "vocab", path).EnumerateObject())
+        {
+            byId[p.Value.GetInt32()] = p.Name;
+        }
+        var added = new List<(int Id, bool Special, bool LStrip, bool RStrip)>();
+        if (root.TryGetProperty("added_tokens", out JsonElement addedTokens) && addedTokens.ValueKind == JsonValueKind.Array)
+        {
+            foreach (JsonElement a in addedTokens.EnumerateArray())
+            {
+                int id = Get(a, "id", path).GetInt32();
+                byId[id] = Get(a, "content", path).GetString() ?? "";
+                added.Add((id, Bool(a, "special"), Bool(a, "lstrip"), Bool(a, "rstrip")));
+            }
+        }
+        if (byId.Keys.Any(id => id < 0))
+        {
+            throw new TokenizerException($"{path}: negative token id");
+        }
+        int n = byId.Count == 0 ? 0 : byId.Keys.Max() + 1;
+        var tokens = new string[n];
+        var types = new TokenType[n];
+        for (int id = 0; id < n; id++)
+        {
+            if (!byId.TryGetValue(id, out string? piece))
+            {
+                tokens[id] = "";
+                types[id] = TokenType.Unused; // a hole in the id space
+                continue;
+            }
+            tokens[id] = piece;
+            types[id] = byteFallback && PieceBytes.TryParseByte(piece, out _) ? TokenType.Byte : TokenType.Normal;
+        }
+        var stripLeft = new List<int>();
+        var stripRight = new List<int>();
+        foreach ((int id, bool special, bool lstrip, bool rstrip) in added)
+        {
+            // as llama.cpp's converter: special added tokens are control, the others user-defined
+            types[id] = special ? TokenType.Control : TokenType.UserDefined;
+            if (lstrip)
+            {
+                stripLeft.Add(id);
+            }
+            if (rstrip)
+            {
+                stripRight.Add(id);
+            }
+        }
+        return (tokens, types, stripLeft, stripRight);
     }
 
     private static (string, string)[] ReadMerges(JsonElement merges, string path)

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Diagnostics.CodeAnalysis;
 using System.Text;
+
 using Cria.Core.Gguf;
 
 namespace Cria.Core.Tokenization;

@@ -9,53 +9,58 @@ internal static class TokenizerBuilder
     {
         preTokenizerName = null;
         warning = null;
-        int n = texts.Length;
-        switch (vocab.Kind)
+        return vocab.Kind switch
         {
-            case TokenizerKind.SentencePiece:
-            {
-                var scores = new float[n];
-                for (int i = 0; vocab.Scores is not null && i < n; i++)
-                {
-                    scores[i] = vocab.Scores[i];
-                }
-                return new SentencePieceEncoder(ids, scores, ByteTokens(ids, singleCharFallback: true), unknownId, new JoinablePairs(texts));
-            }
-            case TokenizerKind.SentencePieceBpe:
-            {
-                IReadOnlyList<(string Left, string Right)> mergeList = RequireMerges(vocab);
-                var merges = new BpeMerges(ids, n, mergeList);
-                int[] byteTokens = vocab.ByteFallback ? ByteTokens(ids, singleCharFallback: false) : NoBytes();
-                return new SentencePieceBpeEncoder(merges, byteTokens, unknownId, vocab.FuseUnknown, Joinable(texts, types, ids, mergeList));
-            }
-            case TokenizerKind.ByteLevelBpe:
-            {
-                var merges = new BpeMerges(ids, n, RequireMerges(vocab));
-                PreTokenizer pre;
-                if (vocab.SplitPatterns is not null)
-                {
-                    pre = Tokenization.PreTokenizer.FromRegexes(vocab.SplitPatterns);
-                }
-                else if (string.IsNullOrEmpty(vocab.PreTokenizer))
-                {
-                    pre = Tokenization.PreTokenizer.ForLlamaCpp("default")!;
-                    warning = $"{vocab.Source}: no pre-tokenizer named (tokenizer.ggml.pre); using llama.cpp's 'default', so tokens may differ from the model's own tokenizer";
-                }
-                else
-                {
-                    PreTokenizer? known = Tokenization.PreTokenizer.ForLlamaCpp(vocab.PreTokenizer);
-                    if (known is null)
-                    {
-                        warning = $"{vocab.Source}: unknown pre-tokenizer '{vocab.PreTokenizer}'; using llama.cpp's 'default', so tokens may differ from the model's own tokenizer";
-                    }
-                    pre = known ?? Tokenization.PreTokenizer.ForLlamaCpp("default")!;
-                }
-                preTokenizerName = pre.Name;
-                return new ByteLevelBpeEncoder(pre, merges, ids, vocab.IgnoreMerges);
-            }
-            default:
-                throw new TokenizerException($"{vocab.Source}: unsupported tokenizer kind {vocab.Kind}");
+            TokenizerKind.SentencePiece => SentencePiece(vocab, texts, ids, unknownId),
+            TokenizerKind.SentencePieceBpe => SentencePieceBpe(vocab, texts, types, ids, unknownId),
+            TokenizerKind.ByteLevelBpe => ByteLevelBpe(vocab, ids, out preTokenizerName, out warning),
+            _ => throw new TokenizerException($"{vocab.Source}: unsupported tokenizer kind {vocab.Kind}"),
+        };
+    }
+
+    private static SentencePieceEncoder SentencePiece(TokenizerVocab vocab, string[] texts, Dictionary<string, int> ids, int unknownId)
+    {
+        var scores = new float[texts.Length];
+        for (int i = 0; vocab.Scores is not null && i < scores.Length; i++)
+        {
+            scores[i] = vocab.Scores[i];
         }
+        return new SentencePieceEncoder(ids, scores, ByteTokens(ids, singleCharFallback: true), unknownId, new JoinablePairs(texts));
+    }
+
+    private static SentencePieceBpeEncoder SentencePieceBpe(TokenizerVocab vocab, string[] texts, TokenType[] types, Dictionary<string, int> ids, int unknownId)
+    {
+        IReadOnlyList<(string Left, string Right)> mergeList = RequireMerges(vocab);
+        var merges = new BpeMerges(ids, texts.Length, mergeList);
+        int[] byteTokens = vocab.ByteFallback ? ByteTokens(ids, singleCharFallback: false) : NoBytes();
+        return new SentencePieceBpeEncoder(merges, byteTokens, unknownId, vocab.FuseUnknown, Joinable(texts, types, ids, mergeList));
+    }
+
+    private static ByteLevelBpeEncoder ByteLevelBpe(TokenizerVocab vocab, Dictionary<string, int> ids, out string preTokenizerName, out string? warning)
+    {
+        var merges = new BpeMerges(ids, vocab.Tokens.Count, RequireMerges(vocab));
+        warning = null;
+        PreTokenizer? pre;
+        if (vocab.SplitPatterns is not null)
+        {
+            pre = PreTokenizer.FromRegexes(vocab.SplitPatterns);
+        }
+        else if (string.IsNullOrEmpty(vocab.PreTokenizer))
+        {
+            pre = PreTokenizer.ForLlamaCpp("default")!;
+            warning = $"{vocab.Source}: no pre-tokenizer named (tokenizer.ggml.pre); using llama.cpp's 'default', so tokens may differ from the model's own tokenizer";
+        }
+        else
+        {
+            pre = PreTokenizer.ForLlamaCpp(vocab.PreTokenizer);
+            if (pre is null)
+            {
+                warning = $"{vocab.Source}: unknown pre-tokenizer '{vocab.PreTokenizer}'; using llama.cpp's 'default', so tokens may differ from the model's own tokenizer";
+                pre = PreTokenizer.ForLlamaCpp("default")!;
+            }
+        }
+        preTokenizerName = pre.Name;
+        return new ByteLevelBpeEncoder(pre, merges, ids, vocab.IgnoreMerges);
     }
 
     private static IReadOnlyList<(string Left, string Right)> RequireMerges(TokenizerVocab vocab) =>

@@ -2,16 +2,18 @@ namespace Cria.Numerics.Threading;
 
 /// <summary>
 /// The one compute thread pool: <see cref="ThreadCount"/> − 1 dedicated workers plus the calling
-/// thread. <see cref="For"/> splits [0, count) into chunks handed out through one atomic counter,
-/// so a fast thread takes more chunks. Invariant: at most one <see cref="For"/> runs at a time
-/// (calls are serialized by a lock); <see cref="For"/> returns only after every chunk has run
-/// and every worker has stopped touching the job. Workers spin briefly after a job (the next
-/// matmul of a decode step usually follows within microseconds) and then park, so an idle
-/// pool does not starve a 2-core machine.
+/// thread. <see cref="For"/> splits [0, count) into chunks that threads claim from one counter.
+/// Invariants: at most one job runs at a time (calls are serialized by a lock); a chunk is claimed
+/// only through a compare-and-swap on a word that carries the job's generation, so a worker that
+/// wakes late can never claim a chunk of a later job; <see cref="For"/> returns once every item
+/// has been executed (counted in <c>_done</c>), without waiting for workers that found nothing
+/// to do — on a busy 2-core machine a descheduled worker costs nothing but its own share.
+/// Workers spin briefly for the next job (a decode step issues ~150 matmuls microseconds apart)
+/// and then park, so an idle pool does not starve the rest of the machine.
 /// </summary>
 public sealed class ComputePool : IDisposable
 {
-    private const int SpinIterations = 20_000;
+    private const int SpinIterations = 4_000;
 
     private readonly Thread[] _threads;
     private readonly SemaphoreSlim _wake = new(0);
@@ -19,9 +21,9 @@ public sealed class ComputePool : IDisposable
     private ParallelJob? _job;
     private int _count;
     private int _chunk;
-    private int _next;
-    private int _pending;        // workers that have not yet finished the current generation
-    private long _generation;    // bumped per job; workers compare against the last one they ran
+    private long _cursor;        // (generation << 32) | next index
+    private int _done;           // items finished in the current job
+    private int _generation;
     private volatile bool _disposed;
     private Exception? _error;
 
@@ -45,7 +47,7 @@ public sealed class ComputePool : IDisposable
     /// <summary>Threads that take part in a job, the caller included.</summary>
     public int ThreadCount { get; }
 
-    /// <summary>A default thread count: the processor count (this runtime sees logical processors; on the 2-core CI machine these are the physical cores).</summary>
+    /// <summary>The default thread count: the processor count the runtime sees.</summary>
     public static int DefaultThreads => Math.Max(1, Environment.ProcessorCount);
 
     private static ComputePool? s_shared;
@@ -57,7 +59,11 @@ public sealed class ComputePool : IDisposable
         {
             if (s_shared is null)
             {
-                Interlocked.CompareExchange(ref s_shared, new ComputePool(DefaultThreads), null);
+                var pool = new ComputePool(DefaultThreads);
+                if (Interlocked.CompareExchange(ref s_shared, pool, null) is not null)
+                {
+                    pool.Dispose();
+                }
             }
             return s_shared;
         }
@@ -72,7 +78,7 @@ public sealed class ComputePool : IDisposable
             return;
         }
         ObjectDisposedException.ThrowIf(_disposed, this);
-        int chunk = Math.Max(minChunk, count / (ThreadCount * 4));
+        int chunk = Math.Max(Math.Max(minChunk, 1), count / (ThreadCount * 8));
         if (_threads.Length == 0 || count <= chunk)
         {
             job.Execute(0, count, 0);
@@ -80,28 +86,27 @@ public sealed class ComputePool : IDisposable
         }
         lock (_runLock)
         {
+            int gen = _generation + 1;
             _job = job;
             _count = count;
             _chunk = chunk;
             _error = null;
-            Volatile.Write(ref _next, 0);
-            Volatile.Write(ref _pending, _threads.Length);
-            Interlocked.Increment(ref _generation);
-            _wake.Release(_threads.Length);
-            try
+            Volatile.Write(ref _done, 0);
+            Volatile.Write(ref _cursor, (long)gen << 32);
+            Volatile.Write(ref _generation, gen);
+            if (_wake.CurrentCount < _threads.Length)
             {
-                RunChunks(job, 0);
+                _wake.Release(_threads.Length - _wake.CurrentCount);
             }
-            catch (Exception e)
-            {
-                _error ??= e;
-                Volatile.Write(ref _next, int.MaxValue / 2);
-            }
+            RunChunks(job, gen, count, chunk, 0);
             var spin = new SpinWait();
-            while (Volatile.Read(ref _pending) != 0)
+            while (Volatile.Read(ref _done) < count)
             {
                 spin.SpinOnce(-1);
             }
+            // Close this generation: a worker still holding its fields can claim nothing more.
+            Volatile.Write(ref _cursor, ((long)gen << 32) | int.MaxValue);
+            _generation = gen;
             _job = null;
             if (_error is not null)
             {
@@ -110,66 +115,58 @@ public sealed class ComputePool : IDisposable
         }
     }
 
-    private void RunChunks(ParallelJob job, int worker)
+    private void RunChunks(ParallelJob job, int gen, int count, int chunk, int worker)
     {
-        int count = _count;
-        int chunk = _chunk;
         while (true)
         {
-            int start = Interlocked.Add(ref _next, chunk) - chunk;
-            if (start >= count)
+            long cur = Volatile.Read(ref _cursor);
+            int start = (int)cur;
+            if ((int)(cur >> 32) != gen || start >= count)
             {
                 return;
             }
-            job.Execute(start, Math.Min(start + chunk, count), worker);
+            if (Interlocked.CompareExchange(ref _cursor, cur + chunk, cur) != cur)
+            {
+                continue;
+            }
+            int end = Math.Min(start + chunk, count);
+            try
+            {
+                job.Execute(start, end, worker);
+            }
+            catch (Exception e)
+            {
+                Interlocked.CompareExchange(ref _error, e, null);
+            }
+            Interlocked.Add(ref _done, end - start);
         }
     }
 
     private void WorkerLoop(int worker)
     {
-        long seen = 0;
-        while (true)
+        int seen = 0;
+        while (!_disposed)
         {
-            // Spin for a while for the next job, then park on the semaphore.
             int spins = 0;
             while (Volatile.Read(ref _generation) == seen && spins < SpinIterations && !_disposed)
             {
-                Thread.SpinWait(20);
+                Thread.SpinWait(30);
                 spins++;
             }
             if (Volatile.Read(ref _generation) == seen)
             {
                 _wake.Wait();
-            }
-            else
-            {
-                // Consume the wake-up that was released for this job so the semaphore count stays balanced.
-                _wake.Wait(0);
-            }
-            if (_disposed)
-            {
-                return;
-            }
-            long gen = Volatile.Read(ref _generation);
-            if (gen == seen)
-            {
                 continue;
             }
-            seen = gen;
+            seen = Volatile.Read(ref _generation);
             ParallelJob? job = _job;
-            try
+            int count = _count;
+            int chunk = _chunk;
+            if (job is not null)
             {
-                if (job is not null)
-                {
-                    RunChunks(job, worker);
-                }
+                // The generation check inside RunChunks rejects these fields if a newer job replaced them.
+                RunChunks(job, seen, count, chunk, worker);
             }
-            catch (Exception e)
-            {
-                Interlocked.CompareExchange(ref _error, e, null);
-                Volatile.Write(ref _next, int.MaxValue / 2);
-            }
-            Interlocked.Decrement(ref _pending);
         }
     }
 

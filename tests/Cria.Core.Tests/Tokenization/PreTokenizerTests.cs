@@ -1,3 +1,4 @@
+using Cria.Core.Gguf;
 using Cria.Core.Tokenization;
 
 namespace Cria.Core.Tests.Tokenization;
@@ -57,7 +58,7 @@ public sealed class PreTokenizerTests
     [Fact]
     public void An_unknown_pre_tokenizer_falls_back_to_default_with_a_warning()
     {
-        using var file = Gguf.GgufFile.Open(TestData.Path("llama.cpp/vocab/ggml-vocab-gpt-2.gguf"));
+        using GgufFile file = GgufFile.Open(TestData.Path("llama.cpp/vocab/ggml-vocab-gpt-2.gguf"));
         TokenizerVocab vocab = GgufTokenizerReader.Read(file) with { PreTokenizer = "no-such-pre" };
         Tokenizer tok = Tokenizer.FromVocab(vocab);
         Assert.Equal("default", tok.PreTokenizer);

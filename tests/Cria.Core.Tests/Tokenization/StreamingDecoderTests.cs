@@ -1,4 +1,5 @@
 using System.Text;
+
 using Cria.Core.Tokenization;
 
 namespace Cria.Core.Tests.Tokenization;

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+
 using Cria.Core.Gguf;
 using Cria.Core.Tokenization;
 

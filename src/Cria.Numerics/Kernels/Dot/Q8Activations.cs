@@ -1,0 +1,93 @@
+using System.Runtime.Intrinsics;
+
+namespace Cria.Numerics.Kernels.Dot;
+
+/// <summary>
+/// A batch of activation rows quantized to 8-bit blocks of 32 (symmetric: x ≈ d·q, |q| ≤ 127),
+/// with each block's scale and the sum of its quants (so weight formats with an offset, like
+/// Q4_0's "nibble − 8", can correct with one multiply per block). This is the "vec_dot_type" of
+/// Q8_0 and Q4_0 weights. Shapes: Qs [rows, cols]; D and Sums [rows, cols/32]. Buffers grow on
+/// demand and are reused, so steady decoding allocates nothing.
+/// </summary>
+public sealed unsafe class Q8Activations
+{
+    public const int Block = 32;
+
+    private sbyte[] _qs = [];
+    private float[] _d = [];
+    private int[] _sums = [];
+
+    public int Rows { get; private set; }
+
+    public int Cols { get; private set; }
+
+    internal sbyte[] Qs => _qs;
+
+    internal float[] D => _d;
+
+    internal int[] Sums => _sums;
+
+    /// <summary>Quantizes x [rows, cols] (cols a multiple of 32).</summary>
+    public void Quantize(ReadOnlySpan<float> x, int rows, int cols)
+    {
+        if (cols % Block != 0 || x.Length < (long)rows * cols)
+        {
+            throw new ArgumentException($"Q8 activations need rows × cols floats with cols a multiple of {Block}");
+        }
+        int blocks = rows * cols / Block;
+        if (_qs.Length < rows * cols)
+        {
+            _qs = new sbyte[rows * cols];
+        }
+        if (_d.Length < blocks)
+        {
+            _d = new float[blocks];
+            _sums = new int[blocks];
+        }
+        Rows = rows;
+        Cols = cols;
+        fixed (float* px = x)
+        fixed (sbyte* pq = _qs)
+        {
+            for (int b = 0; b < blocks; b++)
+            {
+                (_d[b], _sums[b]) = QuantizeBlock(px + b * Block, pq + b * Block);
+            }
+        }
+    }
+
+    private static (float D, int Sum) QuantizeBlock(float* x, sbyte* q)
+    {
+        float amax;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            Vector256<float> m = Vector256.Abs(Vector256.Load(x));
+            m = Vector256.Max(m, Vector256.Abs(Vector256.Load(x + 8)));
+            m = Vector256.Max(m, Vector256.Abs(Vector256.Load(x + 16)));
+            m = Vector256.Max(m, Vector256.Abs(Vector256.Load(x + 24)));
+            amax = 0f;
+            for (int i = 0; i < 8; i++)
+            {
+                amax = MathF.Max(amax, m.GetElement(i));
+            }
+        }
+        else
+        {
+            amax = 0f;
+            for (int i = 0; i < Block; i++)
+            {
+                amax = MathF.Max(amax, MathF.Abs(x[i]));
+            }
+        }
+        float d = amax / 127f;
+        float id = d != 0f ? 1f / d : 0f;
+        int sum = 0;
+        for (int i = 0; i < Block; i++)
+        {
+            int v = (int)MathF.Round(x[i] * id);
+            q[i] = (sbyte)v;
+            sum += v;
+        }
+        return (d, sum);
+    }
+}

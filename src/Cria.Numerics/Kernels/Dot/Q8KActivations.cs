@@ -1,0 +1,65 @@
+namespace Cria.Numerics.Kernels.Dot;
+
+/// <summary>
+/// Activation rows quantized to super-blocks of 256 int8 (x ≈ d·q) with the sum of every 16
+/// quants — the "vec_dot_type" of the K-quant weight formats (ggml's block_q8_K), whose
+/// per-sub-block mins and offsets are corrected through those sums.
+/// Shapes: Qs [rows, cols]; D [rows, cols/256]; BSums [rows, cols/16].
+/// </summary>
+public sealed unsafe class Q8KActivations
+{
+    public const int Block = 256;
+
+    private sbyte[] _qs = [];
+    private float[] _d = [];
+    private short[] _bsums = [];
+
+    internal sbyte[] Qs => _qs;
+
+    internal float[] D => _d;
+
+    internal short[] BSums => _bsums;
+
+    public void Quantize(ReadOnlySpan<float> x, int rows, int cols)
+    {
+        if (cols % Block != 0 || x.Length < (long)rows * cols)
+        {
+            throw new ArgumentException($"Q8_K activations need rows × cols floats with cols a multiple of {Block}");
+        }
+        int n = rows * cols;
+        if (_qs.Length < n)
+        {
+            _qs = new sbyte[n];
+            _d = new float[n / Block];
+            _bsums = new short[n / 16];
+        }
+        fixed (float* px = x)
+        fixed (sbyte* pq = _qs)
+        {
+            for (int b = 0; b < n / Block; b++)
+            {
+                float* xb = px + b * Block;
+                sbyte* qb = pq + b * Block;
+                float amax = 0f;
+                for (int i = 0; i < Block; i++)
+                {
+                    amax = MathF.Max(amax, MathF.Abs(xb[i]));
+                }
+                float d = amax / 127f;
+                float id = d != 0f ? 1f / d : 0f;
+                for (int s = 0; s < Block / 16; s++)
+                {
+                    int sum = 0;
+                    for (int i = s * 16; i < s * 16 + 16; i++)
+                    {
+                        int v = (int)MathF.Round(xb[i] * id);
+                        qb[i] = (sbyte)v;
+                        sum += v;
+                    }
+                    _bsums[b * 16 + s] = (short)sum;
+                }
+                _d[b] = d;
+            }
+        }
+    }
+}
