@@ -82,18 +82,18 @@ internal static class BenchMode
             foreach (string engine in s_engines)
             {
                 Console.Write($"warm-up: {engine} ... ");
-                (double p, double d) = RunOnce(engines[engine], prompt, s.Gen);
-                Console.WriteLine(Inv($"prompt {p:F1} tok/s, decode {d:F1} tok/s"));
+                (double p, double d, RunConditions c) = RunOnce(engines[engine], prompt, s.Gen);
+                Console.WriteLine(Inv($"prompt {p:F1} tok/s, decode {d:F1} tok/s {c}"));
                 Pause();
             }
             for (int r = 0; r < s.Reps; r++)
             {
                 foreach (string engine in r % 2 == 0 ? s_engines : [.. s_engines.Reverse()])
                 {
-                    (double p, double d) = RunOnce(engines[engine], prompt, s.Gen);
+                    (double p, double d, RunConditions c) = RunOnce(engines[engine], prompt, s.Gen);
                     prefill[engine].Add(p);
                     decode[engine].Add(d);
-                    Console.WriteLine(Inv($"rep {r + 1}: {engine,-9} prompt {p,8:F1} tok/s   decode {d,7:F2} tok/s"));
+                    Console.WriteLine(Inv($"rep {r + 1}: {engine,-9} prompt {p,8:F1} tok/s   decode {d,7:F2} tok/s   {c}"));
                     Pause();
                 }
             }
@@ -149,9 +149,10 @@ internal static class BenchMode
     }
 
     /// <summary>One run: prefill <paramref name="prompt"/> in one call, then <paramref name="gen"/> single-token greedy steps. Returns tokens/s of each phase.</summary>
-    private static (double Prefill, double Decode) RunOnce(IEngine e, int[] prompt, int gen)
+    private static (double Prefill, double Decode, RunConditions Conditions) RunOnce(IEngine e, int[] prompt, int gen)
     {
         e.Reset();
+        RunConditions.Snapshot before = RunConditions.Start();
         var clock = Stopwatch.StartNew();
         int next = Logits.Argmax(e.Feed(prompt));
         double prefill = clock.Elapsed.TotalSeconds;
@@ -161,7 +162,7 @@ internal static class BenchMode
             next = Logits.Argmax(e.Feed([next]));
         }
         double decode = clock.Elapsed.TotalSeconds;
-        return (prompt.Length / prefill, gen / decode);
+        return (prompt.Length / prefill, gen / decode, before.Stop());
     }
 
     private static MemoryUsage MeasureInChild(string engine, BenchSettings s)

@@ -25,7 +25,7 @@ internal static class BenchCommand
                 throw new UserException("--prompt, --gen and --reps must be at least 1");
             }
             var load = Stopwatch.StartNew();
-            using LocalModel lm = LocalModel.Load(ModelPaths.Resolve(p.GetValue(model)), CommonOptions.Pool(p.GetValue(threads)));
+            using LocalModel lm = CommonOptions.Load(p.GetValue(model), p.GetValue(threads));
             double loadMs = load.Elapsed.TotalMilliseconds;
             LlamaModel m = lm.Model;
             if (np + ng > m.Config.ContextLength)

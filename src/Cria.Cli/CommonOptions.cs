@@ -15,6 +15,17 @@ internal static class CommonOptions
     public static Option<int> Context(string description = "context length in tokens (default: the model's, at most 4096)") =>
         new("--ctx", "-c") { Description = description, DefaultValueFactory = _ => 0 };
 
+    /// <summary>Loads a model for a command and prints its warnings to stderr.</summary>
+    public static Core.Inference.LocalModel Load(string? model, int threads)
+    {
+        var lm = Core.Inference.LocalModel.Load(ModelPaths.Resolve(model), Pool(threads));
+        foreach (string w in lm.Warnings)
+        {
+            Console.Error.WriteLine($"cria: warning: {w}");
+        }
+        return lm;
+    }
+
     public static ComputePool Pool(int threads)
     {
         if (threads < 1 || threads > 1024)

@@ -30,7 +30,7 @@ internal static class PerplexityCommand
             {
                 throw new UserException($"--ctx must be between 4 and {1 << 20}, got {n}");
             }
-            using LocalModel lm = LocalModel.Load(ModelPaths.Resolve(p.GetValue(model)), CommonOptions.Pool(p.GetValue(threads)));
+            using LocalModel lm = CommonOptions.Load(p.GetValue(model), p.GetValue(threads));
             string text = File.ReadAllText(path);
             int[] tokens = lm.Tokenizer.Encode(text, addSpecial: true);
             var inv = CultureInfo.InvariantCulture;

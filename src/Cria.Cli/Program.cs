@@ -17,6 +17,7 @@ internal static class Program
             ImportCommand.Create(),
             BenchCommand.Create(),
             SynthCommand.Create(),
+            QuantizeCommand.Create(),
         };
         return root.Parse(args).Invoke();
     }

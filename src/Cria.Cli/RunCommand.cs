@@ -25,10 +25,11 @@ internal static class RunCommand
         var ctx = CommonOptions.Context();
         var threads = CommonOptions.Threads();
         var verbose = new Option<bool>("--verbose", "-v") { Description = "print timings to stderr" };
+        var kvType = new Option<string>("--kv-type") { Description = "KV cache element type: f16 (default) or f32", DefaultValueFactory = _ => "f16" };
 
         var cmd = new Command("run", "Generate text with a model, streaming the continuation (not the prompt) to stdout.")
         {
-            prompt, model, maxTokens, temperature, topK, topP, minP, repeat, repeatLastN, presence, frequency, seed, stop, ctx, threads, verbose,
+            prompt, model, maxTokens, temperature, topK, topP, minP, repeat, repeatLastN, presence, frequency, seed, stop, ctx, threads, kvType, verbose,
         };
         cmd.SetAction(p => CliErrors.Run(() =>
         {
@@ -50,7 +51,7 @@ internal static class RunCommand
             {
                 throw new UserException($"--max-tokens must be ≥ -1, got {n}");
             }
-            using LocalModel lm = LocalModel.Load(ModelPaths.Resolve(p.GetValue(model)), CommonOptions.Pool(p.GetValue(threads)));
+            using LocalModel lm = CommonOptions.Load(p.GetValue(model), p.GetValue(threads));
             int ctxLen = ResolveContext(p.GetValue(ctx), lm.Model.Config.ContextLength);
             var options = new GenerationOptions { MaxTokens = n < 0 ? int.MaxValue : n, Sampling = sampling, Stop = p.GetValue(stop) };
             string? text = p.GetValue(prompt);
@@ -58,7 +59,13 @@ internal static class RunCommand
             {
                 text = Console.In.ReadToEnd();
             }
-            var session = new RunSession(lm, ctxLen, options, p.GetValue(verbose));
+            var cacheType = p.GetValue(kvType)?.ToLowerInvariant() switch
+            {
+                "f16" => Core.Models.KvCacheType.F16,
+                "f32" => Core.Models.KvCacheType.F32,
+                var other => throw new UserException($"--kv-type must be f16 or f32, got \"{other}\""),
+            };
+            var session = new RunSession(lm, ctxLen, options, p.GetValue(verbose), cacheType);
             if (text is not null)
             {
                 session.Generate(text);

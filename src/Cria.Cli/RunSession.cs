@@ -5,9 +5,9 @@ using Cria.Core.Models;
 namespace Cria.Cli;
 
 /// <summary>One model loaded for <c>cria run</c>: a single generation or an interactive loop.</summary>
-internal sealed class RunSession(LocalModel model, int contextLength, GenerationOptions options, bool verbose)
+internal sealed class RunSession(LocalModel model, int contextLength, GenerationOptions options, bool verbose, KvCacheType cacheType)
 {
-    private readonly InferenceContext _ctx = model.Model.CreateContext(contextLength);
+    private readonly InferenceContext _ctx = model.Model.CreateContext(contextLength, cacheType: cacheType);
     private readonly Generator _generator = new(model.Model, model.Tokenizer);
 
     public void Generate(string prompt, CancellationToken cancel = default)

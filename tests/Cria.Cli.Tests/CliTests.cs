@@ -142,6 +142,22 @@ public sealed partial class CliTests : IDisposable
         Assert.False(File.Exists(Path.Combine(_dir, "x.gguf")));
     }
 
+    [Fact]
+    public void Quantize_writes_a_smaller_model_that_still_tells_the_story()
+    {
+        string outPath = Path.Combine(_dir, "q8.gguf");
+        CliRunner.Result q = CliRunner.Run("quantize", BundledModel, outPath, "--type", "q8_0");
+        Assert.Equal(0, q.ExitCode);
+        Assert.True(new FileInfo(outPath).Length < new FileInfo(BundledModel).Length / 2);
+        CliRunner.Result run = CliRunner.Run("run", "Once upon a time", "--model", outPath, "-n", "12", "--temperature", "0");
+        Assert.Equal(0, run.ExitCode);
+        Assert.StartsWith(", there was a little girl", run.Stdout);
+    }
+
+    [Fact]
+    public void Quantize_to_an_unknown_type_is_refused() =>
+        AssertOneLineError(CliRunner.Run("quantize", BundledModel, Path.Combine(_dir, "x.gguf"), "--type", "q3_z"), "unknown type");
+
     [GeneratedRegex(@"^PPL = \d+\.\d{4} \+/- \d+\.\d{4}$")]
     private static partial Regex PplLine();
 }

@@ -21,6 +21,9 @@ public sealed class LocalModel : IDisposable
 
     public Tokenizer Tokenizer { get; }
 
+    /// <summary>Things a user should know about the file (e.g. an unknown pre-tokenizer that fell back to the default).</summary>
+    public IReadOnlyList<string> Warnings => Tokenizer.Warnings;
+
     /// <summary>Opens and validates <paramref name="path"/>; errors name the file and what is wrong.</summary>
     public static LocalModel Load(string path, ComputePool? pool = null)
     {

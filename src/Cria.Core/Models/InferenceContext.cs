@@ -1,5 +1,15 @@
 namespace Cria.Core.Models;
 
+/// <summary>Element type of the KV cache.</summary>
+public enum KvCacheType
+{
+    /// <summary>fp16 (the default, as llama.cpp): half the memory and bandwidth of f32.</summary>
+    F16,
+
+    /// <summary>f32: exact, twice the memory.</summary>
+    F32,
+}
+
 /// <summary>
 /// The per-sequence state of a model: the KV cache and every activation buffer, allocated once,
 /// so a decode step allocates nothing. Invariant: cache rows [0, <see cref="Position"/>) hold the
@@ -8,7 +18,7 @@ namespace Cria.Core.Models;
 /// </summary>
 public sealed class InferenceContext
 {
-    public InferenceContext(ModelConfig config, int vocabSize, int contextLength, int maxBatch)
+    public InferenceContext(ModelConfig config, int vocabSize, int contextLength, int maxBatch, KvCacheType cacheType = KvCacheType.F16)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentOutOfRangeException.ThrowIfLessThan(contextLength, 1);
@@ -16,12 +26,34 @@ public sealed class InferenceContext
         ContextLength = contextLength;
         MaxBatch = maxBatch;
         int dim = config.EmbeddingLength;
-        Keys = new float[config.BlockCount][];
-        Values = new float[config.BlockCount][];
+        CacheType = cacheType;
+        long cacheLength = (long)contextLength * config.KvDim;
+        if (cacheLength > Array.MaxLength)
+        {
+            throw new ArgumentOutOfRangeException(nameof(contextLength), $"a context of {contextLength} tokens needs a KV cache larger than one array per layer can hold");
+        }
+        if (cacheType == KvCacheType.F32)
+        {
+            Keys = new float[config.BlockCount][];
+            Values = new float[config.BlockCount][];
+        }
+        else
+        {
+            Keys16 = new Half[config.BlockCount][];
+            Values16 = new Half[config.BlockCount][];
+        }
         for (int l = 0; l < config.BlockCount; l++)
         {
-            Keys[l] = new float[(long)contextLength * config.KvDim];
-            Values[l] = new float[(long)contextLength * config.KvDim];
+            if (cacheType == KvCacheType.F32)
+            {
+                Keys![l] = new float[cacheLength];
+                Values![l] = new float[cacheLength];
+            }
+            else
+            {
+                Keys16![l] = new Half[cacheLength];
+                Values16![l] = new Half[cacheLength];
+            }
         }
         X = new float[maxBatch * dim];
         Xb = new float[maxBatch * dim];
@@ -41,8 +73,15 @@ public sealed class InferenceContext
     /// <summary>Tokens already in the cache.</summary>
     public int Position { get; internal set; }
 
-    internal float[][] Keys { get; }
-    internal float[][] Values { get; }
+    public KvCacheType CacheType { get; }
+
+    /// <summary>Bytes held by the KV cache.</summary>
+    public long CacheBytes => (Keys?.Sum(k => (long)k.Length * 4) ?? 0) * 2 + (Keys16?.Sum(k => (long)k.Length * 2) ?? 0) * 2;
+
+    internal float[][]? Keys { get; }
+    internal float[][]? Values { get; }
+    internal Half[][]? Keys16 { get; }
+    internal Half[][]? Values16 { get; }
     internal float[] X { get; }     // residual stream [maxBatch, dim]
     internal float[] Xb { get; }    // normed input / block output [maxBatch, dim]
     internal float[] Q { get; }     // [maxBatch, qDim]

@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using Cria.Core.Gguf;
 using Cria.Numerics.Kernels;
 using Cria.Numerics.Quants;
@@ -43,10 +44,10 @@ public sealed class LlamaModel : IDisposable
     }
 
     /// <summary>A fresh per-sequence state for up to <paramref name="contextLength"/> tokens.</summary>
-    public InferenceContext CreateContext(int contextLength = 0, int maxBatch = 64)
+    public InferenceContext CreateContext(int contextLength = 0, int maxBatch = 64, KvCacheType cacheType = KvCacheType.F16)
     {
         int ctx = contextLength > 0 ? contextLength : Config.ContextLength;
-        return new InferenceContext(Config, VocabSize, ctx, Math.Min(maxBatch, ctx));
+        return new InferenceContext(Config, VocabSize, ctx, Math.Min(maxBatch, ctx), cacheType);
     }
 
     /// <summary>
@@ -125,10 +126,25 @@ public sealed class LlamaModel : IDisposable
                 }
                 Rope.Run(q, c.HeadCount, c.HeadDim, start + t, _invFreq, c.RopeStyle);
                 Rope.Run(k, c.HeadCountKv, c.HeadDim, start + t, _invFreq, c.RopeStyle);
-                k.CopyTo(s.Keys[l].AsSpan((start + t) * kvDim, kvDim));
-                v.CopyTo(s.Values[l].AsSpan((start + t) * kvDim, kvDim));
+                if (s.Keys is not null)
+                {
+                    k.CopyTo(s.Keys[l].AsSpan((start + t) * kvDim, kvDim));
+                    v.CopyTo(s.Values![l].AsSpan((start + t) * kvDim, kvDim));
+                }
+                else
+                {
+                    TensorPrimitives.ConvertToHalf(k, s.Keys16![l].AsSpan((start + t) * kvDim, kvDim));
+                    TensorPrimitives.ConvertToHalf(v, s.Values16![l].AsSpan((start + t) * kvDim, kvDim));
+                }
             }
-            Attention.Run(Pool, s.Q, s.Keys[l], s.Values[l], s.Att, n, start, c.HeadCount, c.HeadCountKv, c.HeadDim);
+            if (s.Keys is not null)
+            {
+                Attention.Run(Pool, s.Q, s.Keys[l], s.Values![l], s.Att, n, start, c.HeadCount, c.HeadCountKv, c.HeadDim);
+            }
+            else
+            {
+                Attention.Run(Pool, s.Q, s.Keys16![l], s.Values16![l], s.Att, n, start, c.HeadCount, c.HeadCountKv, c.HeadDim);
+            }
             MatMul.Run(Pool, w.Wo, s.Att, s.Xb, n);
             Add(s.X.AsSpan(0, n * dim), s.Xb.AsSpan(0, n * dim));
 
@@ -165,7 +181,7 @@ public sealed class LlamaModel : IDisposable
         }
     }
 
-    private static void Add(Span<float> x, ReadOnlySpan<float> y) => System.Numerics.Tensors.TensorPrimitives.Add(x, y, x);
+    private static void Add(Span<float> x, ReadOnlySpan<float> y) => TensorPrimitives.Add(x, y, x);
 
     /// <summary>
     /// θ_i = base^(−2i/d) for each rotated pair, divided by the linear scaling factor, or by

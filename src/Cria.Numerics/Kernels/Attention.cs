@@ -12,34 +12,48 @@ namespace Cria.Numerics.Kernels;
 /// </summary>
 public static unsafe class Attention
 {
+    /// <summary>The same with an fp16 cache (the default: half the memory traffic of long contexts).</summary>
+    public static void Run(ComputePool pool, ReadOnlySpan<float> q, ReadOnlySpan<Half> keys, ReadOnlySpan<Half> values,
+        Span<float> output, int n, int start, int heads, int kvHeads, int headDim)
+    {
+        ArgumentNullException.ThrowIfNull(pool);
+        Check(q, keys.Length, values.Length, output, n, start, heads, kvHeads, headDim);
+        fixed (float* pq = q)
+        fixed (Half* pk = keys)
+        fixed (Half* pv = values)
+        fixed (float* po = output)
+        {
+            AttentionJob job = AttentionJob.Rent(pool.ThreadCount, start + n, headDim);
+            job.Set(pq, null, null, (ushort*)pk, (ushort*)pv, po, start, heads, kvHeads, headDim);
+            pool.For(job, n * heads);
+            job.Clear();
+        }
+    }
+
+    private static void Check(ReadOnlySpan<float> q, int keys, int values, Span<float> output, int n, int start, int heads, int kvHeads, int headDim)
+    {
+        int qDim = heads * headDim;
+        long needKv = (long)(start + n) * kvHeads * headDim;
+        if (heads % kvHeads != 0 || q.Length < (long)n * qDim || output.Length < (long)n * qDim || keys < needKv || values < needKv)
+        {
+            throw new ArgumentException("Attention: shapes do not match the batch and cache");
+        }
+    }
+
     public static void Run(ComputePool pool, ReadOnlySpan<float> q, ReadOnlySpan<float> keys, ReadOnlySpan<float> values,
         Span<float> output, int n, int start, int heads, int kvHeads, int headDim)
     {
         ArgumentNullException.ThrowIfNull(pool);
-        int qDim = heads * headDim;
-        int kvDim = kvHeads * headDim;
-        long needKv = (long)(start + n) * kvDim;
-        if (heads % kvHeads != 0 || q.Length < (long)n * qDim || output.Length < (long)n * qDim || keys.Length < needKv || values.Length < needKv)
-        {
-            throw new ArgumentException("Attention: shapes do not match the batch and cache");
-        }
+        Check(q, keys.Length, values.Length, output, n, start, heads, kvHeads, headDim);
         fixed (float* pq = q)
         fixed (float* pk = keys)
         fixed (float* pv = values)
         fixed (float* po = output)
         {
-            AttentionJob job = AttentionJob.Rent(pool.ThreadCount, start + n);
-            job.Q = pq;
-            job.K = pk;
-            job.V = pv;
-            job.O = po;
-            job.Start = start;
-            job.Heads = heads;
-            job.KvHeads = kvHeads;
-            job.HeadDim = headDim;
-            job.Scale = 1f / MathF.Sqrt(headDim);
+            AttentionJob job = AttentionJob.Rent(pool.ThreadCount, start + n, headDim);
+            job.Set(pq, pk, pv, null, null, po, start, heads, kvHeads, headDim);
             pool.For(job, n * heads);
-            job.Q = job.K = job.V = job.O = null;
+            job.Clear();
         }
     }
 
@@ -51,6 +65,8 @@ public static unsafe class Attention
         public float* Q;
         public float* K;
         public float* V;
+        public ushort* K16;
+        public ushort* V16;
         public float* O;
         public int Start;
         public int Heads;
@@ -59,12 +75,13 @@ public static unsafe class Attention
         public float Scale;
         private float[][] _scores = [];
 
-        public static AttentionJob Rent(int threads, int length)
+        public static AttentionJob Rent(int threads, int length, int headDim)
         {
             AttentionJob job = t_cached ??= new AttentionJob();
-            if (job._scores.Length < threads || job._scores[0].Length < length)
+            if (job._scores.Length < threads || job._scores[0].Length < Math.Max(length, headDim))
             {
-                int size = Math.Max(length, 256);
+                // Grow geometrically so a growing context reallocates O(log n) times, not per token.
+                int size = Math.Max(Math.Max(length, headDim), Math.Max(256, job._scores.Length > 0 ? job._scores[0].Length * 2 : 0));
                 job._scores = new float[threads][];
                 for (int i = 0; i < threads; i++)
                 {
@@ -72,6 +89,27 @@ public static unsafe class Attention
                 }
             }
             return job;
+        }
+
+        public void Set(float* q, float* k, float* v, ushort* k16, ushort* v16, float* o, int start, int heads, int kvHeads, int headDim)
+        {
+            Q = q;
+            K = k;
+            V = v;
+            K16 = k16;
+            V16 = v16;
+            O = o;
+            Start = start;
+            Heads = heads;
+            KvHeads = kvHeads;
+            HeadDim = headDim;
+            Scale = 1f / MathF.Sqrt(headDim);
+        }
+
+        public void Clear()
+        {
+            Q = K = V = O = null;
+            K16 = V16 = null;
         }
 
         public override void Execute(int begin, int end, int worker)
@@ -86,18 +124,41 @@ public static unsafe class Attention
                 int h = item % Heads;
                 int kvh = h / group;
                 int length = Start + t + 1;
-                var qh = new ReadOnlySpan<float>(Q + (long)t * qDim + h * headDim, headDim);
+                float* qp = Q + (long)t * qDim + h * headDim;
+                var qh = new ReadOnlySpan<float>(qp, headDim);
                 Span<float> scores = _scores[worker].AsSpan(0, length);
-                for (int p = 0; p < length; p++)
+                long off = kvh * headDim;
+                if (K16 is null)
                 {
-                    scores[p] = TensorPrimitives.Dot(qh, new ReadOnlySpan<float>(K + (long)p * kvDim + kvh * headDim, headDim)) * Scale;
+                    for (int p = 0; p < length; p++)
+                    {
+                        scores[p] = TensorPrimitives.Dot(qh, new ReadOnlySpan<float>(K + p * (long)kvDim + off, headDim)) * Scale;
+                    }
+                }
+                else
+                {
+                    for (int p = 0; p < length; p++)
+                    {
+                        scores[p] = Dot.DotF16.RunF16(K16 + p * (long)kvDim + off, qp, headDim) * Scale;
+                    }
                 }
                 Softmax.Run(scores);
-                var oh = new Span<float>(O + (long)t * qDim + h * headDim, headDim);
+                float* op = O + (long)t * qDim + h * headDim;
+                var oh = new Span<float>(op, headDim);
                 oh.Clear();
-                for (int p = 0; p < length; p++)
+                if (V16 is null)
                 {
-                    TensorPrimitives.MultiplyAdd(new ReadOnlySpan<float>(V + (long)p * kvDim + kvh * headDim, headDim), scores[p], oh, oh);
+                    for (int p = 0; p < length; p++)
+                    {
+                        TensorPrimitives.MultiplyAdd(new ReadOnlySpan<float>(V + p * (long)kvDim + off, headDim), scores[p], oh, oh);
+                    }
+                }
+                else
+                {
+                    for (int p = 0; p < length; p++)
+                    {
+                        Dot.DotF16.AxpyF16(V16 + p * (long)kvDim + off, scores[p], op, headDim);
+                    }
                 }
             }
         }

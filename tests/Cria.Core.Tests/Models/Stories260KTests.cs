@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Cria.Core.Formats;
 using Cria.Core.Inference;
+using Cria.Core.Models;
 using Cria.Core.Sampling;
 
 namespace Cria.Core.Tests.Models;
@@ -24,12 +25,14 @@ public sealed class Stories260KTests : IClassFixture<Stories260KFixture>
         return doc.RootElement.GetProperty("runs")[index].Clone();
     }
 
-    [Fact]
-    public void Greedy_story_from_BOS_matches_llama2c_exactly()
+    [Theory]
+    [InlineData(KvCacheType.F32)]
+    [InlineData(KvCacheType.F16)]
+    public void Greedy_story_from_BOS_matches_llama2c_exactly(KvCacheType cacheType)
     {
         string expected = Run(0).GetProperty("expected_text").GetString()!;
         var gen = new Generator(_f.Model.Model, _f.Model.Tokenizer);
-        var ctx = _f.Model.Model.CreateContext(512);
+        var ctx = _f.Model.Model.CreateContext(512, cacheType: cacheType);
         var stats = new GenerationStats();
         // The published text is 256 generated tokens after BOS (565 characters).
         string text = string.Concat(gen.Generate(ctx, [_f.Model.Tokenizer.BosId], new GenerationOptions { MaxTokens = 256, Sampling = SamplingOptions.Greedy }, stats));
@@ -44,7 +47,9 @@ public sealed class Stories260KTests : IClassFixture<Stories260KFixture>
         string expected = run.GetProperty("expected_text").GetString()!;
         var sampler = new Llama2cReferenceSampler(run.GetProperty("seed").GetUInt64(), run.GetProperty("temperature").GetSingle(), run.GetProperty("topp").GetSingle());
         var model = _f.Model.Model;
-        var ctx = model.CreateContext(512);
+        // llama2.c keeps its cache in float32; with an fp16 cache the rounding of cached keys
+        // flips one draw of this long sampled story, so the reference run uses f32.
+        var ctx = model.CreateContext(512, cacheType: KvCacheType.F32);
         var ids = new List<int>();
         int token = _f.Model.Tokenizer.BosId;
         for (int pos = 0; pos < 256; pos++)

@@ -184,6 +184,30 @@ public sealed class KernelTests
         }
     }
 
+    [Theory]
+    [InlineData(1, 0, 4, 4, 8)]
+    [InlineData(3, 5, 8, 2, 64)]
+    [InlineData(2, 40, 4, 1, 36)]
+    public void Attention_over_an_fp16_cache_equals_attention_over_the_same_values_in_f32(int n, int start, int heads, int kvHeads, int headDim)
+    {
+        var rng = new Random(n + start + headDim);
+        int qDim = heads * headDim, kvDim = kvHeads * headDim, len = start + n;
+        float[] q = RandomFloats(rng, n * qDim);
+        Half[] k16 = RandomFloats(rng, len * kvDim).Select(v => (Half)v).ToArray();
+        Half[] v16 = RandomFloats(rng, len * kvDim).Select(v => (Half)v).ToArray();
+        float[] k32 = k16.Select(h => (float)h).ToArray();
+        float[] v32 = v16.Select(h => (float)h).ToArray();
+        var o16 = new float[n * qDim];
+        var o32 = new float[n * qDim];
+        using var pool = new ComputePool(2);
+        Attention.Run(pool, q, k16, v16, o16, n, start, heads, kvHeads, headDim);
+        Attention.Run(pool, q, k32, v32, o32, n, start, heads, kvHeads, headDim);
+        for (int i = 0; i < o32.Length; i++)
+        {
+            Assert.Equal(o32[i], o16[i], 1e-5);
+        }
+    }
+
     private sealed class SumJob : ParallelJob
     {
         public long[] Hits = [];

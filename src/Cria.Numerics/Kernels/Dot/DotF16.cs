@@ -51,6 +51,29 @@ internal static unsafe class DotF16
         return sum;
     }
 
+    /// <summary>o += a · v for an fp16 vector v (the value accumulation of attention over an fp16 cache).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void AxpyF16(ushort* v, float a, float* o, int n)
+    {
+        nint i = 0;
+        if (Avx2.IsSupported)
+        {
+            Vector256<int> mask = Vector256.Create(unchecked((int)0x8FFFE000));
+            Vector256<float> va = Vector256.Create(a * Rebias);
+            for (; i + 8 <= n; i += 8)
+            {
+                Vector256<float> w = (Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32((short*)(v + i)), 13) & mask).AsSingle();
+                Vector256<float> acc = Vector256.Load(o + i);
+                (Fma.IsSupported ? Fma.MultiplyAdd(w, va, acc) : acc + w * va).Store(o + i);
+            }
+        }
+        float[] table = Fp16Table.Values;
+        for (; i < n; i++)
+        {
+            o[i] += a * table[v[i]];
+        }
+    }
+
     public static float ScalarBF16(ushort* w, float* x, int n)
     {
         float acc = 0f;
