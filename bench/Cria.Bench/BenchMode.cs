@@ -1,18 +1,19 @@
 using System.Diagnostics;
 using System.Globalization;
+using Cria.Core.Models;
 using Cria.Core.Sampling;
 
 namespace Cria.Bench;
 
 /// <summary>What one bench run does, for both engines alike.</summary>
-internal sealed record BenchSettings(string Model, int Threads, int Prompt, int Gen, int Reps, int Batch, ulong Seed, bool KvF32, bool Verbose)
+internal sealed record BenchSettings(string Model, int Threads, int Prompt, int Gen, int Reps, int Batch, ulong Seed, KvCacheType Kv, bool Verbose)
 {
     public int ContextLength => Prompt + Gen;
 
     public IEngine Open(string engine) => engine switch
     {
-        "cria" => new CriaEngine(Model, Threads, ContextLength, Batch),
-        "llama.cpp" => new LlamaCppEngine(Model, new LlamaCppSettings(ContextLength, Batch, Threads, KvF32, FlashAttention: null)),
+        "cria" => new CriaEngine(Model, Threads, ContextLength, Batch, Kv),
+        "llama.cpp" => new LlamaCppEngine(Model, new LlamaCppSettings(ContextLength, Batch, Threads, Kv, FlashAttention: null)),
         _ => throw new ArgumentException($"unknown engine \"{engine}\" (cria, llama.cpp)"),
     };
 
@@ -46,13 +47,13 @@ internal static class BenchMode
     {
         var s = new BenchSettings(
             o.Required("model"), Math.Max(1, o.Int("threads", 2)), Math.Max(1, o.Int("prompt", 512)), Math.Max(1, o.Int("gen", 128)),
-            Math.Max(1, o.Int("reps", 3)), Math.Max(1, o.Int("batch", 512)), o.ULong("seed", 1), o.Flag("kv-f32"), o.Flag("verbose"));
+            Math.Max(1, o.Int("reps", 3)), Math.Max(1, o.Int("batch", 512)), o.ULong("seed", 1), KvOption.Parse(o, KvCacheType.F16), o.Flag("verbose"));
         bool measureMemory = !o.Flag("no-memory");
         o.ThrowIfUnused();
         LlamaCppEngine.ConfigureLogging(s.Verbose);
         string name = Path.GetFileNameWithoutExtension(s.Model);
         long fileBytes = new FileInfo(s.Model).Length;
-        Console.WriteLine(Inv($"bench: {s.Model} ({fileBytes / (1024.0 * 1024.0):F1} MiB), threads {s.Threads}, prompt {s.Prompt}, gen {s.Gen}, reps {s.Reps}, batch {s.Batch}, llama.cpp KV {(s.KvF32 ? "f32" : "f16")}"));
+        Console.WriteLine(Inv($"bench: {s.Model} ({fileBytes / (1024.0 * 1024.0):F1} MiB), threads {s.Threads}, prompt {s.Prompt}, gen {s.Gen}, reps {s.Reps}, batch {s.Batch}, KV cache {KvOption.Name(s.Kv)} (both)"));
 
         var memory = new Dictionary<string, MemoryUsage>();
         if (measureMemory)
@@ -132,7 +133,7 @@ internal static class BenchMode
     {
         string engine = o.Required("engine");
         var s = new BenchSettings(
-            o.Required("model"), o.Int("threads", 2), o.Int("prompt", 512), o.Int("gen", 128), 1, o.Int("batch", 512), o.ULong("seed", 1), o.Flag("kv-f32"), o.Flag("verbose"));
+            o.Required("model"), o.Int("threads", 2), o.Int("prompt", 512), o.Int("gen", 128), 1, o.Int("batch", 512), o.ULong("seed", 1), KvOption.Parse(o, KvCacheType.F16), o.Flag("verbose"));
         o.ThrowIfUnused();
         LlamaCppEngine.ConfigureLogging(s.Verbose);
         if (engine != "none")
@@ -178,13 +179,9 @@ internal static class BenchMode
             psi.ArgumentList.Add(typeof(BenchMode).Assembly.Location);
         }
         foreach (string a in (string[])["memory", "--engine", engine, "--model", s.Model,
-            "--threads", Str(s.Threads), "--prompt", Str(s.Prompt), "--gen", Str(s.Gen), "--batch", Str(s.Batch), "--seed", Str(s.Seed)])
+            "--threads", Str(s.Threads), "--prompt", Str(s.Prompt), "--gen", Str(s.Gen), "--batch", Str(s.Batch), "--seed", Str(s.Seed), "--kv", KvOption.Name(s.Kv)])
         {
             psi.ArgumentList.Add(a);
-        }
-        if (s.KvF32)
-        {
-            psi.ArgumentList.Add("--kv-f32");
         }
         using Process child = Process.Start(psi) ?? throw new InvalidOperationException("could not start the memory child process");
         string output = child.StandardOutput.ReadToEnd();

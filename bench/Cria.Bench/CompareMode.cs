@@ -1,5 +1,7 @@
 using System.Globalization;
+using System.Text;
 using Cria.Core.Inference;
+using Cria.Core.Models;
 
 namespace Cria.Bench;
 
@@ -8,9 +10,10 @@ namespace Cria.Bench;
 /// and perplexity. llama.cpp is the reference: both engines decode from llama.cpp's token ids;
 /// logits are compared with teacher forcing (Cria is fed llama.cpp's greedy tokens), so every
 /// step compares the same history; the greedy token lists are each engine's own.
-/// The KV cache of llama.cpp is F32 and flash attention is off, as in Cria, so the remaining
-/// differences come from weight/activation arithmetic (llama.cpp rounds activations to F16 for
-/// F16 weights and to Q8 for quantized weights; Cria dots in float32).
+/// Both engines keep the KV cache in the same type (--kv, F32 by default; the perplexity phase uses
+/// F16, as Cria's Perplexity.Run does) and llama.cpp's flash attention is off (its CPU kernel
+/// accumulates V in F16), so the remaining differences come from the arithmetic of the matrix
+/// products (how each engine rounds activations before a quantized or F16 dot product).
 /// </summary>
 internal static class CompareMode
 {
@@ -26,18 +29,19 @@ internal static class CompareMode
         int threads = Math.Max(1, o.Int("threads", 2));
         int steps = o.Int("steps", 8);
         bool verbose = o.Flag("verbose");
+        KvCacheType kv = KvOption.Parse(o, KvCacheType.F32);
         o.ThrowIfUnused();
         string name = Path.GetFileNameWithoutExtension(model);
         LlamaCppEngine.ConfigureLogging(verbose);
 
         Console.WriteLine(llamaModel == model
-            ? $"compare: {model}, threads {threads}, gen {gen}"
-            : $"compare: cria on {model}, llama.cpp on {llamaModel}, threads {threads}, gen {gen}");
-        using var cria = new CriaEngine(model, threads, contextLength: 4096, maxBatch: 64);
+            ? $"compare: {model}, threads {threads}, gen {gen}, KV cache {KvOption.Name(kv)}"
+            : $"compare: cria on {model}, llama.cpp on {llamaModel}, threads {threads}, gen {gen}, KV cache {KvOption.Name(kv)}");
+        // A prompt has at most one token per UTF-8 byte, plus BOS.
+        int ctxLength = Encoding.UTF8.GetByteCount(prompt) + 1 + gen + 8;
+        using var cria = new CriaEngine(model, threads, ctxLength, maxBatch: 64, kv);
         int[] criaIds = cria.Tokenize(prompt, addSpecial: true);
-        int ctxLength = Math.Max(pplFile is null ? 0 : pplCtx, (2 * criaIds.Length) + gen + 64);
-        int batch = Math.Max(512, pplCtx);
-        using var llama = new LlamaCppEngine(llamaModel, new LlamaCppSettings(ctxLength, batch, threads, KvF32: true, FlashAttention: false));
+        using var llama = new LlamaCppEngine(llamaModel, new LlamaCppSettings(ctxLength, 512, threads, kv, FlashAttention: false));
         if (llama.VocabSize != cria.VocabSize)
         {
             Console.WriteLine($"vocab sizes differ: cria {cria.VocabSize}, llama.cpp {llama.VocabSize}");
@@ -122,23 +126,24 @@ internal static class CompareMode
         Console.WriteLine($"  text (cria's tokenizer, llama.cpp's tokens): \"{Escape(cria.Local.Tokenizer.Decode(llamaTokens))}\"");
         Console.WriteLine(divergence < 0 ? "  greedy match: true" : Inv($"  greedy match: false, first divergence at step {divergence} (reference margin there {Logits.Margin(refLogits[divergence]):G4})"));
 
-        // 3. Perplexity.
+        // 3. Perplexity. Cria's Perplexity.Run keeps its KV cache in F16, so llama.cpp does too here.
         string ppl = "";
         if (pplFile is not null)
         {
+            using var pplLlama = new LlamaCppEngine(llamaModel, new LlamaCppSettings(pplCtx, Math.Max(pplCtx, 32), threads, KvCacheType.F16, FlashAttention: false));
             string text = File.ReadAllText(pplFile);
-            int[] tokens = llama.Tokenize(text, addSpecial: true);
+            int[] tokens = pplLlama.Tokenize(text, addSpecial: true);
             int[] criaText = cria.Tokenize(text, addSpecial: true);
             int textDiff = FirstDifference(criaText, tokens);
             Console.WriteLine();
-            Console.WriteLine($"perplexity: {pplFile}, {tokens.Length} tokens, ctx {pplCtx}, {(chunks > 0 ? chunks.ToString(CultureInfo.InvariantCulture) : "all")} chunks");
+            Console.WriteLine($"perplexity: {pplFile}, {tokens.Length} tokens, ctx {pplCtx}, {(chunks > 0 ? chunks.ToString(CultureInfo.InvariantCulture) : "all")} chunks, KV cache f16");
             Console.WriteLine(textDiff < 0 ? "  tokenization of the text: match" : $"  tokenization of the text: differs from index {textDiff} (cria {criaText.Length} tokens); both engines score llama.cpp's ids");
             if (tokens.Length < 2 * pplCtx)
             {
                 throw new ArgumentException($"{pplFile} is {tokens.Length} tokens; a context of {pplCtx} needs at least {2 * pplCtx}");
             }
             PerplexityResult c = Perplexity.Run(cria.Local.Model, tokens, pplCtx, cria.PerplexityBos, chunks);
-            (double l, int n, int scored) = LlamaCppPerplexity.Run(llama, tokens, pplCtx, llama.PerplexityBos, chunks);
+            (double l, int n, int scored) = LlamaCppPerplexity.Run(pplLlama, tokens, pplCtx, pplLlama.PerplexityBos, chunks);
             double rel = Math.Abs(c.Perplexity - l) / l;
             Console.WriteLine(Inv($"  cria:      {c.Perplexity:F6} ± {c.Uncertainty:F4} ({c.Chunks} chunks, {c.ScoredTokens} scored)"));
             Console.WriteLine(Inv($"  llama.cpp: {l:F6} ({n} chunks, {scored} scored)"));

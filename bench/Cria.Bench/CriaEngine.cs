@@ -10,11 +10,11 @@ internal sealed class CriaEngine : IEngine
     private readonly ComputePool _pool;
     private readonly InferenceContext _ctx;
 
-    public CriaEngine(string path, int threads, int contextLength, int maxBatch)
+    public CriaEngine(string path, int threads, int contextLength, int maxBatch, KvCacheType cacheType)
     {
         _pool = new ComputePool(threads);
         Local = LocalModel.Load(path, _pool);
-        _ctx = Local.Model.CreateContext(contextLength, maxBatch);
+        _ctx = Local.Model.CreateContext(contextLength, maxBatch, cacheType);
     }
 
     public string Name => "cria";

@@ -1,4 +1,5 @@
 using System.Text;
+using Cria.Core.Models;
 using LLama;
 using LLama.Common;
 using LLama.Native;
@@ -6,7 +7,7 @@ using LLama.Native;
 namespace Cria.Bench;
 
 /// <summary>How the llama.cpp peer is set up. Null <see cref="FlashAttention"/> leaves llama.cpp's "auto".</summary>
-internal sealed record LlamaCppSettings(int ContextLength, int Batch, int Threads, bool KvF32, bool? FlashAttention);
+internal sealed record LlamaCppSettings(int ContextLength, int Batch, int Threads, KvCacheType CacheType, bool? FlashAttention);
 
 /// <summary>
 /// llama.cpp (through LLamaSharp's low-level API): the model memory-mapped as llama.cpp's own tools
@@ -35,11 +36,9 @@ internal sealed class LlamaCppEngine : IEngine
             LoadMode = LLamaLoadMode.MemoryMap,
             FlashAttention = settings.FlashAttention,
         };
-        if (settings.KvF32)
-        {
-            p.TypeK = GGMLType.GGML_TYPE_F32;
-            p.TypeV = GGMLType.GGML_TYPE_F32;
-        }
+        GGMLType kv = settings.CacheType == KvCacheType.F32 ? GGMLType.GGML_TYPE_F32 : GGMLType.GGML_TYPE_F16;
+        p.TypeK = kv;
+        p.TypeV = kv;
         _batchSize = settings.Batch;
         _weights = LLamaWeights.LoadFromFile(p);
         _context = _weights.CreateContext(p);

@@ -14,6 +14,11 @@ namespace Cria.Bench;
 /// </summary>
 internal static class QuantsMode
 {
+    private static readonly GgmlType[] s_matVecTypes =
+    [
+        GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K,
+    ];
+
     private static readonly GgmlType[] s_types =
     [
         GgmlType.F16, GgmlType.BF16, GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q8_0,
@@ -29,7 +34,7 @@ internal static class QuantsMode
         o.ThrowIfUnused();
         LlamaCppEngine.ConfigureLogging(verbose);
         // Loading the model makes LLamaSharp load the native libraries whose ggml this compares with.
-        using (new LlamaCppEngine(model, new LlamaCppSettings(256, 32, 1, KvF32: true, FlashAttention: false)))
+        using (new LlamaCppEngine(model, new LlamaCppSettings(256, 32, 1, Cria.Core.Models.KvCacheType.F32, FlashAttention: false)))
         {
         }
 
@@ -100,8 +105,86 @@ internal static class QuantsMode
             Console.WriteLine(Inv($"| {GgmlTypes.Name(type)} | {badRows} | {badBlocks} |"));
         }
         Console.WriteLine();
+        MatVec(rng, 64);
+        Console.WriteLine();
+        MatVec(rng, 2048);
+        Console.WriteLine();
         Console.WriteLine($"RESULT quants_match={(ok ? "true" : "false")}");
         return ok ? 0 : 1;
+    }
+
+    /// <summary>
+    /// One matrix-vector product per type, three ways: Cria's MatMul, ggml's CPU vec_dot (with its
+    /// activation conversion to vec_dot_type), and the exact product of the dequantized weights (in
+    /// double). Errors are relative to max |exact|. Not a pass/fail check: it shows how far each
+    /// engine's arithmetic is from the exact product, and from each other.
+    /// </summary>
+    private static void MatVec(Rng rng, int cols)
+    {
+        const int rows = 256;
+        GgmlType[] types = [.. s_matVecTypes.Where(t => cols % GgmlTypes.BlockSize(t) == 0)];
+        string path = Path.Combine(Path.GetTempPath(), $"cria-bench-matvec-{Environment.ProcessId}.gguf");
+        var w = new GgufWriter();
+        w.Add("general.architecture", "none");
+        var row = new float[cols];
+        foreach (GgmlType type in types)
+        {
+            var bytes = new byte[GgmlTypes.RowBytes(type, cols) * rows];
+            int rowBytes = bytes.Length / rows;
+            for (int r = 0; r < rows; r++)
+            {
+                FillRow(row, 0, rng);
+                Quantize.Row(type, row, bytes.AsSpan(r * rowBytes, rowBytes));
+            }
+            w.AddTensor(GgmlTypes.Name(type), type, [cols, rows], bytes);
+        }
+        w.Save(path);
+        try
+        {
+            var x = new float[cols];
+            for (int i = 0; i < cols; i++)
+            {
+                x[i] = 50f * (float)((2 * rng.NextDouble()) - 1) * (i % 7 == 0 ? 4f : 1f); // ~unit-scale activations with some larger lanes
+            }
+            Console.WriteLine(Inv($"matrix × vector ({rows} × {cols}, x uniform ±50 with larger lanes): error relative to max |exact product|"));
+            Console.WriteLine("| weights | ggml vec_dot_type | cria vs exact | ggml vs exact | cria vs ggml |");
+            Console.WriteLine("|---|---|---:|---:|---:|");
+            using GgufFile f = GgufFile.Open(path);
+            using var pool = new Cria.Numerics.Threading.ComputePool(1);
+            var y = new float[rows];
+            var deq = new float[cols];
+            foreach (GgmlType type in types)
+            {
+                f.TryGetTensor(GgmlTypes.Name(type), out GgufTensorInfo t);
+                var m = f.Matrix(t);
+                Cria.Numerics.Kernels.MatMul.Run(pool, m, x, y, 1);
+                GgmlReference reference = GgmlReference.Open(type);
+                double scale = 0, criaErr = 0, ggmlErr = 0, between = 0;
+                var exact = new double[rows];
+                var theirs = new float[rows];
+                for (int r = 0; r < rows; r++)
+                {
+                    Dequantize.Row(type, m.Row(r), deq);
+                    for (int i = 0; i < cols; i++)
+                    {
+                        exact[r] += (double)deq[i] * x[i];
+                    }
+                    theirs[r] = reference.Dot(m.Row(r), x);
+                    scale = Math.Max(scale, Math.Abs(exact[r]));
+                }
+                for (int r = 0; r < rows; r++)
+                {
+                    criaErr = Math.Max(criaErr, Math.Abs(y[r] - exact[r]));
+                    ggmlErr = Math.Max(ggmlErr, Math.Abs(theirs[r] - exact[r]));
+                    between = Math.Max(between, Math.Abs(y[r] - theirs[r]));
+                }
+                Console.WriteLine(Inv($"| {GgmlTypes.Name(type)} | {GgmlTypes.Name(reference.VecDotType)} | {criaErr / scale:G3} | {ggmlErr / scale:G3} | {between / scale:G3} |"));
+            }
+        }
+        finally
+        {
+            File.Delete(path);
+        }
     }
 
     /// <summary>Row kinds in turn: N(0, 0.02) (most rows), all zero, one outlier, tiny values, uniform ±1.</summary>

@@ -136,6 +136,13 @@ public sealed class GgufFile : IDisposable
         return _file.Matrix(tensor.Type, tensor.FileOffset, (int)tensor.Rows, (int)tensor.Dimensions[0]);
     }
 
+    /// <summary>Drops a tensor's pages from this process's resident set (after its data was copied elsewhere).</summary>
+    public void ReleasePages(GgufTensorInfo tensor)
+    {
+        ArgumentNullException.ThrowIfNull(tensor);
+        _file.ReleasePages(tensor.FileOffset, tensor.ByteSize);
+    }
+
     public void Dispose() => _file.Dispose();
 
     private static GgufFile Parse(MappedFile file)

@@ -207,5 +207,12 @@ public sealed class LlamaModel : IDisposable
         return f;
     }
 
-    public void Dispose() => _owner?.Dispose();
+    public void Dispose()
+    {
+        foreach (var buffer in Weights.Owned)
+        {
+            buffer.Dispose();
+        }
+        _owner?.Dispose();
+    }
 }

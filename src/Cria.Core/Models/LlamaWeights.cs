@@ -1,5 +1,6 @@
 using Cria.Core.Gguf;
 using Cria.Numerics;
+using Cria.Numerics.Kernels.Tiled;
 using Cria.Numerics.Memory;
 using Cria.Numerics.Quants;
 
@@ -36,14 +37,21 @@ public sealed class LlamaWeights
     public float[]? RopeFreqFactors { get; init; }              // [ropeDims/2] (llama3 scaling)
     public bool TiedOutput { get; init; }
 
+    /// <summary>Buffers holding weights repacked for the fast kernels; released with the model.</summary>
+    public IReadOnlyList<NativeBuffer> Owned { get; init; } = [];
+
+    /// <summary>Matrices stored in a repacked layout.</summary>
+    public int RepackedCount => Owned.Count;
+
     public int VocabSize => TokenEmbedding.Rows;
 
-    public static LlamaWeights Bind(GgufFile file, ModelConfig c)
+    /// <param name="repack">Rewrite matrices into the tiled layout of the fast kernels where this CPU has one.</param>
+    public static LlamaWeights Bind(GgufFile file, ModelConfig c, bool repack = true)
     {
         ArgumentNullException.ThrowIfNull(file);
         ArgumentNullException.ThrowIfNull(c);
-        var binder = new Binder(file);
-        WeightMatrix embd = binder.Matrix("token_embd.weight", c.EmbeddingLength, -1);
+        var binder = new Binder(file, repack);
+        WeightMatrix embd = binder.Matrix("token_embd.weight", c.EmbeddingLength, -1, fast: false);
         int vocab = embd.Rows;
         var layers = new LayerWeights[c.BlockCount];
         for (int i = 0; i < layers.Length; i++)
@@ -66,7 +74,8 @@ public sealed class LlamaWeights
             };
         }
         bool tied = !file.TryGetTensor("output.weight", out _);
-        WeightMatrix output = tied ? embd : binder.Matrix("output.weight", c.EmbeddingLength, vocab);
+        // When tied, the output projection gets its own (repacked) copy; lookups keep the original rows.
+        WeightMatrix output = binder.Matrix(tied ? "token_embd.weight" : "output.weight", c.EmbeddingLength, vocab, fast: true, release: !tied);
         float[]? factors = null;
         if (file.TryGetTensor("rope_freqs.weight", out _))
         {
@@ -84,16 +93,19 @@ public sealed class LlamaWeights
             Output = output,
             RopeFreqFactors = factors,
             TiedOutput = tied,
+            Owned = binder.Owned,
         };
     }
 
-    private sealed class Binder(GgufFile file)
+    private sealed class Binder(GgufFile file, bool repack)
     {
+        public List<NativeBuffer> Owned { get; } = [];
+
         private GgufTensorInfo Find(string name) =>
             file.TryGetTensor(name, out GgufTensorInfo t) ? t : throw new ModelException($"{file.FilePath}: tensor {name} is missing");
 
         /// <summary>A matrix with ne = [cols, rows]; rows = -1 accepts any row count.</summary>
-        public WeightMatrix Matrix(string name, int cols, int rows)
+        public WeightMatrix Matrix(string name, int cols, int rows, bool fast = true, bool release = true)
         {
             GgufTensorInfo t = Find(name);
             if (t.Dimensions.Length != 2 || t.Dimensions[0] != cols || (rows >= 0 && t.Dimensions[1] != rows))
@@ -104,7 +116,18 @@ public sealed class LlamaWeights
             {
                 throw new ModelException($"{file.FilePath}: tensor {name} has unsupported type {GgmlTypes.Name(t.Type)}");
             }
-            return file.Matrix(t);
+            WeightMatrix m = file.Matrix(t);
+            if (!fast || !repack || !Repacker.CanRepack(m))
+            {
+                return m;
+            }
+            (WeightMatrix tiled, NativeBuffer? owner) = Repacker.Repack(m);
+            Owned.Add(owner!);
+            if (release)
+            {
+                file.ReleasePages(t);
+            }
+            return tiled;
         }
 
         public float[] Vector(string name, int length)

@@ -56,7 +56,14 @@ public static unsafe class MatMul
             job.Xd = pd;
             job.XSum = ps;
             job.XBSum = pb;
-            pool.For(job, w.Rows, minChunk: 8);
+            if (w.Layout == WeightLayout.Tiled8)
+            {
+                pool.For(job, w.Rows / 8);
+            }
+            else
+            {
+                pool.For(job, w.Rows, minChunk: 8);
+            }
             job.X = job.Y = null;
         }
     }
@@ -104,8 +111,45 @@ public static unsafe class MatMul
             }
         }
 
+        /// <summary>Tiles [start, end) of 8 rows each.</summary>
+        private void ExecuteTiles(int start, int end)
+        {
+            int blocks = W.Cols / 32;
+            for (int tile = start; tile < end; tile++)
+            {
+                float* y = Y + tile * 8;
+                if (W.Type == GgmlType.Q4_0)
+                {
+                    byte* p = (byte*)W.Data + (long)tile * blocks * Tiled.TiledQ4_0.BlockBytes;
+                    Tiled.TiledQ4_0.Run(p, blocks, Xq, Xd, XSum, N, y, W.Rows);
+                }
+                else if (W.Type == GgmlType.Q6_K)
+                {
+                    int sb = W.Cols / 256;
+                    byte* p = (byte*)W.Data + (long)tile * sb * Tiled.TiledQ6_K.BlockBytes;
+                    Tiled.TiledQ6_K.Run(p, sb, Xq, Xd, XBSum, N, y, W.Rows);
+                }
+                else if (W.Type == GgmlType.Q4_K)
+                {
+                    int sb = W.Cols / 256;
+                    byte* p = (byte*)W.Data + (long)tile * sb * Tiled.TiledQ4_K.BlockBytes;
+                    Tiled.TiledQ4_K.Run(p, sb, Xq, Xd, XBSum, N, y, W.Rows);
+                }
+                else
+                {
+                    byte* p = (byte*)W.Data + (long)tile * blocks * Tiled.TiledQ8_0.BlockBytes;
+                    Tiled.TiledQ8_0.Run(p, blocks, Xq, Xd, XSum, N, y, W.Rows);
+                }
+            }
+        }
+
         public override void Execute(int start, int end, int worker)
         {
+            if (W.Layout == WeightLayout.Tiled8)
+            {
+                ExecuteTiles(start, end);
+                return;
+            }
             int cols = W.Cols;
             int rows = W.Rows;
             GgmlType type = W.Type;

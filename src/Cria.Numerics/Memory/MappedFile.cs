@@ -92,6 +92,31 @@ public sealed unsafe class MappedFile : IDisposable
         return Unsafe.ReadUnaligned<T>(_base + offset);
     }
 
+    /// <summary>
+    /// Tells the OS this process no longer needs the pages of [offset, offset+length) (Linux
+    /// madvise MADV_DONTNEED): they leave the resident set, stay in the page cache, and would be
+    /// read again from the file if touched. Used after weights were repacked into another buffer.
+    /// Does nothing on other systems.
+    /// </summary>
+    public void ReleasePages(long offset, long length)
+    {
+        if (!OperatingSystem.IsLinux() || _base == null || !Contains(offset, length))
+        {
+            return;
+        }
+        long page = Environment.SystemPageSize;
+        long start = (offset + page - 1) / page * page;
+        long end = (offset + length) / page * page;
+        long baseAddr = (long)_base;
+        // The mapping itself starts page-aligned; align absolute addresses.
+        long absStart = (baseAddr + start + page - 1) / page * page;
+        long absEnd = (baseAddr + end) / page * page;
+        if (absEnd > absStart)
+        {
+            _ = NativeMethods.Madvise((nint)absStart, (nuint)(absEnd - absStart), NativeMethods.MadvDontNeed);
+        }
+    }
+
     public void Dispose()
     {
         if (_view != null && _base != null)

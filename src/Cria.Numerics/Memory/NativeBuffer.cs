@@ -20,6 +20,8 @@ public sealed unsafe class NativeBuffer : IDisposable
 
     public long Length { get; }
 
+    internal nint Pointer => (nint)_data;
+
     public Span<byte> Span(long offset, int length)
     {
         if (offset < 0 || length < 0 || offset > Length - length)

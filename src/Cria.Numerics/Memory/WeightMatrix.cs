@@ -7,14 +7,18 @@ namespace Cria.Numerics.Memory;
 /// </summary>
 public readonly unsafe struct WeightMatrix
 {
-    internal WeightMatrix(GgmlType type, int rows, int cols, nint data, long rowBytes)
+    internal WeightMatrix(GgmlType type, int rows, int cols, nint data, long rowBytes, WeightLayout layout = WeightLayout.Rows)
     {
         Type = type;
         Rows = rows;
         Cols = cols;
         Data = data;
         RowBytes = rowBytes;
+        Layout = layout;
     }
+
+    /// <summary>How the blocks are arranged: GGUF's row after row, or interleaved tiles for the fast kernels.</summary>
+    public WeightLayout Layout { get; }
 
     public GgmlType Type { get; }
 
@@ -28,9 +32,13 @@ public readonly unsafe struct WeightMatrix
 
     public bool IsEmpty => Data == 0;
 
-    /// <summary>The bytes of row <paramref name="row"/>.</summary>
+    /// <summary>The bytes of row <paramref name="row"/> (row layout only).</summary>
     public ReadOnlySpan<byte> Row(int row)
     {
+        if (Layout != WeightLayout.Rows)
+        {
+            throw new InvalidOperationException("a tiled matrix has no contiguous rows");
+        }
         ArgumentOutOfRangeException.ThrowIfNegative(row);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(row, Rows);
         return new ReadOnlySpan<byte>((byte*)Data + (long)row * RowBytes, checked((int)RowBytes));
@@ -43,6 +51,20 @@ public readonly unsafe struct WeightMatrix
         {
             throw new ArgumentOutOfRangeException(nameof(start));
         }
+        if (Layout != WeightLayout.Rows)
+        {
+            throw new InvalidOperationException("a tiled matrix cannot be sliced by rows");
+        }
         return new WeightMatrix(Type, count, Cols, Data + (nint)(start * RowBytes), RowBytes);
     }
+}
+
+/// <summary>Block arrangement of a <see cref="WeightMatrix"/>.</summary>
+public enum WeightLayout
+{
+    /// <summary>GGUF's layout: each row's blocks contiguous, rows one after another.</summary>
+    Rows,
+
+    /// <summary>Eight rows interleaved per block column (see <c>Kernels.Tiled</c>), for the VNNI/AVX2 kernels.</summary>
+    Tiled8,
 }

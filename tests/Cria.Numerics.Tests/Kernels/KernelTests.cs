@@ -77,6 +77,44 @@ public sealed class KernelTests
         }
     }
 
+    [Theory]
+    [InlineData(GgmlType.Q4_0, 32, 8, 1)]
+    [InlineData(GgmlType.Q4_0, 96, 24, 2)]
+    [InlineData(GgmlType.Q4_0, 256, 64, 3)]
+    [InlineData(GgmlType.Q4_0, 64, 16, 5)]
+    [InlineData(GgmlType.Q8_0, 32, 8, 1)]
+    [InlineData(GgmlType.Q8_0, 160, 40, 4)]
+    [InlineData(GgmlType.Q4_K, 256, 8, 1)]
+    [InlineData(GgmlType.Q4_K, 768, 24, 3)]
+    [InlineData(GgmlType.Q6_K, 256, 8, 1)]
+    [InlineData(GgmlType.Q6_K, 512, 16, 2)]
+    public void Tiled_layout_gives_the_same_products_as_the_row_layout(GgmlType type, int cols, int rows, int n)
+    {
+        var rng = new Random(cols + rows + n);
+        long rowBytes = GgmlTypes.RowBytes(type, cols);
+        using var buf = new NativeBuffer(rowBytes * rows);
+        for (int r = 0; r < rows; r++)
+        {
+            Quantize.Row(type, RandomFloats(rng, cols, 0.05f), buf.Span(r * rowBytes, (int)rowBytes));
+        }
+        WeightMatrix w = buf.Matrix(type, 0, rows, cols);
+        (WeightMatrix tiled, NativeBuffer? owner) = Cria.Numerics.Kernels.Tiled.Repacker.Repack(w);
+        using (owner)
+        {
+            Assert.Equal(Cria.Numerics.Kernels.Tiled.Repacker.CanRepack(w), tiled.Layout == WeightLayout.Tiled8);
+            float[] x = RandomFloats(rng, n * cols);
+            var yRows = new float[n * rows];
+            var yTiles = new float[n * rows];
+            using var pool = new ComputePool(2);
+            MatMul.Run(pool, w, x, yRows, n);
+            MatMul.Run(pool, tiled, x, yTiles, n);
+            for (int i = 0; i < yRows.Length; i++)
+            {
+                Assert.Equal(yRows[i], yTiles[i], 1e-4 * (1 + Math.Abs(yRows[i])));
+            }
+        }
+    }
+
     [Fact]
     public void RmsNorm_matches_formula()
     {

@@ -1,0 +1,17 @@
+using Cria.Core.Models;
+
+namespace Cria.Bench;
+
+/// <summary>The --kv f16|f32 option: one KV cache type for both engines.</summary>
+internal static class KvOption
+{
+    public static KvCacheType Parse(Options o, KvCacheType fallback) => o.String("kv") switch
+    {
+        null => fallback,
+        "f16" => KvCacheType.F16,
+        "f32" => KvCacheType.F32,
+        string v => throw new ArgumentException($"--kv takes f16 or f32, not \"{v}\""),
+    };
+
+    public static string Name(KvCacheType t) => t == KvCacheType.F32 ? "f32" : "f16";
+}

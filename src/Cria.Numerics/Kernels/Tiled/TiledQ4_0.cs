@@ -1,0 +1,144 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using Cria.Numerics.Memory;
+
+namespace Cria.Numerics.Kernels.Tiled;
+
+/// <summary>
+/// Q4_0 weights repacked in tiles of 8 rows so one 256-bit integer multiply-add yields a partial
+/// sum for each of the 8 rows (lane r = row r): no per-row horizontal sums, one scale vector per
+/// block for all 8 rows, and in prefill each unpacked weight vector serves several tokens.
+/// (The idea is the row interleaving of ggml's CPU "repack" buffers; the layout is our own.)
+///
+/// Tile block layout (144 bytes = 8 × 18, same size as GGUF): 8 fp16 scales (row 0..7), then
+/// four 32-byte vectors S_k (k = 0..3) with S_k[4r + j] = nib(r, 4k + j) | nib(r, 16 + 4k + j) &lt;&lt; 4,
+/// so the low nibbles of S_k are elements 4k..4k+3 of every row and the high nibbles elements
+/// 16+4k..16+4k+3 — each matched against one broadcast dword of the Q8 activation block.
+/// </summary>
+internal static unsafe class TiledQ4_0
+{
+    public const int TileRows = 8;
+    public const int BlockBytes = 144;
+    private const float Rebias = 5.192296858534828e33f; // 2^112, see DotF16
+
+    public static bool CanRepack(WeightMatrix w) => w.Type == GgmlType.Q4_0 && w.Rows % TileRows == 0 && Avx2.IsSupported && Fma.IsSupported;
+
+    /// <summary>Rewrites <paramref name="src"/> (row layout) into <paramref name="dst"/> (tiles), same byte count.</summary>
+    public static void Repack(WeightMatrix src, byte* dst)
+    {
+        int blocks = src.Cols / 32;
+        for (int tile = 0; tile < src.Rows / TileRows; tile++)
+        {
+            for (int b = 0; b < blocks; b++)
+            {
+                byte* o = dst + ((long)tile * blocks + b) * BlockBytes;
+                for (int r = 0; r < TileRows; r++)
+                {
+                    byte* blk = (byte*)src.Data + (long)(tile * TileRows + r) * src.RowBytes + b * 18;
+                    ((ushort*)o)[r] = *(ushort*)blk;
+                    for (int k = 0; k < 4; k++)
+                    {
+                        for (int j = 0; j < 4; j++)
+                        {
+                            int e = 4 * k + j;
+                            // element e is the low nibble of qs[e], element 16+e the high nibble of qs[e]
+                            byte lo = (byte)(blk[2 + e] & 0x0F);
+                            byte hi = (byte)(blk[2 + e] >> 4);
+                            o[16 + 32 * k + 4 * r + j] = (byte)(lo | (hi << 4));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// y[t, tileRow0 .. tileRow0+7] for <paramref name="n"/> tokens: x quantized as Q8 blocks
+    /// (xq [n, cols], xd/xsum [n, blocks]); y has row stride <paramref name="yStride"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Run(byte* tile, int blocks, sbyte* xq, float* xd, int* xsum, int n, float* y, long yStride)
+    {
+        int t = 0;
+        for (; t + 2 <= n; t += 2)
+        {
+            Run2(tile, blocks, xq + (long)t * blocks * 32, xd + (long)t * blocks, xsum + (long)t * blocks, blocks * 32, blocks, y + t * yStride, yStride);
+        }
+        for (; t < n; t++)
+        {
+            Run1(tile, blocks, xq + (long)t * blocks * 32, xd + (long)t * blocks, xsum + (long)t * blocks, y + t * yStride);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Scales(byte* blk)
+    {
+        Vector256<int> h = Avx2.ConvertToVector256Int32((short*)blk);
+        return (Avx2.ShiftLeftLogical(h, 13) & Vector256.Create(unchecked((int)0x8FFFE000))).AsSingle();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Dot4(Vector256<int> acc, Vector256<byte> w, sbyte* x)
+    {
+        Vector256<sbyte> xb = Vector256.Create(*(int*)x).AsSByte();
+        if (AvxVnni.IsSupported)
+        {
+            return AvxVnni.MultiplyWideningAndAdd(acc, w, xb);
+        }
+        return acc + Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(w, xb), Vector256.Create((short)1));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Run1(byte* tile, int blocks, sbyte* xq, float* xd, int* xsum, float* y)
+    {
+        Vector256<byte> mask = Vector256.Create((byte)0x0F);
+        Vector256<float> acc = Vector256<float>.Zero;
+        for (nint b = 0; b < blocks; b++)
+        {
+            byte* blk = tile + b * BlockBytes;
+            sbyte* x = xq + b * 32;
+            Vector256<int> isum = Vector256<int>.Zero;
+            for (int k = 0; k < 4; k++)
+            {
+                Vector256<byte> s = Vector256.Load(blk + 16 + 32 * k);
+                isum = Dot4(isum, s & mask, x + 4 * k);
+                isum = Dot4(isum, Avx2.ShiftRightLogical(s.AsUInt16(), 4).AsByte() & mask, x + 16 + 4 * k);
+            }
+            isum -= Vector256.Create(8 * xsum[b]);
+            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(isum), Scales(blk) * Vector256.Create(xd[b] * Rebias), acc);
+        }
+        acc.Store(y);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Run2(byte* tile, int blocks, sbyte* xq, float* xd, int* xsum, int xStride, int dStride, float* y, long yStride)
+    {
+        Vector256<byte> mask = Vector256.Create((byte)0x0F);
+        Vector256<float> acc0 = Vector256<float>.Zero, acc1 = Vector256<float>.Zero;
+        for (nint b = 0; b < blocks; b++)
+        {
+            byte* blk = tile + b * BlockBytes;
+            sbyte* x0 = xq + b * 32;
+            sbyte* x1 = x0 + xStride;
+            Vector256<int> i0 = Vector256<int>.Zero, i1 = Vector256<int>.Zero;
+            for (int k = 0; k < 4; k++)
+            {
+                Vector256<byte> s = Vector256.Load(blk + 16 + 32 * k);
+                Vector256<byte> lo = s & mask;
+                Vector256<byte> hi = Avx2.ShiftRightLogical(s.AsUInt16(), 4).AsByte() & mask;
+                i0 = Dot4(i0, lo, x0 + 4 * k);
+                i1 = Dot4(i1, lo, x1 + 4 * k);
+                i0 = Dot4(i0, hi, x0 + 16 + 4 * k);
+                i1 = Dot4(i1, hi, x1 + 16 + 4 * k);
+            }
+            Vector256<float> sc = Scales(blk) * Vector256.Create(Rebias);
+            i0 -= Vector256.Create(8 * xsum[b]);
+            i1 -= Vector256.Create(8 * xsum[b + dStride]);
+            acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(i0), sc * Vector256.Create(xd[b]), acc0);
+            acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(i1), sc * Vector256.Create(xd[b + dStride]), acc1);
+        }
+        acc0.Store(y);
+        acc1.Store(y + yStride);
+    }
+}

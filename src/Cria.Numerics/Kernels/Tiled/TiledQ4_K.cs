@@ -1,0 +1,139 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using Cria.Numerics.Memory;
+
+namespace Cria.Numerics.Kernels.Tiled;
+
+/// <summary>
+/// Q4_K weights repacked in tiles of 8 rows (see <see cref="TiledQ4_0"/> for the idea).
+/// Tile super-block layout (1184 bytes for 8 × 256 values; GGUF needs 1152): d[8] and dmin[8] as
+/// fp16; the 6-bit scales and mins decoded to bytes, sc[sub][row] and m[sub][row] (8 × 8 each);
+/// then for each pair c of sub-blocks (2c, 2c+1) eight 32-byte vectors S_{c,k} with
+/// S_{c,k}[4r + j] = q(r, 64c + 4k + j) | q(r, 64c + 32 + 4k + j) &lt;&lt; 4.
+/// Per sub-block the 8 lanes of the integer sums are multiplied by that sub-block's scales of the
+/// 8 rows; the mins meet the activation's 16-element sums. value = d·sc·q − dmin·m.
+/// </summary>
+internal static unsafe class TiledQ4_K
+{
+    public const int TileRows = 8;
+    public const int BlockBytes = 1184;
+    private const int OffScales = 32;
+    private const int OffMins = 96;
+    private const int OffQuants = 160;
+    private const float Rebias = 5.192296858534828e33f;
+
+    public static bool CanRepack(WeightMatrix w) => w.Type == GgmlType.Q4_K && w.Rows % TileRows == 0 && Avx2.IsSupported && Fma.IsSupported;
+
+    public static long RepackedBytes(WeightMatrix w) => (long)(w.Rows / TileRows) * (w.Cols / 256) * BlockBytes;
+
+    public static void Repack(WeightMatrix src, byte* dst)
+    {
+        int blocks = src.Cols / 256;
+        for (int tile = 0; tile < src.Rows / TileRows; tile++)
+        {
+            for (int b = 0; b < blocks; b++)
+            {
+                byte* o = dst + ((long)tile * blocks + b) * BlockBytes;
+                for (int r = 0; r < TileRows; r++)
+                {
+                    byte* blk = (byte*)src.Data + (long)(tile * TileRows + r) * src.RowBytes + b * 144;
+                    ((ushort*)o)[r] = *(ushort*)blk;
+                    ((ushort*)(o + 16))[r] = *(ushort*)(blk + 2);
+                    byte* scales = blk + 4;
+                    for (int j = 0; j < 8; j++)
+                    {
+                        int sc, m;
+                        if (j < 4)
+                        {
+                            sc = scales[j] & 63;
+                            m = scales[j + 4] & 63;
+                        }
+                        else
+                        {
+                            sc = (scales[j + 4] & 0xF) | ((scales[j - 4] >> 6) << 4);
+                            m = (scales[j + 4] >> 4) | ((scales[j] >> 6) << 4);
+                        }
+                        o[OffScales + 8 * j + r] = (byte)sc;
+                        o[OffMins + 8 * j + r] = (byte)m;
+                    }
+                    byte* qs = blk + 16;
+                    for (int c = 0; c < 4; c++)
+                    {
+                        for (int k = 0; k < 8; k++)
+                        {
+                            for (int jj = 0; jj < 4; jj++)
+                            {
+                                // value 64c + e is the low nibble of qs[32c + e]; value 64c + 32 + e its high nibble
+                                byte packed = qs[32 * c + 4 * k + jj];
+                                o[OffQuants + 256 * c + 32 * k + 4 * r + jj] = packed;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Run(byte* tile, int blocks, sbyte* xq, float* xd, short* bsums, int n, float* y, long yStride)
+    {
+        for (int t = 0; t < n; t++)
+        {
+            Run1(tile, blocks, xq + (long)t * blocks * 256, xd + (long)t * blocks, bsums + (long)t * blocks * 16, y + t * yStride);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Dot4(Vector256<int> acc, Vector256<byte> w, sbyte* x)
+    {
+        Vector256<sbyte> xb = Vector256.Create(*(int*)x).AsSByte();
+        if (AvxVnni.IsSupported)
+        {
+            return AvxVnni.MultiplyWideningAndAdd(acc, w, xb);
+        }
+        return acc + Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(w, xb), Vector256.Create((short)1));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Halves(byte* p) =>
+        (Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32((short*)p), 13) & Vector256.Create(unchecked((int)0x8FFFE000))).AsSingle();
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Run1(byte* tile, int blocks, sbyte* xq, float* xd, short* bsums, float* y)
+    {
+        Vector256<byte> mask = Vector256.Create((byte)0x0F);
+        Vector256<float> acc = Vector256<float>.Zero;
+        for (nint b = 0; b < blocks; b++)
+        {
+            byte* blk = tile + b * BlockBytes;
+            sbyte* x = xq + b * 256;
+            short* bs = bsums + b * 16;
+            Vector256<int> total = Vector256<int>.Zero;
+            Vector256<int> mins = Vector256<int>.Zero;
+            for (int c = 0; c < 4; c++)
+            {
+                Vector256<int> lo = Vector256<int>.Zero, hi = Vector256<int>.Zero;
+                byte* q = blk + OffQuants + 256 * c;
+                sbyte* x0 = x + 64 * c;
+                for (int k = 0; k < 8; k++)
+                {
+                    Vector256<byte> s = Vector256.Load(q + 32 * k);
+                    lo = Dot4(lo, s & mask, x0 + 4 * k);
+                    hi = Dot4(hi, Avx2.ShiftRightLogical(s.AsUInt16(), 4).AsByte() & mask, x0 + 32 + 4 * k);
+                }
+                Vector256<int> scLo = Avx2.ConvertToVector256Int32(blk + OffScales + 16 * c);
+                Vector256<int> scHi = Avx2.ConvertToVector256Int32(blk + OffScales + 16 * c + 8);
+                total += Avx2.MultiplyLow(lo, scLo) + Avx2.MultiplyLow(hi, scHi);
+                Vector256<int> mLo = Avx2.ConvertToVector256Int32(blk + OffMins + 16 * c);
+                Vector256<int> mHi = Avx2.ConvertToVector256Int32(blk + OffMins + 16 * c + 8);
+                mins += Avx2.MultiplyLow(mLo, Vector256.Create(bs[4 * c] + bs[4 * c + 1]))
+                    + Avx2.MultiplyLow(mHi, Vector256.Create(bs[4 * c + 2] + bs[4 * c + 3]));
+            }
+            Vector256<float> dx = Vector256.Create(xd[b] * Rebias);
+            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(total), Halves(blk) * dx, acc);
+            acc = Fma.MultiplyAddNegated(Avx.ConvertToVector256Single(mins), Halves(blk + 16) * dx, acc);
+        }
+        acc.Store(y);
+    }
+}

@@ -1,0 +1,77 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using Cria.Numerics.Memory;
+
+namespace Cria.Numerics.Kernels.Tiled;
+
+/// <summary>
+/// Q8_0 weights repacked in tiles of 8 rows (see <see cref="TiledQ4_0"/>). The int8 weights are
+/// stored offset by +128 as unsigned bytes, so VNNI's unsigned×signed multiply-add applies
+/// directly; the offset comes back out as 128·Σq per activation block.
+/// Tile block layout (272 bytes = 8 × 34): 8 fp16 scales, then eight 32-byte vectors V_k with
+/// V_k[4r + j] = w(r, 4k + j) + 128. Needs AVX-VNNI (the AVX2 maddubs would saturate).
+/// </summary>
+internal static unsafe class TiledQ8_0
+{
+    public const int TileRows = 8;
+    public const int BlockBytes = 272;
+    private const float Rebias = 5.192296858534828e33f;
+
+    public static bool CanRepack(WeightMatrix w) => w.Type == GgmlType.Q8_0 && w.Rows % TileRows == 0 && AvxVnni.IsSupported && Fma.IsSupported;
+
+    public static void Repack(WeightMatrix src, byte* dst)
+    {
+        int blocks = src.Cols / 32;
+        for (int tile = 0; tile < src.Rows / TileRows; tile++)
+        {
+            for (int b = 0; b < blocks; b++)
+            {
+                byte* o = dst + ((long)tile * blocks + b) * BlockBytes;
+                for (int r = 0; r < TileRows; r++)
+                {
+                    byte* blk = (byte*)src.Data + (long)(tile * TileRows + r) * src.RowBytes + b * 34;
+                    ((ushort*)o)[r] = *(ushort*)blk;
+                    sbyte* q = (sbyte*)(blk + 2);
+                    for (int k = 0; k < 8; k++)
+                    {
+                        for (int j = 0; j < 4; j++)
+                        {
+                            o[16 + 32 * k + 4 * r + j] = (byte)(q[4 * k + j] + 128);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Run(byte* tile, int blocks, sbyte* xq, float* xd, int* xsum, int n, float* y, long yStride)
+    {
+        for (int t = 0; t < n; t++)
+        {
+            Run1(tile, blocks, xq + (long)t * blocks * 32, xd + (long)t * blocks, xsum + (long)t * blocks, y + t * yStride);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Run1(byte* tile, int blocks, sbyte* xq, float* xd, int* xsum, float* y)
+    {
+        Vector256<float> acc = Vector256<float>.Zero;
+        Vector256<int> mask = Vector256.Create(unchecked((int)0x8FFFE000));
+        for (nint b = 0; b < blocks; b++)
+        {
+            byte* blk = tile + b * BlockBytes;
+            sbyte* x = xq + b * 32;
+            Vector256<int> isum = Vector256<int>.Zero;
+            for (int k = 0; k < 8; k++)
+            {
+                isum = AvxVnni.MultiplyWideningAndAdd(isum, Vector256.Load(blk + 16 + 32 * k), Vector256.Create(*(int*)(x + 4 * k)).AsSByte());
+            }
+            isum -= Vector256.Create(128 * xsum[b]);
+            Vector256<float> sc = (Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32((short*)blk), 13) & mask).AsSingle();
+            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(isum), sc * Vector256.Create(xd[b] * Rebias), acc);
+        }
+        acc.Store(y);
+    }
+}
