@@ -51,6 +51,23 @@ public sealed class LlamaWeights
         ArgumentNullException.ThrowIfNull(file);
         ArgumentNullException.ThrowIfNull(c);
         var binder = new Binder(file, repack);
+        try
+        {
+            return BindAll(file, c, binder);
+        }
+        catch
+        {
+            foreach (NativeBuffer b in binder.Owned)
+            {
+                b.Dispose();
+            }
+            throw;
+        }
+    }
+
+    private static LlamaWeights BindAll(GgufFile file, ModelConfig c, Binder binder)
+    {
+        binder.RepackAll(!file.TryGetTensor("output.weight", out _));
         WeightMatrix embd = binder.Matrix("token_embd.weight", c.EmbeddingLength, -1, fast: false);
         int vocab = embd.Rows;
         var layers = new LayerWeights[c.BlockCount];
@@ -75,7 +92,7 @@ public sealed class LlamaWeights
         }
         bool tied = !file.TryGetTensor("output.weight", out _);
         // When tied, the output projection gets its own (repacked) copy; lookups keep the original rows.
-        WeightMatrix output = binder.Matrix(tied ? "token_embd.weight" : "output.weight", c.EmbeddingLength, vocab, fast: true, release: !tied);
+        WeightMatrix output = binder.Matrix(tied ? "token_embd.weight" : "output.weight", c.EmbeddingLength, vocab, fast: true);
         float[]? factors = null;
         if (file.TryGetTensor("rope_freqs.weight", out _))
         {
@@ -99,13 +116,56 @@ public sealed class LlamaWeights
 
     private sealed class Binder(GgufFile file, bool repack)
     {
+        private readonly Dictionary<string, WeightMatrix> _repacked = new(StringComparer.Ordinal);
+
         public List<NativeBuffer> Owned { get; } = [];
+
+        /// <summary>
+        /// Repacks every matrix this CPU has a tiled kernel for, in parallel (load time is mostly
+        /// this), before the shape-checked binding picks them up by name.
+        /// </summary>
+        public void RepackAll(bool tiedOutput)
+        {
+            if (!repack)
+            {
+                return;
+            }
+            var work = new List<(GgufTensorInfo Tensor, WeightMatrix Matrix)>();
+            foreach (GgufTensorInfo t in file.Tensors)
+            {
+                bool isEmbedding = t.Name == "token_embd.weight";
+                if (t.Dimensions.Length != 2 || !t.Name.EndsWith(".weight", StringComparison.Ordinal) || (isEmbedding && !tiedOutput)
+                    || t.Rows > int.MaxValue || t.Dimensions[0] > int.MaxValue)
+                {
+                    continue;
+                }
+                WeightMatrix m = file.Matrix(t);
+                if (Repacker.CanRepack(m))
+                {
+                    work.Add((t, m));
+                }
+            }
+            var results = new (WeightMatrix Matrix, NativeBuffer? Owner)[work.Count];
+            Parallel.For(0, work.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i =>
+            {
+                results[i] = Repacker.Repack(work[i].Matrix);
+                if (work[i].Tensor.Name != "token_embd.weight")
+                {
+                    file.ReleasePages(work[i].Tensor);
+                }
+            });
+            for (int i = 0; i < work.Count; i++)
+            {
+                Owned.Add(results[i].Owner!);
+                _repacked[work[i].Tensor.Name] = results[i].Matrix;
+            }
+        }
 
         private GgufTensorInfo Find(string name) =>
             file.TryGetTensor(name, out GgufTensorInfo t) ? t : throw new ModelException($"{file.FilePath}: tensor {name} is missing");
 
         /// <summary>A matrix with ne = [cols, rows]; rows = -1 accepts any row count.</summary>
-        public WeightMatrix Matrix(string name, int cols, int rows, bool fast = true, bool release = true)
+        public WeightMatrix Matrix(string name, int cols, int rows, bool fast = true)
         {
             GgufTensorInfo t = Find(name);
             if (t.Dimensions.Length != 2 || t.Dimensions[0] != cols || (rows >= 0 && t.Dimensions[1] != rows))
@@ -116,18 +176,7 @@ public sealed class LlamaWeights
             {
                 throw new ModelException($"{file.FilePath}: tensor {name} has unsupported type {GgmlTypes.Name(t.Type)}");
             }
-            WeightMatrix m = file.Matrix(t);
-            if (!fast || !repack || !Repacker.CanRepack(m))
-            {
-                return m;
-            }
-            (WeightMatrix tiled, NativeBuffer? owner) = Repacker.Repack(m);
-            Owned.Add(owner!);
-            if (release)
-            {
-                file.ReleasePages(t);
-            }
-            return tiled;
+            return fast && _repacked.TryGetValue(name, out WeightMatrix tiled) ? tiled : file.Matrix(t);
         }
 
         public float[] Vector(string name, int length)

@@ -37,16 +37,11 @@ internal static unsafe class TiledQ4_0
                 {
                     byte* blk = (byte*)src.Data + (long)(tile * TileRows + r) * src.RowBytes + b * 18;
                     ((ushort*)o)[r] = *(ushort*)blk;
+                    // S_k[4r + j] = byte 4k + j of the row's quants (its low nibble is element
+                    // 4k + j, its high nibble element 16 + 4k + j): four bytes move as one.
                     for (int k = 0; k < 4; k++)
                     {
-                        for (int j = 0; j < 4; j++)
-                        {
-                            int e = 4 * k + j;
-                            // element e is the low nibble of qs[e], element 16+e the high nibble of qs[e]
-                            byte lo = (byte)(blk[2 + e] & 0x0F);
-                            byte hi = (byte)(blk[2 + e] >> 4);
-                            o[16 + 32 * k + 4 * r + j] = (byte)(lo | (hi << 4));
-                        }
+                        *(uint*)(o + 16 + 32 * k + 4 * r) = *(uint*)(blk + 2 + 4 * k);
                     }
                 }
             }

@@ -62,12 +62,8 @@ internal static unsafe class TiledQ4_K
                     {
                         for (int k = 0; k < 8; k++)
                         {
-                            for (int jj = 0; jj < 4; jj++)
-                            {
-                                // value 64c + e is the low nibble of qs[32c + e]; value 64c + 32 + e its high nibble
-                                byte packed = qs[32 * c + 4 * k + jj];
-                                o[OffQuants + 256 * c + 32 * k + 4 * r + jj] = packed;
-                            }
+                            // value 64c + e is the low nibble of qs[32c + e], value 64c + 32 + e its high nibble
+                            *(uint*)(o + OffQuants + 256 * c + 32 * k + 4 * r) = *(uint*)(qs + 32 * c + 4 * k);
                         }
                     }
                 }

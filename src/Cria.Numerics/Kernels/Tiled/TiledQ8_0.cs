@@ -32,13 +32,10 @@ internal static unsafe class TiledQ8_0
                 {
                     byte* blk = (byte*)src.Data + (long)(tile * TileRows + r) * src.RowBytes + b * 34;
                     ((ushort*)o)[r] = *(ushort*)blk;
-                    sbyte* q = (sbyte*)(blk + 2);
                     for (int k = 0; k < 8; k++)
                     {
-                        for (int j = 0; j < 4; j++)
-                        {
-                            o[16 + 32 * k + 4 * r + j] = (byte)(q[4 * k + j] + 128);
-                        }
+                        // q + 128 (mod 256) flips the top bit of each byte.
+                        *(uint*)(o + 16 + 32 * k + 4 * r) = *(uint*)(blk + 2 + 4 * k) ^ 0x80808080u;
                     }
                 }
             }
