@@ -18,6 +18,7 @@ internal static class Program
             BenchCommand.Create(),
             SynthCommand.Create(),
             QuantizeCommand.Create(),
+            SelfTestCommand.Create(),
         };
         return root.Parse(args).Invoke();
     }

@@ -21,7 +21,9 @@ internal static class CliRunner
 
     public static Result Run(params string[] args) => RunWithInput(null, args);
 
-    public static Result RunWithInput(string? stdin, params string[] args)
+    public static Result RunWithInput(string? stdin, params string[] args) => RunWith(stdin, null, args);
+
+    public static Result RunWith(string? stdin, IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet")
         {
@@ -31,6 +33,10 @@ internal static class CliRunner
             UseShellExecute = false,
         };
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "cria.dll"));
+        foreach ((string key, string value) in environment ?? new Dictionary<string, string>())
+        {
+            psi.Environment[key] = value;
+        }
         foreach (string a in args)
         {
             psi.ArgumentList.Add(a);

@@ -158,6 +158,38 @@ public sealed partial class CliTests : IDisposable
     public void Quantize_to_an_unknown_type_is_refused() =>
         AssertOneLineError(CliRunner.Run("quantize", BundledModel, Path.Combine(_dir, "x.gguf"), "--type", "q3_z"), "unknown type");
 
+    /// <summary>
+    /// Every kernel path the JIT can pick, checked against the reference: with all instruction
+    /// sets, then with AVX-512, AVX-VNNI and AVX2 switched off in turn (the portable and scalar
+    /// fallbacks), and the same greedy story from a Q8_0 model on each.
+    /// </summary>
+    [Theory]
+    [InlineData("")]
+    [InlineData("DOTNET_EnableAVX512F")]
+    [InlineData("DOTNET_EnableAVXVNNI")]
+    [InlineData("DOTNET_EnableAVX2")]
+    [InlineData("DOTNET_EnableHWIntrinsic")]
+    public void Kernels_agree_with_the_reference_with_instruction_sets_switched_off(string disable)
+    {
+        var env = new Dictionary<string, string>();
+        if (disable.Length > 0)
+        {
+            env[disable] = "0";
+        }
+        CliRunner.Result r = CliRunner.RunWith(null, env, "selftest");
+        Assert.True(r.ExitCode == 0, r.Stdout + r.Stderr);
+        Assert.Contains("all kernels agree", r.Stdout);
+        if (disable == "DOTNET_EnableAVX2")
+        {
+            Assert.Contains("AVX2=False", r.Stdout);
+        }
+        string q8 = Path.Combine(_dir, "q8.gguf");
+        Assert.Equal(0, CliRunner.Run("quantize", BundledModel, q8, "--type", "q8_0").ExitCode);
+        CliRunner.Result story = CliRunner.RunWith(null, env, "run", "Once upon a time", "--model", q8, "-n", "12", "--temperature", "0");
+        Assert.Equal(0, story.ExitCode);
+        Assert.StartsWith(", there was a little girl", story.Stdout);
+    }
+
     [GeneratedRegex(@"^PPL = \d+\.\d{4} \+/- \d+\.\d{4}$")]
     private static partial Regex PplLine();
 }

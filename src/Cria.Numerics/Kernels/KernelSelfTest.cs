@@ -1,0 +1,103 @@
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using Cria.Numerics.Kernels.Dot;
+using Cria.Numerics.Kernels.Tiled;
+using Cria.Numerics.Memory;
+using Cria.Numerics.Quants;
+using Cria.Numerics.Threading;
+
+namespace Cria.Numerics.Kernels;
+
+/// <summary>One kernel checked against its scalar reference.</summary>
+public sealed record KernelCheck(string Kernel, string Path, double MaxRelativeError, bool Passed);
+
+/// <summary>
+/// Runs every matmul path this CPU selects (row and tiled layouts, each weight type) against a
+/// float64 reference on the dequantized weights, on seeded random data with ragged shapes. Used by
+/// `cria selftest` and by the tests, which run it with wider instruction sets switched off
+/// (DOTNET_EnableAVX512F=0, DOTNET_EnableAVX2=0, …) so every path the JIT can pick is covered.
+/// </summary>
+public static class KernelSelfTest
+{
+    /// <summary>The instruction sets the runtime reports, as the kernels see them.</summary>
+    public static string InstructionSets =>
+        $"AVX2={Avx2.IsSupported} FMA={Fma.IsSupported} AVX-VNNI={AvxVnni.IsSupported} AVX-512BW={Avx512BW.IsSupported} Vector128={Vector128.IsHardwareAccelerated} Vector256={Vector256.IsHardwareAccelerated}";
+
+    public static IReadOnlyList<KernelCheck> Run()
+    {
+        var results = new List<KernelCheck?>();
+        using var pool = new ComputePool(2);
+        GgmlType[] types = [GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K, GgmlType.Q2_K, GgmlType.Q3_K];
+        foreach (GgmlType type in types)
+        {
+            int block = GgmlTypes.BlockSize(type);
+            int cols = block == 1 ? 77 : block * 3;
+            foreach (int n in new[] { 1, 3 })
+            {
+                results.Add(Check(pool, type, cols, rows: 24, n, tiled: false));
+                results.Add(Check(pool, type, cols, rows: 24, n, tiled: true));
+            }
+        }
+        return results.OfType<KernelCheck>().ToList();
+    }
+
+    private static KernelCheck? Check(ComputePool pool, GgmlType type, int cols, int rows, int n, bool tiled)
+    {
+        var rng = new Random(cols * 7 + rows + n);
+        long rowBytes = GgmlTypes.RowBytes(type, cols);
+        using var buf = new NativeBuffer(rowBytes * rows);
+        var wf = new float[cols];
+        for (int r = 0; r < rows; r++)
+        {
+            for (int c = 0; c < cols; c++)
+            {
+                wf[c] = (float)(rng.NextDouble() * 2 - 1) * 0.1f;
+            }
+            Quantize.Row(type, wf, buf.Span(r * rowBytes, (int)rowBytes));
+        }
+        WeightMatrix w = buf.Matrix(type, 0, rows, cols);
+        var deq = new float[rows * cols];
+        for (int r = 0; r < rows; r++)
+        {
+            Dequantize.Row(type, w.Row(r), deq.AsSpan(r * cols, cols));
+        }
+        var x = new float[n * cols];
+        for (int i = 0; i < x.Length; i++)
+        {
+            x[i] = (float)(rng.NextDouble() * 2 - 1);
+        }
+        NativeBuffer? owner = null;
+        string path = "rows";
+        if (tiled)
+        {
+            if (!Repacker.CanRepack(w))
+            {
+                return null;
+            }
+            (w, owner) = Repacker.Repack(w);
+            path = "tiled";
+        }
+        using (owner)
+        {
+            var y = new float[n * rows];
+            MatMul.Run(pool, w, x, y, n);
+            double worst = 0;
+            for (int t = 0; t < n; t++)
+            {
+                for (int r = 0; r < rows; r++)
+                {
+                    double e = 0, scale = 0;
+                    for (int c = 0; c < cols; c++)
+                    {
+                        e += (double)deq[r * cols + c] * x[t * cols + c];
+                        scale += Math.Abs((double)deq[r * cols + c] * x[t * cols + c]);
+                    }
+                    worst = Math.Max(worst, Math.Abs(e - y[t * rows + r]) / Math.Max(scale, 1e-9));
+                }
+            }
+            // Quantized activations (8-bit) cost up to ~1% of Σ|w·x|; float paths are exact to rounding.
+            double tolerance = type is GgmlType.F32 or GgmlType.F16 or GgmlType.BF16 ? 1e-5 : 0.02;
+            return new KernelCheck(GgmlTypes.Name(type), $"{path}, n={n}", worst, worst <= tolerance);
+        }
+    }
+}
