@@ -64,6 +64,8 @@ public sealed class InferenceContext
         Hb = new float[maxBatch * config.FeedForwardLength];
         Hb2 = new float[maxBatch * config.FeedForwardLength];
         Logits = new float[vocabSize];
+        RopeCos = new float[maxBatch * (config.RopeDimensions / 2)];
+        RopeSin = new float[maxBatch * (config.RopeDimensions / 2)];
     }
 
     public int ContextLength { get; }
@@ -90,6 +92,8 @@ public sealed class InferenceContext
     internal float[] Att { get; }   // attention output [maxBatch, qDim]
     internal float[] Hb { get; }    // gate / SwiGLU [maxBatch, ff]
     internal float[] Hb2 { get; }   // up [maxBatch, ff]
+    internal float[] RopeCos { get; }   // [maxBatch, ropeDims/2] for the positions of the batch
+    internal float[] RopeSin { get; }
 
     /// <summary>Logits of the last position fed, [vocab].</summary>
     public float[] Logits { get; }

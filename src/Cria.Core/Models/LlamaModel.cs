@@ -96,9 +96,11 @@ public sealed class LlamaModel : IDisposable
         int ff = c.FeedForwardLength;
         int start = s.Position;
 
+        int pairs = _invFreq.Length;
         for (int t = 0; t < n; t++)
         {
             Dequantize.Row(Weights.TokenEmbedding.Type, Weights.TokenEmbedding.Row(tokens[t]), s.X.AsSpan(t * dim, dim));
+            Rope.Angles(start + t, _invFreq, s.RopeCos.AsSpan(t * pairs, pairs), s.RopeSin.AsSpan(t * pairs, pairs));
         }
 
         for (int l = 0; l < c.BlockCount; l++)
@@ -110,9 +112,7 @@ public sealed class LlamaModel : IDisposable
             {
                 RmsNorm.Run(s.X.AsSpan(t * dim, dim), w.AttnNorm, c.RmsEpsilon, s.Xb.AsSpan(t * dim, dim));
             }
-            MatMul.Run(Pool, w.Wq, s.Xb, s.Q, n);
-            MatMul.Run(Pool, w.Wk, s.Xb, s.K, n);
-            MatMul.Run(Pool, w.Wv, s.Xb, s.V, n);
+            MatMul.Run(Pool, s.Xb, n, w.Wq, s.Q, w.Wk, s.K, w.Wv, s.V);
             for (int t = 0; t < n; t++)
             {
                 Span<float> q = s.Q.AsSpan(t * qDim, qDim);
@@ -124,8 +124,10 @@ public sealed class LlamaModel : IDisposable
                     Add(k, w.Bk!);
                     Add(v, w.Bv!);
                 }
-                Rope.Run(q, c.HeadCount, c.HeadDim, start + t, _invFreq, c.RopeStyle);
-                Rope.Run(k, c.HeadCountKv, c.HeadDim, start + t, _invFreq, c.RopeStyle);
+                ReadOnlySpan<float> cos = s.RopeCos.AsSpan(t * pairs, pairs);
+                ReadOnlySpan<float> sin = s.RopeSin.AsSpan(t * pairs, pairs);
+                Rope.Apply(q, c.HeadCount, c.HeadDim, cos, sin, c.RopeStyle);
+                Rope.Apply(k, c.HeadCountKv, c.HeadDim, cos, sin, c.RopeStyle);
                 if (s.Keys is not null)
                 {
                     k.CopyTo(s.Keys[l].AsSpan((start + t) * kvDim, kvDim));
@@ -153,8 +155,7 @@ public sealed class LlamaModel : IDisposable
             {
                 RmsNorm.Run(s.X.AsSpan(t * dim, dim), w.FfnNorm, c.RmsEpsilon, s.Xb.AsSpan(t * dim, dim));
             }
-            MatMul.Run(Pool, w.Gate, s.Xb, s.Hb, n);
-            MatMul.Run(Pool, w.Up, s.Xb, s.Hb2, n);
+            MatMul.Run(Pool, s.Xb, n, w.Gate, s.Hb, w.Up, s.Hb2);
             SwiGlu.Run(s.Hb.AsSpan(0, n * ff), s.Hb2.AsSpan(0, n * ff));
             MatMul.Run(Pool, w.Down, s.Hb, s.Xb, n);
             Add(s.X.AsSpan(0, n * dim), s.Xb.AsSpan(0, n * dim));

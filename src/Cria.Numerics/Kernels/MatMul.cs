@@ -1,6 +1,6 @@
 using System.Numerics.Tensors;
-using System.Runtime.InteropServices;
 using Cria.Numerics.Kernels.Dot;
+using Cria.Numerics.Kernels.Tiled;
 using Cria.Numerics.Memory;
 using Cria.Numerics.Quants;
 using Cria.Numerics.Threading;
@@ -8,11 +8,13 @@ using Cria.Numerics.Threading;
 namespace Cria.Numerics.Kernels;
 
 /// <summary>
-/// y = x · Wᵀ for a batch: x is [n, cols] row-major, W is [rows, cols] (GGUF layout: one row per
-/// output), y is [n, rows]. Rows are split over the compute pool; each weight row is read once
-/// for the whole batch. Q8_0 and Q4_0 weights meet activations quantized to Q8 blocks of 32,
-/// Q4_K and Q6_K meet Q8_K super-blocks (integer dot products, as ggml's vec_dot_type); F32, F16
-/// and BF16 rows are dotted in float; other formats are dequantized row by row into scratch.
+/// y = x · Wᵀ for a batch: x is [n, cols] row-major, W is [rows, cols] (one row per output), y is
+/// [n, rows]. Up to three matrices that read the same input (q, k, v; gate, up) run as one fused
+/// job: the input is quantized once and one pass of the pool covers all their rows.
+/// Q8_0 and Q4_0 weights meet activations quantized to Q8 blocks of 32, Q4_K and Q6_K meet Q8_K
+/// super-blocks (integer dot products, as ggml's vec_dot_type); F32, F16 and BF16 rows are dotted
+/// in float; other formats are dequantized row by row into scratch. Matrices in the tiled layout
+/// are processed 8 rows at a time.
 /// </summary>
 public static unsafe class MatMul
 {
@@ -21,7 +23,44 @@ public static unsafe class MatMul
 
     public static void Run(ComputePool pool, WeightMatrix w, ReadOnlySpan<float> x, Span<float> y, int n)
     {
-        ArgumentNullException.ThrowIfNull(pool);
+        Check(w, x, y, n);
+        fixed (float* px = x)
+        fixed (float* py = y)
+        {
+            Core(pool, px, n, w, py, default, null, default, null);
+        }
+    }
+
+    /// <summary>Two matrices over the same input (e.g. the gate and up projections).</summary>
+    public static void Run(ComputePool pool, ReadOnlySpan<float> x, int n, WeightMatrix w0, Span<float> y0, WeightMatrix w1, Span<float> y1)
+    {
+        Check(w0, x, y0, n);
+        Check(w1, x, y1, n);
+        fixed (float* px = x)
+        fixed (float* p0 = y0)
+        fixed (float* p1 = y1)
+        {
+            Core(pool, px, n, w0, p0, w1, p1, default, null);
+        }
+    }
+
+    /// <summary>Three matrices over the same input (e.g. the q, k and v projections).</summary>
+    public static void Run(ComputePool pool, ReadOnlySpan<float> x, int n, WeightMatrix w0, Span<float> y0, WeightMatrix w1, Span<float> y1, WeightMatrix w2, Span<float> y2)
+    {
+        Check(w0, x, y0, n);
+        Check(w1, x, y1, n);
+        Check(w2, x, y2, n);
+        fixed (float* px = x)
+        fixed (float* p0 = y0)
+        fixed (float* p1 = y1)
+        fixed (float* p2 = y2)
+        {
+            Core(pool, px, n, w0, p0, w1, p1, w2, p2);
+        }
+    }
+
+    private static void Check(WeightMatrix w, ReadOnlySpan<float> x, Span<float> y, int n)
+    {
         if (n < 0 || x.Length < (long)n * w.Cols || y.Length < (long)n * w.Rows)
         {
             throw new ArgumentException($"MatMul: x needs [{n}, {w.Cols}] and y [{n}, {w.Rows}]; got {x.Length} and {y.Length} floats");
@@ -29,42 +68,6 @@ public static unsafe class MatMul
         if (!Dequantize.IsSupported(w.Type))
         {
             throw new NotSupportedException($"tensor type {GgmlTypes.Name(w.Type)} is not supported");
-        }
-        MatMulJob job = t_job ??= new MatMulJob();
-        job.Kind = KindOf(w.Type);
-        if (job.Kind == Kind.Q8)
-        {
-            job.Q8.Quantize(x, n, w.Cols);
-        }
-        else if (job.Kind == Kind.Q8K)
-        {
-            job.Q8K.Quantize(x, n, w.Cols);
-        }
-        job.EnsureScratch(pool.ThreadCount, w.Cols);
-        fixed (float* px = x)
-        fixed (float* py = y)
-        fixed (sbyte* pq = job.Kind == Kind.Q8 ? job.Q8.Qs : job.Q8K.Qs)
-        fixed (float* pd = job.Kind == Kind.Q8 ? job.Q8.D : job.Q8K.D)
-        fixed (int* ps = job.Q8.Sums)
-        fixed (short* pb = job.Q8K.BSums)
-        {
-            job.W = w;
-            job.X = px;
-            job.Y = py;
-            job.N = n;
-            job.Xq = pq;
-            job.Xd = pd;
-            job.XSum = ps;
-            job.XBSum = pb;
-            if (w.Layout == WeightLayout.Tiled8)
-            {
-                pool.For(job, w.Rows / 8);
-            }
-            else
-            {
-                pool.For(job, w.Rows, minChunk: 8);
-            }
-            job.X = job.Y = null;
         }
     }
 
@@ -84,14 +87,77 @@ public static unsafe class MatMul
         _ => Kind.Generic,
     };
 
+    private static void Core(ComputePool pool, float* x, int n, WeightMatrix w0, float* y0, WeightMatrix w1, float* y1, WeightMatrix w2, float* y2)
+    {
+        ArgumentNullException.ThrowIfNull(pool);
+        int parts = y2 != null ? 3 : y1 != null ? 2 : 1;
+        Kind kind = KindOf(w0.Type);
+        if ((parts > 1 && KindOf(w1.Type) != kind) || (parts > 2 && KindOf(w2.Type) != kind))
+        {
+            // Different activation formats: run them one by one.
+            Core(pool, x, n, w0, y0, default, null, default, null);
+            Core(pool, x, n, w1, y1, default, null, default, null);
+            if (parts > 2)
+            {
+                Core(pool, x, n, w2, y2, default, null, default, null);
+            }
+            return;
+        }
+        MatMulJob job = t_job ??= new MatMulJob();
+        int cols = w0.Cols;
+        var xs = new ReadOnlySpan<float>(x, n * cols);
+        if (kind == Kind.Q8)
+        {
+            job.Q8.Quantize(xs, n, cols);
+        }
+        else if (kind == Kind.Q8K)
+        {
+            job.Q8K.Quantize(xs, n, cols);
+        }
+        job.EnsureScratch(pool.ThreadCount, cols, kind == Kind.Generic);
+        fixed (sbyte* pq = kind == Kind.Q8 ? job.Q8.Qs : job.Q8K.Qs)
+        fixed (float* pd = kind == Kind.Q8 ? job.Q8.D : job.Q8K.D)
+        fixed (int* ps = job.Q8.Sums)
+        fixed (short* pb = job.Q8K.BSums)
+        {
+            job.X = x;
+            job.N = n;
+            job.Xq = pq;
+            job.Xd = pd;
+            job.XSum = ps;
+            job.XBSum = pb;
+            job.Parts = parts;
+            job.W[0] = w0;
+            job.W[1] = w1;
+            job.W[2] = w2;
+            job.Y[0] = (nint)y0;
+            job.Y[1] = (nint)y1;
+            job.Y[2] = (nint)y2;
+            int total = 0;
+            for (int p = 0; p < parts; p++)
+            {
+                job.Start[p] = total;
+                total += Units(job.W[p]);
+            }
+            job.Start[parts] = total;
+            pool.For(job, total, minChunk: w0.Layout == WeightLayout.Tiled8 ? 1 : 8);
+            job.X = null;
+            job.W[0] = job.W[1] = job.W[2] = default;
+        }
+    }
+
+    /// <summary>Work units of a matrix: tiles of 8 rows, or single rows.</summary>
+    private static int Units(WeightMatrix w) => w.Layout == WeightLayout.Tiled8 ? w.Rows / 8 : w.Rows;
+
     private sealed class MatMulJob : ParallelJob
     {
         public readonly Q8Activations Q8 = new();
         public readonly Q8KActivations Q8K = new();
-        public Kind Kind;
-        public WeightMatrix W;
+        public readonly WeightMatrix[] W = new WeightMatrix[3];
+        public readonly nint[] Y = new nint[3];
+        public readonly int[] Start = new int[4];
+        public int Parts;
         public float* X;
-        public float* Y;
         public int N;
         public sbyte* Xq;
         public float* Xd;
@@ -99,9 +165,9 @@ public static unsafe class MatMul
         public short* XBSum;
         private float[][] _scratch = [];
 
-        public void EnsureScratch(int threads, int cols)
+        public void EnsureScratch(int threads, int cols, bool generic)
         {
-            if (Kind == Kind.Generic && (_scratch.Length < threads || _scratch[0].Length < cols))
+            if (generic && (_scratch.Length < threads || _scratch[0].Length < cols))
             {
                 _scratch = new float[threads][];
                 for (int i = 0; i < threads; i++)
@@ -111,106 +177,117 @@ public static unsafe class MatMul
             }
         }
 
-        /// <summary>Tiles [start, end) of 8 rows each.</summary>
-        private void ExecuteTiles(int start, int end)
+        public override void Execute(int start, int end, int worker)
         {
-            int blocks = W.Cols / 32;
-            for (int tile = start; tile < end; tile++)
+            for (int p = 0; p < Parts; p++)
             {
-                float* y = Y + tile * 8;
-                if (W.Type == GgmlType.Q4_0)
+                int s = Math.Max(start, Start[p]);
+                int e = Math.Min(end, Start[p + 1]);
+                if (s >= e)
                 {
-                    byte* p = (byte*)W.Data + (long)tile * blocks * Tiled.TiledQ4_0.BlockBytes;
-                    Tiled.TiledQ4_0.Run(p, blocks, Xq, Xd, XSum, N, y, W.Rows);
+                    continue;
                 }
-                else if (W.Type == GgmlType.Q6_K)
+                WeightMatrix w = W[p];
+                float* y = (float*)Y[p];
+                if (w.Layout == WeightLayout.Tiled8)
                 {
-                    int sb = W.Cols / 256;
-                    byte* p = (byte*)W.Data + (long)tile * sb * Tiled.TiledQ6_K.BlockBytes;
-                    Tiled.TiledQ6_K.Run(p, sb, Xq, Xd, XBSum, N, y, W.Rows);
-                }
-                else if (W.Type == GgmlType.Q4_K)
-                {
-                    int sb = W.Cols / 256;
-                    byte* p = (byte*)W.Data + (long)tile * sb * Tiled.TiledQ4_K.BlockBytes;
-                    Tiled.TiledQ4_K.Run(p, sb, Xq, Xd, XBSum, N, y, W.Rows);
+                    ExecuteTiles(w, y, s - Start[p], e - Start[p]);
                 }
                 else
                 {
-                    byte* p = (byte*)W.Data + (long)tile * blocks * Tiled.TiledQ8_0.BlockBytes;
-                    Tiled.TiledQ8_0.Run(p, blocks, Xq, Xd, XSum, N, y, W.Rows);
+                    ExecuteRows(w, y, s - Start[p], e - Start[p], worker);
                 }
             }
         }
 
-        public override void Execute(int start, int end, int worker)
+        /// <summary>Tiles [start, end) of 8 rows each.</summary>
+        private void ExecuteTiles(WeightMatrix w, float* y, int start, int end)
         {
-            if (W.Layout == WeightLayout.Tiled8)
+            int blocks = w.Cols / 32;
+            int sb = w.Cols / 256;
+            for (int tile = start; tile < end; tile++)
             {
-                ExecuteTiles(start, end);
-                return;
+                float* yt = y + tile * 8;
+                switch (w.Type)
+                {
+                    case GgmlType.Q4_0:
+                        TiledQ4_0.Run((byte*)w.Data + (long)tile * blocks * TiledQ4_0.BlockBytes, blocks, Xq, Xd, XSum, N, yt, w.Rows);
+                        break;
+                    case GgmlType.Q8_0:
+                        TiledQ8_0.Run((byte*)w.Data + (long)tile * blocks * TiledQ8_0.BlockBytes, blocks, Xq, Xd, XSum, N, yt, w.Rows);
+                        break;
+                    case GgmlType.Q4_K:
+                        TiledQ4_K.Run((byte*)w.Data + (long)tile * sb * TiledQ4_K.BlockBytes, sb, Xq, Xd, XBSum, N, yt, w.Rows);
+                        break;
+                    case GgmlType.Q6_K:
+                        TiledQ6_K.Run((byte*)w.Data + (long)tile * sb * TiledQ6_K.BlockBytes, sb, Xq, Xd, XBSum, N, yt, w.Rows);
+                        break;
+                    default:
+                        throw new InvalidOperationException($"no tiled kernel for {w.Type}");
+                }
             }
-            int cols = W.Cols;
-            int rows = W.Rows;
-            GgmlType type = W.Type;
+        }
+
+        private void ExecuteRows(WeightMatrix w, float* y, int start, int end, int worker)
+        {
+            int cols = w.Cols;
+            int rows = w.Rows;
+            int blocks = cols / 32;
+            int sb = cols / 256;
             for (int r = start; r < end; r++)
             {
-                byte* row = (byte*)W.Data + (long)r * W.RowBytes;
-                switch (type)
+                byte* row = (byte*)w.Data + (long)r * w.RowBytes;
+                switch (w.Type)
                 {
                     case GgmlType.F32:
                         var wr = new ReadOnlySpan<float>(row, cols);
                         for (int t = 0; t < N; t++)
                         {
-                            Y[(long)t * rows + r] = TensorPrimitives.Dot(wr, new ReadOnlySpan<float>(X + (long)t * cols, cols));
+                            y[(long)t * rows + r] = TensorPrimitives.Dot(wr, new ReadOnlySpan<float>(X + (long)t * cols, cols));
                         }
                         break;
                     case GgmlType.F16:
                         for (int t = 0; t < N; t++)
                         {
-                            Y[(long)t * rows + r] = DotF16.RunF16((ushort*)row, X + (long)t * cols, cols);
+                            y[(long)t * rows + r] = DotF16.RunF16((ushort*)row, X + (long)t * cols, cols);
                         }
                         break;
                     case GgmlType.BF16:
                         for (int t = 0; t < N; t++)
                         {
-                            Y[(long)t * rows + r] = DotF16.RunBF16((ushort*)row, X + (long)t * cols, cols);
+                            y[(long)t * rows + r] = DotF16.RunBF16((ushort*)row, X + (long)t * cols, cols);
                         }
                         break;
                     case GgmlType.Q4_0:
                         for (int t = 0; t < N; t++)
                         {
-                            int blocks = cols / 32;
-                            Y[(long)t * rows + r] = DotQ4_0.Run(row, Xq + (long)t * cols, Xd + (long)t * blocks, XSum + (long)t * blocks, blocks);
+                            y[(long)t * rows + r] = DotQ4_0.Run(row, Xq + (long)t * cols, Xd + (long)t * blocks, XSum + (long)t * blocks, blocks);
                         }
                         break;
                     case GgmlType.Q8_0:
                         for (int t = 0; t < N; t++)
                         {
-                            int blocks = cols / 32;
-                            Y[(long)t * rows + r] = DotQ8_0.Run(row, Xq + (long)t * cols, Xd + (long)t * blocks, blocks);
+                            y[(long)t * rows + r] = DotQ8_0.Run(row, Xq + (long)t * cols, Xd + (long)t * blocks, blocks);
                         }
                         break;
                     case GgmlType.Q4_K:
                         for (int t = 0; t < N; t++)
                         {
-                            int sb = cols / 256;
-                            Y[(long)t * rows + r] = DotQ4_K.Run(row, Xq + (long)t * cols, Xd + (long)t * sb, XBSum + (long)t * sb * 16, sb);
+                            y[(long)t * rows + r] = DotQ4_K.Run(row, Xq + (long)t * cols, Xd + (long)t * sb, XBSum + (long)t * sb * 16, sb);
                         }
                         break;
                     case GgmlType.Q6_K:
                         for (int t = 0; t < N; t++)
                         {
-                            int sb = cols / 256;
-                            Y[(long)t * rows + r] = DotQ6_K.Run(row, Xq + (long)t * cols, Xd + (long)t * sb, XBSum + (long)t * sb * 16, sb);
+                            y[(long)t * rows + r] = DotQ6_K.Run(row, Xq + (long)t * cols, Xd + (long)t * sb, XBSum + (long)t * sb * 16, sb);
                         }
                         break;
                     default:
                         Span<float> deq = _scratch[worker].AsSpan(0, cols);
-                        Dequantize.Row(type, new ReadOnlySpan<byte>(row, (int)W.RowBytes), deq);
+                        Dequantize.Row(w.Type, new ReadOnlySpan<byte>(row, (int)w.RowBytes), deq);
                         for (int t = 0; t < N; t++)
                         {
-                            Y[(long)t * rows + r] = TensorPrimitives.Dot(deq, new ReadOnlySpan<float>(X + (long)t * cols, cols));
+                            y[(long)t * rows + r] = TensorPrimitives.Dot(deq, new ReadOnlySpan<float>(X + (long)t * cols, cols));
                         }
                         break;
                 }

@@ -1,3 +1,5 @@
+using System.Numerics.Tensors;
+
 namespace Cria.Numerics.Kernels;
 
 /// <summary>RMSNorm (Zhang &amp; Sennrich 2019): y = x / sqrt(mean(x²) + eps) ⊙ w.</summary>
@@ -10,18 +12,9 @@ public static class RmsNorm
         {
             throw new ArgumentException("RmsNorm: x and y must be as long as the weight");
         }
-        // Sum in float like llama2.c (and ggml, which sums in float for f32 rows per element).
-        float ss = 0f;
-        for (int i = 0; i < n; i++)
-        {
-            ss += x[i] * x[i];
-        }
-        ss /= n;
-        ss += eps;
+        float ss = TensorPrimitives.SumOfSquares(x[..n]) / n + eps;
         float scale = 1f / MathF.Sqrt(ss);
-        for (int i = 0; i < n; i++)
-        {
-            y[i] = weight[i] * (scale * x[i]);
-        }
+        TensorPrimitives.Multiply(x[..n], scale, y[..n]);
+        TensorPrimitives.Multiply(y[..n], weight, y[..n]);
     }
 }

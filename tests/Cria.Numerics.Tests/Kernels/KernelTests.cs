@@ -115,6 +115,48 @@ public sealed class KernelTests
         }
     }
 
+    [Theory]
+    [InlineData(GgmlType.Q4_0, GgmlType.Q4_0, GgmlType.Q8_0)]
+    [InlineData(GgmlType.Q4_K, GgmlType.Q6_K, GgmlType.Q4_K)]
+    [InlineData(GgmlType.F32, GgmlType.Q4_0, GgmlType.F16)]
+    public void Fused_matmul_over_one_input_equals_separate_matmuls(GgmlType t0, GgmlType t1, GgmlType t2)
+    {
+        const int cols = 256, n = 3;
+        var rng = new Random(11);
+        int[] rows = [32, 16, 24];
+        GgmlType[] types = [t0, t1, t2];
+        var buffers = new List<NativeBuffer>();
+        var ws = new WeightMatrix[3];
+        for (int m = 0; m < 3; m++)
+        {
+            long rb = GgmlTypes.RowBytes(types[m], cols);
+            var buf = new NativeBuffer(rb * rows[m]);
+            buffers.Add(buf);
+            for (int r = 0; r < rows[m]; r++)
+            {
+                Quantize.Row(types[m], RandomFloats(rng, cols, 0.1f), buf.Span(r * rb, (int)rb));
+            }
+            ws[m] = buf.Matrix(types[m], 0, rows[m], cols);
+            (WeightMatrix tiled, NativeBuffer? owner) = Cria.Numerics.Kernels.Tiled.Repacker.Repack(ws[m]);
+            if (owner is not null)
+            {
+                buffers.Add(owner);
+                ws[m] = tiled;
+            }
+        }
+        float[] x = RandomFloats(rng, n * cols);
+        using var pool = new ComputePool(2);
+        var fused = rows.Select(r => new float[n * r]).ToArray();
+        var single = rows.Select(r => new float[n * r]).ToArray();
+        MatMul.Run(pool, x, n, ws[0], fused[0], ws[1], fused[1], ws[2], fused[2]);
+        for (int m = 0; m < 3; m++)
+        {
+            MatMul.Run(pool, ws[m], x, single[m], n);
+            Assert.Equal(single[m], fused[m]);
+        }
+        buffers.ForEach(b => b.Dispose());
+    }
+
     [Fact]
     public void RmsNorm_matches_formula()
     {

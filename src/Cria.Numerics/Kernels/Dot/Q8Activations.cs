@@ -56,35 +56,35 @@ public sealed unsafe class Q8Activations
         }
     }
 
-    private static (float D, int Sum) QuantizeBlock(float* x, sbyte* q)
+    /// <summary>Quantizes 32 floats; returns the scale and the sum of the quants.</summary>
+    internal static (float D, int Sum) QuantizeBlock(float* x, sbyte* q)
     {
-        float amax;
         if (Vector256.IsHardwareAccelerated)
         {
-            Vector256<float> m = Vector256.Abs(Vector256.Load(x));
-            m = Vector256.Max(m, Vector256.Abs(Vector256.Load(x + 8)));
-            m = Vector256.Max(m, Vector256.Abs(Vector256.Load(x + 16)));
-            m = Vector256.Max(m, Vector256.Abs(Vector256.Load(x + 24)));
-            amax = 0f;
-            for (int i = 0; i < 8; i++)
-            {
-                amax = MathF.Max(amax, m.GetElement(i));
-            }
+            Vector256<float> v0 = Vector256.Load(x), v1 = Vector256.Load(x + 8), v2 = Vector256.Load(x + 16), v3 = Vector256.Load(x + 24);
+            Vector256<float> m = Vector256.Max(Vector256.Max(Vector256.Abs(v0), Vector256.Abs(v1)), Vector256.Max(Vector256.Abs(v2), Vector256.Abs(v3)));
+            float amax = MathF.Max(MathF.Max(MathF.Max(m[0], m[1]), MathF.Max(m[2], m[3])), MathF.Max(MathF.Max(m[4], m[5]), MathF.Max(m[6], m[7])));
+            float dv = amax / 127f;
+            Vector256<float> id = Vector256.Create(dv != 0f ? 1f / dv : 0f);
+            Vector256<int> i0 = Vector256.ConvertToInt32(Vector256.Round(v0 * id));
+            Vector256<int> i1 = Vector256.ConvertToInt32(Vector256.Round(v1 * id));
+            Vector256<int> i2 = Vector256.ConvertToInt32(Vector256.Round(v2 * id));
+            Vector256<int> i3 = Vector256.ConvertToInt32(Vector256.Round(v3 * id));
+            Vector256<sbyte> packed = Vector256.Narrow(Vector256.Narrow(i0, i1), Vector256.Narrow(i2, i3));
+            packed.Store(q);
+            return (dv, Vector256.Sum(i0 + i1 + i2 + i3));
         }
-        else
+        float max = 0f;
+        for (int i = 0; i < Block; i++)
         {
-            amax = 0f;
-            for (int i = 0; i < Block; i++)
-            {
-                amax = MathF.Max(amax, MathF.Abs(x[i]));
-            }
+            max = MathF.Max(max, MathF.Abs(x[i]));
         }
-        float d = amax / 127f;
-        float id = d != 0f ? 1f / d : 0f;
+        float d = max / 127f;
+        float inv = d != 0f ? 1f / d : 0f;
         int sum = 0;
         for (int i = 0; i < Block; i++)
         {
-            int v = (int)MathF.Round(x[i] * id);
+            int v = (int)MathF.Round(x[i] * inv);
             q[i] = (sbyte)v;
             sum += v;
         }

@@ -1,3 +1,5 @@
+using System.Runtime.Intrinsics;
+
 namespace Cria.Numerics.Kernels.Dot;
 
 /// <summary>
@@ -40,26 +42,58 @@ public sealed unsafe class Q8KActivations
             {
                 float* xb = px + b * Block;
                 sbyte* qb = pq + b * Block;
-                float amax = 0f;
-                for (int i = 0; i < Block; i++)
-                {
-                    amax = MathF.Max(amax, MathF.Abs(xb[i]));
-                }
-                float d = amax / 127f;
-                float id = d != 0f ? 1f / d : 0f;
-                for (int s = 0; s < Block / 16; s++)
-                {
-                    int sum = 0;
-                    for (int i = s * 16; i < s * 16 + 16; i++)
-                    {
-                        int v = (int)MathF.Round(xb[i] * id);
-                        qb[i] = (sbyte)v;
-                        sum += v;
-                    }
-                    _bsums[b * 16 + s] = (short)sum;
-                }
+                float d = Vector256.IsHardwareAccelerated ? QuantizeVector(xb, qb, _bsums.AsSpan(b * 16, 16)) : QuantizeScalar(xb, qb, _bsums.AsSpan(b * 16, 16));
                 _d[b] = d;
             }
         }
+    }
+
+    private static float QuantizeScalar(float* xb, sbyte* qb, Span<short> bsums)
+    {
+        float amax = 0f;
+        for (int i = 0; i < Block; i++)
+        {
+            amax = MathF.Max(amax, MathF.Abs(xb[i]));
+        }
+        float d = amax / 127f;
+        float id = d != 0f ? 1f / d : 0f;
+        for (int s = 0; s < Block / 16; s++)
+        {
+            int sum = 0;
+            for (int i = s * 16; i < s * 16 + 16; i++)
+            {
+                int v = (int)MathF.Round(xb[i] * id);
+                qb[i] = (sbyte)v;
+                sum += v;
+            }
+            bsums[s] = (short)sum;
+        }
+        return d;
+    }
+
+    private static float QuantizeVector(float* xb, sbyte* qb, Span<short> bsums)
+    {
+        Vector256<float> m = Vector256<float>.Zero;
+        for (int i = 0; i < Block; i += 8)
+        {
+            m = Vector256.Max(m, Vector256.Abs(Vector256.Load(xb + i)));
+        }
+        float amax = 0f;
+        for (int i = 0; i < 8; i++)
+        {
+            amax = MathF.Max(amax, m[i]);
+        }
+        float d = amax / 127f;
+        Vector256<float> id = Vector256.Create(d != 0f ? 1f / d : 0f);
+        for (int s = 0; s < Block / 16; s++)
+        {
+            Vector256<int> a = Vector256.ConvertToInt32(Vector256.Round(Vector256.Load(xb + 16 * s) * id));
+            Vector256<int> c = Vector256.ConvertToInt32(Vector256.Round(Vector256.Load(xb + 16 * s + 8) * id));
+            Vector256<short> both = Vector256.Narrow(a, c);
+            Vector128<sbyte> packed = Vector128.Narrow(both.GetLower(), both.GetUpper());
+            packed.Store(qb + 16 * s);
+            bsums[s] = (short)Vector256.Sum(a + c);
+        }
+        return d;
     }
 }
