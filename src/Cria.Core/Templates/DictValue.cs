@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Cria.Core.Templates;
 
 /// <summary>A Python dict: keys keep insertion order (as JSON objects and <c>tojson</c> need).</summary>
@@ -22,8 +24,12 @@ internal class DictValue : Value
 
     public void Set(string key, Value value) => Items[StringValue.Of(key)] = value;
 
-    public override string ToString() =>
-        "{" + string.Join(", ", Items.Select(kv => $"{kv.Key.Repr()}: {kv.Value.Repr()}")) + "}";
+    public override string ToString()
+    {
+        // A namespace can hold itself; the stack check turns that into a clean error.
+        RuntimeHelpers.EnsureSufficientExecutionStack();
+        return "{" + string.Join(", ", Items.Select(kv => $"{kv.Key.Repr()}: {kv.Value.Repr()}")) + "}";
+    }
 }
 
 /// <summary>

@@ -58,7 +58,7 @@ internal sealed partial class Interpreter(TemplateOptions options)
         }
         catch (InsufficientExecutionStackException)
         {
-            throw new TemplateException(TemplateErrorKind.Limit, "template nests too deeply", node.Line, node.Column);
+            throw new TemplateException(TemplateErrorKind.Limit, "template or value nests too deeply (a list or namespace that contains itself?)", node.Line, node.Column);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Cria.Core.Templates;
 
 /// <summary>A Python list, or a tuple when <see cref="IsTuple"/> (prints with parentheses, never equals a list).</summary>
@@ -15,6 +17,8 @@ internal sealed class ListValue(List<Value> items, bool isTuple = false) : Value
 
     public override string ToString()
     {
+        // A list can contain itself (via append); the stack check turns that into a clean error.
+        RuntimeHelpers.EnsureSufficientExecutionStack();
         string inner = string.Join(", ", Items.Select(i => i.Repr()));
         if (!IsTuple)
         {

@@ -35,6 +35,7 @@ internal static class ValueOps
         {
             return IsInteger(a) && IsInteger(b) ? ToLong(a) == ToLong(b) : ToDouble(a) == ToDouble(b);
         }
+        RuntimeHelpers.EnsureSufficientExecutionStack();
         switch (a, b)
         {
             case (StringValue x, StringValue y):
@@ -92,6 +93,7 @@ internal static class ValueOps
             case UndefinedValue:
                 return 0x556E6466;
             case ListValue l:
+                RuntimeHelpers.EnsureSufficientExecutionStack();
                 var hash = new HashCode();
                 foreach (Value item in l.Items)
                 {
@@ -120,6 +122,7 @@ internal static class ValueOps
         }
         if (a is ListValue la && b is ListValue lb && la.IsTuple == lb.IsTuple)
         {
+            RuntimeHelpers.EnsureSufficientExecutionStack();
             for (int i = 0; i < Math.Min(la.Items.Count, lb.Items.Count); i++)
             {
                 if (!AreEqual(la.Items[i], lb.Items[i]))

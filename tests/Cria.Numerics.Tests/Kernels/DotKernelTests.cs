@@ -149,7 +149,8 @@ public sealed unsafe class DotKernelTests
         for (int i = 0; i < x.Length; i++)
         {
             float d = act.D[i / 32];
-            Assert.True(Math.Abs(x[i] - d * act.Qs[i]) <= d / 2 + 1e-6, $"element {i}");
+            // d is stored rounded to fp16 (as ggml does), which adds up to 2^-11 relative error.
+            Assert.True(Math.Abs(x[i] - d * act.Qs[i]) <= d / 2 + Math.Abs(x[i]) / 1024 + 1e-6, $"element {i}");
         }
         for (int b = 0; b < 8; b++)
         {

@@ -66,6 +66,7 @@ public sealed unsafe class Q8Activations
             float amax = MathF.Max(MathF.Max(MathF.Max(m[0], m[1]), MathF.Max(m[2], m[3])), MathF.Max(MathF.Max(m[4], m[5]), MathF.Max(m[6], m[7])));
             float dv = amax / 127f;
             Vector256<float> id = Vector256.Create(dv != 0f ? 1f / dv : 0f);
+            dv = (float)(Half)dv; // ggml stores this scale as fp16 (block_q8_0); match its products
             Vector256<int> i0 = Vector256.ConvertToInt32(Vector256.Round(v0 * id));
             Vector256<int> i1 = Vector256.ConvertToInt32(Vector256.Round(v1 * id));
             Vector256<int> i2 = Vector256.ConvertToInt32(Vector256.Round(v2 * id));
@@ -81,6 +82,7 @@ public sealed unsafe class Q8Activations
         }
         float d = max / 127f;
         float inv = d != 0f ? 1f / d : 0f;
+        d = (float)(Half)d;
         int sum = 0;
         for (int i = 0; i < Block; i++)
         {
