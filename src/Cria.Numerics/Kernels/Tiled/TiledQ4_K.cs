@@ -74,10 +74,68 @@ internal static unsafe class TiledQ4_K
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(byte* tile, int blocks, sbyte* xq, float* xd, short* bsums, int n, float* y, long yStride)
     {
-        for (int t = 0; t < n; t++)
+        int t = 0;
+        for (; t + 2 <= n; t += 2)
+        {
+            Run2(tile, blocks, xq + (long)t * blocks * 256, xd + (long)t * blocks, bsums + (long)t * blocks * 16, blocks, y + t * yStride, yStride);
+        }
+        for (; t < n; t++)
         {
             Run1(tile, blocks, xq + (long)t * blocks * 256, xd + (long)t * blocks, bsums + (long)t * blocks * 16, y + t * yStride);
         }
+    }
+
+    /// <summary>Two tokens at once: each unpacked weight vector feeds two multiply-adds (prefill).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Run2(byte* tile, int blocks, sbyte* xq, float* xd, short* bsums, int blocksPerToken, float* y, long yStride)
+    {
+        Vector256<byte> mask = Vector256.Create((byte)0x0F);
+        Vector256<float> acc0 = Vector256<float>.Zero, acc1 = Vector256<float>.Zero;
+        long xStride = (long)blocksPerToken * 256;
+        long sStride = (long)blocksPerToken * 16;
+        for (nint b = 0; b < blocks; b++)
+        {
+            byte* blk = tile + b * BlockBytes;
+            sbyte* x0 = xq + b * 256;
+            sbyte* x1 = x0 + xStride;
+            short* bs0 = bsums + b * 16;
+            short* bs1 = bs0 + sStride;
+            Vector256<int> total0 = Vector256<int>.Zero, total1 = Vector256<int>.Zero;
+            Vector256<int> mins0 = Vector256<int>.Zero, mins1 = Vector256<int>.Zero;
+            for (int c = 0; c < 4; c++)
+            {
+                Vector256<int> lo0 = Vector256<int>.Zero, hi0 = Vector256<int>.Zero, lo1 = Vector256<int>.Zero, hi1 = Vector256<int>.Zero;
+                byte* q = blk + OffQuants + 256 * c;
+                for (int k = 0; k < 8; k++)
+                {
+                    Vector256<byte> s = Vector256.Load(q + 32 * k);
+                    Vector256<byte> lo = s & mask;
+                    Vector256<byte> hi = Avx2.ShiftRightLogical(s.AsUInt16(), 4).AsByte() & mask;
+                    lo0 = Dot4(lo0, lo, x0 + 64 * c + 4 * k);
+                    lo1 = Dot4(lo1, lo, x1 + 64 * c + 4 * k);
+                    hi0 = Dot4(hi0, hi, x0 + 64 * c + 32 + 4 * k);
+                    hi1 = Dot4(hi1, hi, x1 + 64 * c + 32 + 4 * k);
+                }
+                Vector256<int> scLo = Avx2.ConvertToVector256Int32(blk + OffScales + 16 * c);
+                Vector256<int> scHi = Avx2.ConvertToVector256Int32(blk + OffScales + 16 * c + 8);
+                total0 += Avx2.MultiplyLow(lo0, scLo) + Avx2.MultiplyLow(hi0, scHi);
+                total1 += Avx2.MultiplyLow(lo1, scLo) + Avx2.MultiplyLow(hi1, scHi);
+                Vector256<int> mLo = Avx2.ConvertToVector256Int32(blk + OffMins + 16 * c);
+                Vector256<int> mHi = Avx2.ConvertToVector256Int32(blk + OffMins + 16 * c + 8);
+                mins0 += Avx2.MultiplyLow(mLo, Vector256.Create(bs0[4 * c] + bs0[4 * c + 1])) + Avx2.MultiplyLow(mHi, Vector256.Create(bs0[4 * c + 2] + bs0[4 * c + 3]));
+                mins1 += Avx2.MultiplyLow(mLo, Vector256.Create(bs1[4 * c] + bs1[4 * c + 1])) + Avx2.MultiplyLow(mHi, Vector256.Create(bs1[4 * c + 2] + bs1[4 * c + 3]));
+            }
+            Vector256<float> d = Halves(blk) * Vector256.Create(Rebias);
+            Vector256<float> dmin = Halves(blk + 16) * Vector256.Create(Rebias);
+            Vector256<float> dx0 = Vector256.Create(xd[b]);
+            Vector256<float> dx1 = Vector256.Create(xd[b + blocksPerToken]);
+            acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(total0), d * dx0, acc0);
+            acc0 = Fma.MultiplyAddNegated(Avx.ConvertToVector256Single(mins0), dmin * dx0, acc0);
+            acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(total1), d * dx1, acc1);
+            acc1 = Fma.MultiplyAddNegated(Avx.ConvertToVector256Single(mins1), dmin * dx1, acc1);
+        }
+        acc0.Store(y);
+        acc1.Store(y + yStride);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
