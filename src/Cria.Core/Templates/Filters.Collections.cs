@@ -122,7 +122,7 @@ internal static partial class Filters
         {
             Value? fallback = a.Named.FirstOrDefault(kv => kv.Key == "default").Value;
             string path = attribute.ToString();
-            return new ListValue([.. items.Select(i => GetPath(i, path) is UndefinedValue u && fallback is not null ? fallback : GetPath(i, path))]);
+            return new ListValue([.. items.Select(i => GetPath(i, path) is var v && v is UndefinedValue && fallback is not null ? fallback : v)]);
         }
         if (a.Positional.Count == 0 || a.Positional[0] is not StringValue name)
         {

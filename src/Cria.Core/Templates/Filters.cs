@@ -20,8 +20,8 @@ internal static partial class Filters
         {
             ["abs"] = Abs,
             ["attr"] = (_, v, a) => Interpreter.GetAttribute(v, Text(a.Bind("attr", "name")[0], "attr")),
-            ["capitalize"] = (_, v, a) => Str(Methods.Capitalize(Soft(v))),
-            ["center"] = (_, v, a) => Str(Methods.Center(Soft(v), (int)Int(a.Bind("center", "width")[0], 80))),
+            ["capitalize"] = (_, v, a) => Str(StringMethods.Capitalize(Soft(v))),
+            ["center"] = (_, v, a) => Str(StringMethods.Center(Soft(v), (int)Int(a.Bind("center", "width")[0], 80))),
             ["default"] = Default,
             ["d"] = Default,
             ["escape"] = (_, v, _) => Str(Escape(Soft(v))),
@@ -40,7 +40,7 @@ internal static partial class Filters
             ["string"] = (_, v, _) => v is StringValue ? v : Str(v.ToString()),
             ["title"] = (_, v, _) => Str(Title(Soft(v))),
             ["tojson"] = ToJson,
-            ["trim"] = (_, v, a) => Str(Methods.Strip(Soft(v), Optional(a.Bind("trim", "chars")[0]), "strip")),
+            ["trim"] = (_, v, a) => Str(StringMethods.Strip(Soft(v), Optional(a.Bind("trim", "chars")[0]), "strip")),
             ["truncate"] = Truncate,
             ["wordcount"] = (_, v, _) => IntValue.Of(Regex.Count(Soft(v), @"\w+")),
             ["pprint"] = (_, v, _) => Str(v.Repr()),
@@ -198,7 +198,7 @@ internal static partial class Filters
         string indent = args[0] is StringValue w ? w.Value : new string(' ', (int)Int(args[0], 4));
         bool first = args[1]?.IsTrue ?? false;
         bool blank = args[2]?.IsTrue ?? false;
-        List<string> lines = Methods.SplitLines(Soft(v) + "\n", keepEnds: false);
+        List<string> lines = StringMethods.SplitLines(Soft(v) + "\n", keepEnds: false);
         var sb = new StringBuilder();
         for (int i = 0; i < lines.Count; i++)
         {
@@ -227,7 +227,7 @@ internal static partial class Filters
         {
             interpreter.CheckSize(s.Length / old.Length * (long)replacement.Length);
         }
-        return Str(Methods.Replace(s, old, replacement, count));
+        return Str(StringMethods.Replace(s, old, replacement, count));
     }
 
     /// <summary><c>round(precision=0, method='common')</c>; 'common' is Python's round (half to even), the result is always a float.</summary>

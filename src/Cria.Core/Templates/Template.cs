@@ -1,9 +1,15 @@
 namespace Cria.Core.Templates;
 
 /// <summary>
-/// A parsed Jinja template: the subset of Jinja2 that model chat templates use (see
-/// docs in <see cref="TemplateOptions"/> for whitespace handling and limits). Parse once, render
-/// many times; rendering is thread-safe because each render has its own interpreter state.
+/// A parsed Jinja template, for model chat templates. Supported: <c>{{ }}</c>, <c>{% %}</c>,
+/// <c>{# #}</c> with whitespace control; if/elif/else; for (with <c>loop.*</c>, unpacking, an
+/// <c>if</c> filter, else, break/continue); set (also block set and <c>ns.attr</c>); macro, call,
+/// filter, with, do, raw, generation; Python-like expressions, subscripts and slices; Jinja2's
+/// tests and common filters; Python str/dict methods; <c>range</c>, <c>namespace</c>, <c>dict</c>,
+/// <c>raise_exception</c>, <c>strftime_now</c>. Not supported: include/import/extends/block,
+/// recursive loops, <c>*args</c> calls. Undefined values follow Jinja2's default Undefined, except
+/// that reading an attribute of undefined gives undefined instead of an error.
+/// Parse once, render many times: a render keeps all its state to itself, so it is thread-safe.
 /// </summary>
 public sealed class Template
 {
@@ -34,6 +40,11 @@ public sealed class Template
         {
             ex.AttachSource(source);
             throw;
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // A parser bug must still surface as a template error, not as an arbitrary exception.
+            throw new TemplateException(TemplateErrorKind.Syntax, "cannot parse template: " + ex.Message, ex);
         }
     }
 

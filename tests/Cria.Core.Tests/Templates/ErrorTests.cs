@@ -105,6 +105,11 @@ public sealed class ErrorTests
         Assert.Equal(TemplateErrorKind.Limit, Assert.Throws<TemplateException>(() => Template.Parse(deepBlocks)).Kind);
         string deepNot = "{{ " + string.Concat(Enumerable.Repeat("not ", 5000)) + "x }}";
         Assert.Equal(TemplateErrorKind.Limit, Assert.Throws<TemplateException>(() => Template.Parse(deepNot)).Kind);
+        string deepElse = "{{ " + string.Concat(Enumerable.Repeat("1 if x else ", 5000)) + "2 }}";
+        Assert.Equal(TemplateErrorKind.Limit, Assert.Throws<TemplateException>(() => Template.Parse(deepElse)).Kind);
+        // A long flat chain parses in a loop but evaluates recursively: the stack guard turns it into a limit error.
+        string longChain = "{{ 1" + string.Concat(Enumerable.Repeat(" + 1", 200_000)) + " }}";
+        Assert.Equal(TemplateErrorKind.Limit, Assert.Throws<TemplateException>(() => Template.Parse(longChain).Render()).Kind);
     }
 
     [Fact]

@@ -11,11 +11,3 @@ internal static class Jinja
     public static string Render(string source, TemplateOptions options, params (string Name, object? Value)[] variables) =>
         Template.Parse(source, options).Render(variables.ToDictionary(v => v.Name, v => v.Value));
 }
-
-/// <summary>A clock stopped at a given local time, for <c>strftime_now</c>.</summary>
-internal sealed class FixedClock(DateTimeOffset now) : TimeProvider
-{
-    public override DateTimeOffset GetUtcNow() => now.ToUniversalTime();
-
-    public override TimeZoneInfo LocalTimeZone { get; } = TimeZoneInfo.CreateCustomTimeZone("fixed", now.Offset, "fixed", "fixed");
-}
