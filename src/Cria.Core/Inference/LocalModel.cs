@@ -8,11 +8,12 @@ namespace Cria.Core.Inference;
 /// <summary>A GGUF model file opened for inference: the mapped file, the model and its tokenizer.</summary>
 public sealed class LocalModel : IDisposable
 {
-    private LocalModel(string path, LlamaModel model, Tokenizer tokenizer)
+    private LocalModel(string path, LlamaModel model, Tokenizer tokenizer, string? chatTemplateSource)
     {
         FilePath = path;
         Model = model;
         Tokenizer = tokenizer;
+        ChatTemplateSource = chatTemplateSource;
     }
 
     public string FilePath { get; }
@@ -20,6 +21,9 @@ public sealed class LocalModel : IDisposable
     public LlamaModel Model { get; }
 
     public Tokenizer Tokenizer { get; }
+
+    /// <summary>The GGUF's <c>tokenizer.chat_template</c> (Jinja source), or null when the file has none.</summary>
+    public string? ChatTemplateSource { get; }
 
     /// <summary>Things a user should know about the file (e.g. an unknown pre-tokenizer that fell back to the default).</summary>
     public IReadOnlyList<string> Warnings => Tokenizer.Warnings;
@@ -36,7 +40,7 @@ public sealed class LocalModel : IDisposable
             {
                 throw new ModelException($"{path}: the tokenizer has {tokenizer.VocabSize} tokens but the embedding only {model.VocabSize} rows");
             }
-            return new LocalModel(path, model, tokenizer);
+            return new LocalModel(path, model, tokenizer, file.GetString("tokenizer.chat_template"));
         }
         catch
         {

@@ -135,6 +135,13 @@ public static unsafe class Attention
                         scores[p] = TensorPrimitives.Dot(qh, new ReadOnlySpan<float>(K + p * (long)kvDim + off, headDim)) * Scale;
                     }
                 }
+                else if (AttentionRows.Supported(headDim))
+                {
+                    fixed (float* ps = scores)
+                    {
+                        AttentionRows.Scores(qp, K16 + off, kvDim, length, headDim, Scale, ps);
+                    }
+                }
                 else
                 {
                     for (int p = 0; p < length; p++)
@@ -151,6 +158,13 @@ public static unsafe class Attention
                     for (int p = 0; p < length; p++)
                     {
                         TensorPrimitives.MultiplyAdd(new ReadOnlySpan<float>(V + p * (long)kvDim + off, headDim), scores[p], oh, oh);
+                    }
+                }
+                else if (AttentionRows.Supported(headDim))
+                {
+                    fixed (float* ps = scores)
+                    {
+                        AttentionRows.Mix(ps, V16 + off, kvDim, length, headDim, op);
                     }
                 }
                 else

@@ -1,6 +1,8 @@
+using System.Numerics.Tensors;
+
 namespace Cria.Numerics.Kernels;
 
-/// <summary>Numerically stable softmax in place: subtract the max, exponentiate, normalize.</summary>
+/// <summary>Numerically stable softmax in place: subtract the max, exponentiate, normalize (vectorized).</summary>
 public static class Softmax
 {
     public static void Run(Span<float> x)
@@ -9,25 +11,10 @@ public static class Softmax
         {
             return;
         }
-        float max = x[0];
-        for (int i = 1; i < x.Length; i++)
-        {
-            if (x[i] > max)
-            {
-                max = x[i];
-            }
-        }
-        float sum = 0f;
-        for (int i = 0; i < x.Length; i++)
-        {
-            float e = MathF.Exp(x[i] - max);
-            x[i] = e;
-            sum += e;
-        }
-        float inv = 1f / sum;
-        for (int i = 0; i < x.Length; i++)
-        {
-            x[i] *= inv;
-        }
+        float max = TensorPrimitives.Max(x);
+        TensorPrimitives.Subtract(x, max, x);
+        TensorPrimitives.Exp(x, x);
+        float sum = TensorPrimitives.Sum(x);
+        TensorPrimitives.Multiply(x, 1f / sum, x);
     }
 }

@@ -1,0 +1,69 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Cria.Numerics.Kernels;
+
+/// <summary>
+/// The two inner loops of attention over an fp16 cache, for head sizes that are a multiple of 32:
+/// q·k for every cached position (q stays in L1, one horizontal sum per key), and Σ_p a_p·v_p with
+/// the output kept in registers across all positions (32 dims at a time), instead of a load and
+/// store of the output per position. fp16 is widened as in <c>DotF16</c> (×2^-112, rescaled once).
+/// </summary>
+internal static unsafe class AttentionRows
+{
+    private const float Rebias = 5.192296858534828e33f;
+
+    public static bool Supported(int headDim) => Avx2.IsSupported && Fma.IsSupported && headDim % 32 == 0;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Widen(ushort* p, Vector256<int> mask) =>
+        (Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32((short*)p), 13) & mask).AsSingle();
+
+    /// <summary>scores[p] = scale · q·k_p for p in [0, length); keys at stride kvDim.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Scores(float* q, ushort* keys, long kvDim, int length, int headDim, float scale, float* scores)
+    {
+        Vector256<int> mask = Vector256.Create(unchecked((int)0x8FFFE000));
+        float s = scale * Rebias;
+        for (nint p = 0; p < length; p++)
+        {
+            ushort* k = keys + p * kvDim;
+            Vector256<float> a0 = Vector256<float>.Zero, a1 = Vector256<float>.Zero;
+            for (nint d = 0; d < headDim; d += 32)
+            {
+                a0 = Fma.MultiplyAdd(Widen(k + d, mask), Vector256.Load(q + d), a0);
+                a1 = Fma.MultiplyAdd(Widen(k + d + 8, mask), Vector256.Load(q + d + 8), a1);
+                a0 = Fma.MultiplyAdd(Widen(k + d + 16, mask), Vector256.Load(q + d + 16), a0);
+                a1 = Fma.MultiplyAdd(Widen(k + d + 24, mask), Vector256.Load(q + d + 24), a1);
+            }
+            scores[p] = Vector256.Sum(a0 + a1) * s;
+        }
+    }
+
+    /// <summary>out = Σ_p weights[p] · v_p; values at stride kvDim.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Mix(float* weights, ushort* values, long kvDim, int length, int headDim, float* output)
+    {
+        Vector256<int> mask = Vector256.Create(unchecked((int)0x8FFFE000));
+        for (nint d = 0; d < headDim; d += 32)
+        {
+            Vector256<float> o0 = Vector256<float>.Zero, o1 = Vector256<float>.Zero, o2 = Vector256<float>.Zero, o3 = Vector256<float>.Zero;
+            ushort* v = values + d;
+            for (nint p = 0; p < length; p++)
+            {
+                Vector256<float> a = Vector256.Create(weights[p]);
+                ushort* vp = v + p * kvDim;
+                o0 = Fma.MultiplyAdd(Widen(vp, mask), a, o0);
+                o1 = Fma.MultiplyAdd(Widen(vp + 8, mask), a, o1);
+                o2 = Fma.MultiplyAdd(Widen(vp + 16, mask), a, o2);
+                o3 = Fma.MultiplyAdd(Widen(vp + 24, mask), a, o3);
+            }
+            Vector256<float> r = Vector256.Create(Rebias);
+            (o0 * r).Store(output + d);
+            (o1 * r).Store(output + d + 8);
+            (o2 * r).Store(output + d + 16);
+            (o3 * r).Store(output + d + 24);
+        }
+    }
+}

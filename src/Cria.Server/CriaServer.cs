@@ -1,0 +1,78 @@
+using System.Net;
+using Cria.Server.Engine;
+using Cria.Server.Http;
+using Cria.Server.Ollama;
+using Cria.Server.OpenAi;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Cria.Server;
+
+/// <summary>
+/// Builds the <c>cria serve</c> web application: Kestrel on one address, the OpenAI and Ollama routes,
+/// <c>/health</c>. Models are checked to exist here and loaded on first use.
+/// </summary>
+public static class CriaServer
+{
+    /// <summary>Builds the app; start it with <c>StartAsync</c>/<c>RunAsync</c>. Throws for bad options or a missing model file.</summary>
+    public static WebApplication Build(ServerOptions options, Action<ILoggingBuilder>? logging = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        var registry = new ModelRegistry(options);
+        try
+        {
+            var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+            builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+            logging?.Invoke(builder.Logging);
+            builder.WebHost.ConfigureKestrel(kestrel =>
+            {
+                kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes;
+                kestrel.AddServerHeader = false;
+                if (IPAddress.TryParse(options.Host, out IPAddress? address))
+                {
+                    kestrel.Listen(address, options.Port);
+                }
+                else if (string.Equals(options.Host, "localhost", StringComparison.OrdinalIgnoreCase))
+                {
+                    kestrel.ListenLocalhost(options.Port);
+                }
+                else
+                {
+                    throw new ArgumentException($"--host must be an IP address or localhost, got \"{options.Host}\"");
+                }
+            });
+            var metrics = new ServerMetrics();
+            builder.Services.AddSingleton(options);
+            builder.Services.AddSingleton(metrics);
+            builder.Services.AddSingleton(registry);
+            builder.Services.AddSingleton(_ => new GenerationScheduler(options.Parallel, options.MaxQueue, metrics));
+            builder.Services.AddSingleton(sp => new GenerationService(
+                registry, sp.GetRequiredService<GenerationScheduler>(), metrics, options,
+                sp.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping));
+            WebApplication app = builder.Build();
+            app.MapGet("/", () => Results.Text("Cria is running\n"));
+            app.MapGet("/health", http => EventStream.WriteJsonAsync(http.Response, new OllamaHealthResponse { Status = "ok" },
+                OllamaJsonContext.Default.OllamaHealthResponse, http.RequestAborted));
+            OpenAiEndpoints.Map(app);
+            OllamaEndpoints.Map(app);
+            return app;
+        }
+        catch
+        {
+            registry.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The server's counters (for tests and, later, <c>/metrics</c>).</summary>
+    public static ServerMetrics Metrics(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        return app.Services.GetRequiredService<ServerMetrics>();
+    }
+}

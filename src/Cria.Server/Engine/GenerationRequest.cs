@@ -1,0 +1,30 @@
+using Cria.Core.Sampling;
+using Cria.Core.Templates;
+
+namespace Cria.Server.Engine;
+
+/// <summary>
+/// Cria's own form of a generation request, which both API dialects map to after validating their
+/// JSON: a conversation (rendered through the model's chat template) or a raw prompt, and how to sample.
+/// </summary>
+public sealed record GenerationRequest
+{
+    /// <summary>The model's name (file name without extension); null or empty: the first model served.</summary>
+    public string? Model { get; init; }
+
+    /// <summary>A conversation; when set, <see cref="Prompt"/> and <see cref="PromptTokens"/> are ignored.</summary>
+    public IReadOnlyList<ChatMessage>? Messages { get; init; }
+
+    /// <summary>A raw prompt, tokenized as is (BOS added per the vocabulary, special tokens parsed).</summary>
+    public string? Prompt { get; init; }
+
+    /// <summary>A prompt given as token ids.</summary>
+    public IReadOnlyList<int>? PromptTokens { get; init; }
+
+    /// <summary>Tokens to generate at most; null: until the context is full.</summary>
+    public int? MaxTokens { get; init; }
+
+    public SamplingOptions Sampling { get; init; } = new();
+
+    public IReadOnlyList<string>? Stop { get; init; }
+}

@@ -1,0 +1,55 @@
+using Cria.Core.Inference;
+using Cria.Server.Http;
+
+namespace Cria.Server.Engine;
+
+/// <summary>
+/// The path every dialect shares: pick the model, build the prompt, check it against the context,
+/// wait for a slot, start the run. Nothing here knows about JSON.
+/// </summary>
+internal sealed class GenerationService(ModelRegistry models, GenerationScheduler scheduler, ServerMetrics metrics, ServerOptions options, CancellationToken stopping)
+{
+    public ModelRegistry Models => models;
+
+    /// <summary>Starts a generation; errors the client caused are <see cref="ApiException"/>s.</summary>
+    /// <param name="request">The request in Cria's terms.</param>
+    /// <param name="cancel">Cancels the wait for a slot and, later, the generation itself (as does the server stopping).</param>
+    public async Task<GenerationRun> StartAsync(GenerationRequest request, CancellationToken cancel)
+    {
+        ServedModel model = await models.GetAsync(request.Model).ConfigureAwait(false);
+        int[] prompt = model.Tokenize(request);
+        if (prompt.Length == 0)
+        {
+            throw ApiException.BadRequest("the prompt is empty and the model adds no BOS token", "prompt");
+        }
+        int ctx = model.ContextLength;
+        if (prompt.Length >= ctx)
+        {
+            throw new ApiException(400, $"the prompt is {prompt.Length} tokens but the context holds {ctx} (and at least one token must be generated); shorten the prompt or start the server with a larger --ctx",
+                request.Messages is null ? "prompt" : "messages", "context_length_exceeded");
+        }
+        int maxTokens = request.MaxTokens ?? ctx - prompt.Length;
+        if (prompt.Length + maxTokens > ctx)
+        {
+            throw new ApiException(400, $"the prompt is {prompt.Length} tokens and max_tokens is {maxTokens}: {prompt.Length + maxTokens} tokens exceed the context of {ctx}; lower max_tokens to at most {ctx - prompt.Length}",
+                "max_tokens", "context_length_exceeded");
+        }
+        IReadOnlyList<string>? stop = request.Stop;
+        if (request.Messages is not null && model.TemplateStops.Count > 0)
+        {
+            stop = [.. stop ?? [], .. model.TemplateStops];
+        }
+        var generation = new GenerationOptions { MaxTokens = maxTokens, Sampling = request.Sampling, Stop = stop };
+        var linked = CancellationTokenSource.CreateLinkedTokenSource(cancel, stopping);
+        try
+        {
+            IDisposable slot = await scheduler.AcquireAsync(linked.Token).ConfigureAwait(false);
+            return GenerationRun.Start(model, prompt, generation, slot, metrics, options.PieceDelay, linked);
+        }
+        catch
+        {
+            linked.Dispose();
+            throw;
+        }
+    }
+}

@@ -1,0 +1,191 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Cria.Server.Http;
+
+namespace Cria.Server.Ollama;
+
+// Ollama's JSON (https://github.com/ollama/ollama/blob/main/docs/api.md), snake_case through the
+// context's naming policy. Requests keep the fields Cria reads; unknown fields are ignored.
+
+internal sealed class OllamaOptions
+{
+    public double? Temperature { get; set; }
+    public double? TopP { get; set; }
+    public int? TopK { get; set; }
+    public double? MinP { get; set; }
+    public long? Seed { get; set; }
+    public int? NumPredict { get; set; }
+
+    [JsonConverter(typeof(StringListConverter))]
+    public List<string>? Stop { get; set; }
+
+    public double? RepeatPenalty { get; set; }
+    public int? RepeatLastN { get; set; }
+    public double? PresencePenalty { get; set; }
+    public double? FrequencyPenalty { get; set; }
+}
+
+internal sealed class OllamaMessage
+{
+    public string? Role { get; set; }
+    public string? Content { get; set; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public List<string>? Images { get; set; }
+}
+
+internal sealed class OllamaChatRequest
+{
+    public string? Model { get; set; }
+    public List<OllamaMessage>? Messages { get; set; }
+    public bool? Stream { get; set; }
+    public JsonElement? Format { get; set; }
+    public OllamaOptions? Options { get; set; }
+    public JsonElement? Tools { get; set; }
+}
+
+internal sealed class OllamaGenerateRequest
+{
+    public string? Model { get; set; }
+    public string? Prompt { get; set; }
+    public string? System { get; set; }
+    public string? Suffix { get; set; }
+    public List<string>? Images { get; set; }
+    public bool? Stream { get; set; }
+    public bool? Raw { get; set; }
+    public JsonElement? Format { get; set; }
+    public OllamaOptions? Options { get; set; }
+}
+
+internal sealed class OllamaShowRequest
+{
+    public string? Model { get; set; }
+    public string? Name { get; set; }
+}
+
+/// <summary>One line of a chat stream, or the whole answer; the timing fields only on the last (<c>done</c>) one.</summary>
+internal sealed class OllamaChatResponse
+{
+    public required string Model { get; init; }
+    public required string CreatedAt { get; init; }
+    public required OllamaMessage Message { get; init; }
+    public bool Done { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? DoneReason { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public long? TotalDuration { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public long? LoadDuration { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? PromptEvalCount { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public long? PromptEvalDuration { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? EvalCount { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public long? EvalDuration { get; init; }
+}
+
+internal sealed class OllamaGenerateResponse
+{
+    public required string Model { get; init; }
+    public required string CreatedAt { get; init; }
+    public required string Response { get; init; }
+    public bool Done { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? DoneReason { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public long? TotalDuration { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public long? LoadDuration { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? PromptEvalCount { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public long? PromptEvalDuration { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? EvalCount { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public long? EvalDuration { get; init; }
+}
+
+internal sealed class OllamaModelDetails
+{
+    public string ParentModel { get; init; } = "";
+    public string Format { get; init; } = "gguf";
+    public required string Family { get; init; }
+    public required List<string> Families { get; init; }
+    public required string ParameterSize { get; init; }
+    public required string QuantizationLevel { get; init; }
+}
+
+internal sealed class OllamaTag
+{
+    public required string Name { get; init; }
+    public required string Model { get; init; }
+    public required string ModifiedAt { get; init; }
+    public long Size { get; init; }
+    public required string Digest { get; init; }
+    public required OllamaModelDetails Details { get; init; }
+}
+
+internal sealed class OllamaTagsResponse
+{
+    public required List<OllamaTag> Models { get; init; }
+}
+
+internal sealed class OllamaShowResponse
+{
+    public string Modelfile { get; init; } = "";
+    public string Parameters { get; init; } = "";
+    public required string Template { get; init; }
+    public required OllamaModelDetails Details { get; init; }
+    public required Dictionary<string, JsonElement> ModelInfo { get; init; }
+    public required List<string> Capabilities { get; init; }
+    public required string ModifiedAt { get; init; }
+}
+
+internal sealed class OllamaVersionResponse
+{
+    public required string Version { get; init; }
+}
+
+internal sealed class OllamaHealthResponse
+{
+    public required string Status { get; init; }
+}
+
+internal sealed class OllamaErrorResponse
+{
+    public required string Error { get; init; }
+}
+
+/// <summary>Source-generated serialization of Ollama's JSON (snake_case names).</summary>
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
+[JsonSerializable(typeof(OllamaChatRequest))]
+[JsonSerializable(typeof(OllamaGenerateRequest))]
+[JsonSerializable(typeof(OllamaShowRequest))]
+[JsonSerializable(typeof(OllamaChatResponse))]
+[JsonSerializable(typeof(OllamaGenerateResponse))]
+[JsonSerializable(typeof(OllamaTagsResponse))]
+[JsonSerializable(typeof(OllamaShowResponse))]
+[JsonSerializable(typeof(OllamaVersionResponse))]
+[JsonSerializable(typeof(OllamaHealthResponse))]
+[JsonSerializable(typeof(OllamaErrorResponse))]
+[JsonSerializable(typeof(long))]
+[JsonSerializable(typeof(int))]
+[JsonSerializable(typeof(string))]
+internal sealed partial class OllamaJsonContext : JsonSerializerContext;

@@ -1,0 +1,127 @@
+using System.Globalization;
+using System.Text.Json;
+using Cria.Core.Inference;
+using Cria.Core.Sampling;
+using Cria.Core.Templates;
+using Cria.Server.Engine;
+using Cria.Server.Http;
+
+namespace Cria.Server.Ollama;
+
+/// <summary>
+/// Ollama's requests → Cria's <see cref="GenerationRequest"/>. Ollama's names (<c>num_predict</c>,
+/// <c>repeat_last_n</c>) and conventions (<c>num_predict</c> −1: until the end; model names with a
+/// <c>:latest</c> tag) are resolved here; NaN, infinite or out-of-range values are a 400.
+/// </summary>
+internal static class OllamaMapping
+{
+    /// <summary>"name:latest" → "name": Ollama clients add the default tag; Cria's names have none.</summary>
+    public static string? ModelName(string? model) =>
+        model is not null && model.EndsWith(":latest", StringComparison.Ordinal) ? model[..^":latest".Length] : model;
+
+    public static GenerationRequest ToRequest(OllamaChatRequest body)
+    {
+        if (body.Messages is not { Count: > 0 } messages)
+        {
+            throw ApiException.BadRequest("'messages' must be a non-empty array", "messages");
+        }
+        RejectUnsupported(body.Format, body.Tools);
+        var chat = new List<ChatMessage>(messages.Count);
+        for (int i = 0; i < messages.Count; i++)
+        {
+            OllamaMessage m = messages[i];
+            if (m.Role is not ("system" or "user" or "assistant" or "tool"))
+            {
+                throw ApiException.BadRequest($"messages[{i}].role must be system, user, assistant or tool, got \"{m.Role}\"", "messages");
+            }
+            if (m.Images is { Count: > 0 })
+            {
+                throw ApiException.BadRequest("images are not supported", "messages");
+            }
+            chat.Add(new ChatMessage(m.Role, m.Content ?? ""));
+        }
+        return FromOptions(body.Model, body.Options) with { Messages = chat };
+    }
+
+    public static GenerationRequest ToRequest(OllamaGenerateRequest body)
+    {
+        RejectUnsupported(body.Format, null);
+        if (body.Images is { Count: > 0 })
+        {
+            throw ApiException.BadRequest("images are not supported", "images");
+        }
+        if (!string.IsNullOrEmpty(body.Suffix))
+        {
+            throw ApiException.BadRequest("suffix is not supported yet", "suffix");
+        }
+        GenerationRequest request = FromOptions(body.Model, body.Options);
+        if (body.Raw == true)
+        {
+            return request with { Prompt = body.Prompt ?? "" };
+        }
+        var chat = new List<ChatMessage>(2);
+        if (!string.IsNullOrEmpty(body.System))
+        {
+            chat.Add(ChatMessage.System(body.System));
+        }
+        chat.Add(ChatMessage.User(body.Prompt ?? ""));
+        return request with { Messages = chat };
+    }
+
+    public static string DoneReason(FinishReason reason) => reason == FinishReason.Length ? "length" : "stop";
+
+    private static void RejectUnsupported(JsonElement? format, JsonElement? tools)
+    {
+        if (format is { ValueKind: not (JsonValueKind.Null or JsonValueKind.Undefined) } f && !(f.ValueKind == JsonValueKind.String && f.GetString() == ""))
+        {
+            throw ApiException.BadRequest("'format' (structured output) is not supported yet", "format");
+        }
+        if (tools is { ValueKind: JsonValueKind.Array } t && t.GetArrayLength() > 0)
+        {
+            throw ApiException.BadRequest("tools are not supported yet", "tools");
+        }
+    }
+
+    private static GenerationRequest FromOptions(string? model, OllamaOptions? options)
+    {
+        var defaults = new SamplingOptions();
+        options ??= new OllamaOptions();
+        int? maxTokens = options.NumPredict switch
+        {
+            null or -1 or -2 => null,
+            >= 1 and var n => n,
+            var n => throw ApiException.BadRequest($"options.num_predict must be ≥ 1, or -1 for no limit, got {n}", "options.num_predict"),
+        };
+        var sampling = new SamplingOptions
+        {
+            Temperature = Range(options.Temperature, "temperature", 0, 100) ?? defaults.Temperature,
+            TopP = Math.Max(Range(options.TopP, "top_p", 0, 1) ?? defaults.TopP, 1e-6f),
+            TopK = options.TopK is { } k ? (k >= 0 ? k : throw ApiException.BadRequest($"options.top_k must be ≥ 0, got {k}", "options.top_k")) : defaults.TopK,
+            MinP = Range(options.MinP, "min_p", 0, 1) ?? defaults.MinP,
+            RepeatPenalty = Range(options.RepeatPenalty, "repeat_penalty", 0, 100, openLow: true) ?? defaults.RepeatPenalty,
+            PenaltyLastN = options.RepeatLastN is { } n2 ? (n2 >= -1 ? n2 : throw ApiException.BadRequest($"options.repeat_last_n must be ≥ -1, got {n2}", "options.repeat_last_n")) : defaults.PenaltyLastN,
+            PresencePenalty = Range(options.PresencePenalty, "presence_penalty", -2, 2) ?? 0,
+            FrequencyPenalty = Range(options.FrequencyPenalty, "frequency_penalty", -2, 2) ?? 0,
+            Seed = options.Seed is { } seed ? unchecked((ulong)seed) : null,
+        };
+        if (options.Stop?.Any(s => s.Length == 0) == true)
+        {
+            throw ApiException.BadRequest("options.stop strings must not be empty", "options.stop");
+        }
+        return new GenerationRequest { Model = ModelName(model), MaxTokens = maxTokens, Sampling = sampling, Stop = options.Stop };
+    }
+
+    private static float? Range(double? value, string name, double low, double high, bool openLow = false)
+    {
+        if (value is not { } v)
+        {
+            return null;
+        }
+        if (!double.IsFinite(v) || v < low || v > high || (openLow && v == low))
+        {
+            string range = openLow ? $"({low}, {high}]" : $"[{low}, {high}]";
+            throw ApiException.BadRequest(string.Create(CultureInfo.InvariantCulture, $"options.{name} must be in {range}, got {v}"), "options." + name);
+        }
+        return (float)v;
+    }
+}

@@ -1,0 +1,117 @@
+using System.Text.Json.Serialization;
+
+namespace Cria.Server.OpenAi;
+
+// OpenAI's response and chunk shapes. Fields OpenAI always sends are always written, null included
+// (finish_reason, logprobs); optional ones are left out when null.
+
+internal sealed class ChatCompletionResponse
+{
+    public required string Id { get; init; }
+    public string Object { get; init; } = "chat.completion";
+    public required long Created { get; init; }
+    public required string Model { get; init; }
+    public required List<ChatChoice> Choices { get; init; }
+    public required UsageDto Usage { get; init; }
+    public string SystemFingerprint { get; init; } = ServerInfo.SystemFingerprint;
+}
+
+internal sealed class ChatChoice
+{
+    public int Index { get; init; }
+    public required ChatResponseMessage Message { get; init; }
+    public object? Logprobs { get; init; }
+    public required string FinishReason { get; init; }
+}
+
+internal sealed class ChatResponseMessage
+{
+    public string Role { get; init; } = "assistant";
+    public required string Content { get; init; }
+    public object? Refusal { get; init; }
+}
+
+internal sealed class ChatCompletionChunk
+{
+    public required string Id { get; init; }
+    public string Object { get; init; } = "chat.completion.chunk";
+    public required long Created { get; init; }
+    public required string Model { get; init; }
+    public string SystemFingerprint { get; init; } = ServerInfo.SystemFingerprint;
+    public required List<ChunkChoice> Choices { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public UsageDto? Usage { get; init; }
+}
+
+internal sealed class ChunkChoice
+{
+    public int Index { get; init; }
+    public required ChunkDelta Delta { get; init; }
+    public object? Logprobs { get; init; }
+    public string? FinishReason { get; init; }
+}
+
+internal sealed class ChunkDelta
+{
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Role { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Content { get; init; }
+}
+
+internal sealed class CompletionResponse
+{
+    public required string Id { get; init; }
+    public string Object { get; init; } = "text_completion";
+    public required long Created { get; init; }
+    public required string Model { get; init; }
+    public string SystemFingerprint { get; init; } = ServerInfo.SystemFingerprint;
+    public required List<CompletionChoice> Choices { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public UsageDto? Usage { get; init; }
+}
+
+internal sealed class CompletionChoice
+{
+    public required string Text { get; init; }
+    public int Index { get; init; }
+    public object? Logprobs { get; init; }
+    public string? FinishReason { get; init; }
+}
+
+internal sealed class UsageDto
+{
+    public int PromptTokens { get; init; }
+    public int CompletionTokens { get; init; }
+    public int TotalTokens { get; init; }
+}
+
+internal sealed class ModelListResponse
+{
+    public string Object { get; init; } = "list";
+    public required List<ModelDto> Data { get; init; }
+}
+
+internal sealed class ModelDto
+{
+    public required string Id { get; init; }
+    public string Object { get; init; } = "model";
+    public long Created { get; init; }
+    public string OwnedBy { get; init; } = "cria";
+}
+
+internal sealed class ErrorResponse
+{
+    public required ErrorBody Error { get; init; }
+}
+
+internal sealed class ErrorBody
+{
+    public required string Message { get; init; }
+    public required string Type { get; init; }
+    public string? Param { get; init; }
+    public string? Code { get; init; }
+}
