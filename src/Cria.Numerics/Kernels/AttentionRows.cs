@@ -12,30 +12,25 @@ namespace Cria.Numerics.Kernels;
 /// </summary>
 internal static unsafe class AttentionRows
 {
-    private const float Rebias = 5.192296858534828e33f;
 
     public static bool Supported(int headDim) => Avx2.IsSupported && Fma.IsSupported && headDim % 32 == 0;
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Widen(ushort* p, Vector256<int> mask) =>
-        (Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32((short*)p), 13) & mask).AsSingle();
 
     /// <summary>scores[p] = scale · q·k_p for p in [0, length); keys at stride kvDim.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Scores(float* q, ushort* keys, long kvDim, int length, int headDim, float scale, float* scores)
     {
-        Vector256<int> mask = Vector256.Create(unchecked((int)0x8FFFE000));
-        float s = scale * Rebias;
+        float s = scale * Simd.HalfRebias;
         for (nint p = 0; p < length; p++)
         {
             ushort* k = keys + p * kvDim;
             Vector256<float> a0 = Vector256<float>.Zero, a1 = Vector256<float>.Zero;
             for (nint d = 0; d < headDim; d += 32)
             {
-                a0 = Fma.MultiplyAdd(Widen(k + d, mask), Vector256.Load(q + d), a0);
-                a1 = Fma.MultiplyAdd(Widen(k + d + 8, mask), Vector256.Load(q + d + 8), a1);
-                a0 = Fma.MultiplyAdd(Widen(k + d + 16, mask), Vector256.Load(q + d + 16), a0);
-                a1 = Fma.MultiplyAdd(Widen(k + d + 24, mask), Vector256.Load(q + d + 24), a1);
+                a0 = Fma.MultiplyAdd(Simd.WidenHalves(k + d), Vector256.Load(q + d), a0);
+                a1 = Fma.MultiplyAdd(Simd.WidenHalves(k + d + 8), Vector256.Load(q + d + 8), a1);
+                a0 = Fma.MultiplyAdd(Simd.WidenHalves(k + d + 16), Vector256.Load(q + d + 16), a0);
+                a1 = Fma.MultiplyAdd(Simd.WidenHalves(k + d + 24), Vector256.Load(q + d + 24), a1);
             }
             scores[p] = Vector256.Sum(a0 + a1) * s;
         }
@@ -45,7 +40,6 @@ internal static unsafe class AttentionRows
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Mix(float* weights, ushort* values, long kvDim, int length, int headDim, float* output)
     {
-        Vector256<int> mask = Vector256.Create(unchecked((int)0x8FFFE000));
         for (nint d = 0; d < headDim; d += 32)
         {
             Vector256<float> o0 = Vector256<float>.Zero, o1 = Vector256<float>.Zero, o2 = Vector256<float>.Zero, o3 = Vector256<float>.Zero;
@@ -54,12 +48,12 @@ internal static unsafe class AttentionRows
             {
                 Vector256<float> a = Vector256.Create(weights[p]);
                 ushort* vp = v + p * kvDim;
-                o0 = Fma.MultiplyAdd(Widen(vp, mask), a, o0);
-                o1 = Fma.MultiplyAdd(Widen(vp + 8, mask), a, o1);
-                o2 = Fma.MultiplyAdd(Widen(vp + 16, mask), a, o2);
-                o3 = Fma.MultiplyAdd(Widen(vp + 24, mask), a, o3);
+                o0 = Fma.MultiplyAdd(Simd.WidenHalves(vp), a, o0);
+                o1 = Fma.MultiplyAdd(Simd.WidenHalves(vp + 8), a, o1);
+                o2 = Fma.MultiplyAdd(Simd.WidenHalves(vp + 16), a, o2);
+                o3 = Fma.MultiplyAdd(Simd.WidenHalves(vp + 24), a, o3);
             }
-            Vector256<float> r = Vector256.Create(Rebias);
+            Vector256<float> r = Vector256.Create(Simd.HalfRebias);
             (o0 * r).Store(output + d);
             (o1 * r).Store(output + d + 8);
             (o2 * r).Store(output + d + 16);

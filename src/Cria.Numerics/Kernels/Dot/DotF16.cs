@@ -32,13 +32,12 @@ internal static unsafe class DotF16
         {
             return ScalarF16(w, x, n);
         }
-        Vector256<int> mask = Vector256.Create(unchecked((int)0x8FFFE000));
         Vector256<float> acc0 = Vector256<float>.Zero, acc1 = Vector256<float>.Zero;
         nint i = 0;
         for (; i + 16 <= n; i += 16)
         {
-            Vector256<float> w0 = (Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32((short*)(w + i)), 13) & mask).AsSingle();
-            Vector256<float> w1 = (Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32((short*)(w + i + 8)), 13) & mask).AsSingle();
+            Vector256<float> w0 = Simd.WidenHalves(w + i);
+            Vector256<float> w1 = Simd.WidenHalves(w + i + 8);
             acc0 = Fma.IsSupported ? Fma.MultiplyAdd(w0, Vector256.Load(x + i), acc0) : acc0 + w0 * Vector256.Load(x + i);
             acc1 = Fma.IsSupported ? Fma.MultiplyAdd(w1, Vector256.Load(x + i + 8), acc1) : acc1 + w1 * Vector256.Load(x + i + 8);
         }
@@ -58,11 +57,10 @@ internal static unsafe class DotF16
         nint i = 0;
         if (Avx2.IsSupported)
         {
-            Vector256<int> mask = Vector256.Create(unchecked((int)0x8FFFE000));
             Vector256<float> va = Vector256.Create(a * Rebias);
             for (; i + 8 <= n; i += 8)
             {
-                Vector256<float> w = (Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32((short*)(v + i)), 13) & mask).AsSingle();
+                Vector256<float> w = Simd.WidenHalves(v + i);
                 Vector256<float> acc = Vector256.Load(o + i);
                 (Fma.IsSupported ? Fma.MultiplyAdd(w, va, acc) : acc + w * va).Store(o + i);
             }

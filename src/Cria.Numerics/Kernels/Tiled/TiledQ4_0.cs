@@ -20,7 +20,6 @@ internal static unsafe class TiledQ4_0
 {
     public const int TileRows = 8;
     public const int BlockBytes = 144;
-    private const float Rebias = 5.192296858534828e33f; // 2^112, see DotF16
 
     public static bool CanRepack(WeightMatrix w) => w.Type == GgmlType.Q4_0 && w.Rows % TileRows == 0 && Avx2.IsSupported && Fma.IsSupported;
 
@@ -66,23 +65,7 @@ internal static unsafe class TiledQ4_0
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Scales(byte* blk)
-    {
-        Vector256<int> h = Avx2.ConvertToVector256Int32((short*)blk);
-        return (Avx2.ShiftLeftLogical(h, 13) & Vector256.Create(unchecked((int)0x8FFFE000))).AsSingle();
-    }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> Dot4(Vector256<int> acc, Vector256<byte> w, sbyte* x)
-    {
-        Vector256<sbyte> xb = Vector256.Create(*(int*)x).AsSByte();
-        if (AvxVnni.IsSupported)
-        {
-            return AvxVnni.MultiplyWideningAndAdd(acc, w, xb);
-        }
-        return acc + Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(w, xb), Vector256.Create((short)1));
-    }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Run1(byte* tile, int blocks, sbyte* xq, float* xd, int* xsum, float* y)
@@ -97,11 +80,11 @@ internal static unsafe class TiledQ4_0
             for (int k = 0; k < 4; k++)
             {
                 Vector256<byte> s = Vector256.Load(blk + 16 + 32 * k);
-                isum = Dot4(isum, s & mask, x + 4 * k);
-                isum = Dot4(isum, Avx2.ShiftRightLogical(s.AsUInt16(), 4).AsByte() & mask, x + 16 + 4 * k);
+                isum = Simd.Dot4(isum, s & mask, x + 4 * k);
+                isum = Simd.Dot4(isum, Avx2.ShiftRightLogical(s.AsUInt16(), 4).AsByte() & mask, x + 16 + 4 * k);
             }
             isum -= Vector256.Create(8 * xsum[b]);
-            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(isum), Scales(blk) * Vector256.Create(xd[b] * Rebias), acc);
+            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(isum), Simd.WidenHalves(blk) * Vector256.Create(xd[b] * Simd.HalfRebias), acc);
         }
         acc.Store(y);
     }
@@ -122,12 +105,12 @@ internal static unsafe class TiledQ4_0
                 Vector256<byte> s = Vector256.Load(blk + 16 + 32 * k);
                 Vector256<byte> lo = s & mask;
                 Vector256<byte> hi = Avx2.ShiftRightLogical(s.AsUInt16(), 4).AsByte() & mask;
-                i0 = Dot4(i0, lo, x0 + 4 * k);
-                i1 = Dot4(i1, lo, x1 + 4 * k);
-                i0 = Dot4(i0, hi, x0 + 16 + 4 * k);
-                i1 = Dot4(i1, hi, x1 + 16 + 4 * k);
+                i0 = Simd.Dot4(i0, lo, x0 + 4 * k);
+                i1 = Simd.Dot4(i1, lo, x1 + 4 * k);
+                i0 = Simd.Dot4(i0, hi, x0 + 16 + 4 * k);
+                i1 = Simd.Dot4(i1, hi, x1 + 16 + 4 * k);
             }
-            Vector256<float> sc = Scales(blk) * Vector256.Create(Rebias);
+            Vector256<float> sc = Simd.WidenHalves(blk) * Vector256.Create(Simd.HalfRebias);
             i0 -= Vector256.Create(8 * xsum[b]);
             i1 -= Vector256.Create(8 * xsum[b + dStride]);
             acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(i0), sc * Vector256.Create(xd[b]), acc0);

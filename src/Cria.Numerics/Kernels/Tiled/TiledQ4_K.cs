@@ -21,7 +21,6 @@ internal static unsafe class TiledQ4_K
     private const int OffScales = 32;
     private const int OffMins = 96;
     private const int OffQuants = 160;
-    private const float Rebias = 5.192296858534828e33f;
 
     public static bool CanRepack(WeightMatrix w) => w.Type == GgmlType.Q4_K && w.Rows % TileRows == 0 && Avx2.IsSupported && Fma.IsSupported;
 
@@ -111,10 +110,10 @@ internal static unsafe class TiledQ4_K
                     Vector256<byte> s = Vector256.Load(q + 32 * k);
                     Vector256<byte> lo = s & mask;
                     Vector256<byte> hi = Avx2.ShiftRightLogical(s.AsUInt16(), 4).AsByte() & mask;
-                    lo0 = Dot4(lo0, lo, x0 + 64 * c + 4 * k);
-                    lo1 = Dot4(lo1, lo, x1 + 64 * c + 4 * k);
-                    hi0 = Dot4(hi0, hi, x0 + 64 * c + 32 + 4 * k);
-                    hi1 = Dot4(hi1, hi, x1 + 64 * c + 32 + 4 * k);
+                    lo0 = Simd.Dot4(lo0, lo, x0 + 64 * c + 4 * k);
+                    lo1 = Simd.Dot4(lo1, lo, x1 + 64 * c + 4 * k);
+                    hi0 = Simd.Dot4(hi0, hi, x0 + 64 * c + 32 + 4 * k);
+                    hi1 = Simd.Dot4(hi1, hi, x1 + 64 * c + 32 + 4 * k);
                 }
                 Vector256<int> scLo = Avx2.ConvertToVector256Int32(blk + OffScales + 16 * c);
                 Vector256<int> scHi = Avx2.ConvertToVector256Int32(blk + OffScales + 16 * c + 8);
@@ -125,8 +124,8 @@ internal static unsafe class TiledQ4_K
                 mins0 += Avx2.MultiplyLow(mLo, Vector256.Create(bs0[4 * c] + bs0[4 * c + 1])) + Avx2.MultiplyLow(mHi, Vector256.Create(bs0[4 * c + 2] + bs0[4 * c + 3]));
                 mins1 += Avx2.MultiplyLow(mLo, Vector256.Create(bs1[4 * c] + bs1[4 * c + 1])) + Avx2.MultiplyLow(mHi, Vector256.Create(bs1[4 * c + 2] + bs1[4 * c + 3]));
             }
-            Vector256<float> d = Halves(blk) * Vector256.Create(Rebias);
-            Vector256<float> dmin = Halves(blk + 16) * Vector256.Create(Rebias);
+            Vector256<float> d = Simd.WidenHalves(blk) * Vector256.Create(Simd.HalfRebias);
+            Vector256<float> dmin = Simd.WidenHalves(blk + 16) * Vector256.Create(Simd.HalfRebias);
             Vector256<float> dx0 = Vector256.Create(xd[b]);
             Vector256<float> dx1 = Vector256.Create(xd[b + blocksPerToken]);
             acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(total0), d * dx0, acc0);
@@ -138,20 +137,7 @@ internal static unsafe class TiledQ4_K
         acc1.Store(y + yStride);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> Dot4(Vector256<int> acc, Vector256<byte> w, sbyte* x)
-    {
-        Vector256<sbyte> xb = Vector256.Create(*(int*)x).AsSByte();
-        if (AvxVnni.IsSupported)
-        {
-            return AvxVnni.MultiplyWideningAndAdd(acc, w, xb);
-        }
-        return acc + Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(w, xb), Vector256.Create((short)1));
-    }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Halves(byte* p) =>
-        (Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32((short*)p), 13) & Vector256.Create(unchecked((int)0x8FFFE000))).AsSingle();
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Run1(byte* tile, int blocks, sbyte* xq, float* xd, short* bsums, float* y)
@@ -173,8 +159,8 @@ internal static unsafe class TiledQ4_K
                 for (int k = 0; k < 8; k++)
                 {
                     Vector256<byte> s = Vector256.Load(q + 32 * k);
-                    lo = Dot4(lo, s & mask, x0 + 4 * k);
-                    hi = Dot4(hi, Avx2.ShiftRightLogical(s.AsUInt16(), 4).AsByte() & mask, x0 + 32 + 4 * k);
+                    lo = Simd.Dot4(lo, s & mask, x0 + 4 * k);
+                    hi = Simd.Dot4(hi, Avx2.ShiftRightLogical(s.AsUInt16(), 4).AsByte() & mask, x0 + 32 + 4 * k);
                 }
                 Vector256<int> scLo = Avx2.ConvertToVector256Int32(blk + OffScales + 16 * c);
                 Vector256<int> scHi = Avx2.ConvertToVector256Int32(blk + OffScales + 16 * c + 8);
@@ -184,9 +170,9 @@ internal static unsafe class TiledQ4_K
                 mins += Avx2.MultiplyLow(mLo, Vector256.Create(bs[4 * c] + bs[4 * c + 1]))
                     + Avx2.MultiplyLow(mHi, Vector256.Create(bs[4 * c + 2] + bs[4 * c + 3]));
             }
-            Vector256<float> dx = Vector256.Create(xd[b] * Rebias);
-            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(total), Halves(blk) * dx, acc);
-            acc = Fma.MultiplyAddNegated(Avx.ConvertToVector256Single(mins), Halves(blk + 16) * dx, acc);
+            Vector256<float> dx = Vector256.Create(xd[b] * Simd.HalfRebias);
+            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(total), Simd.WidenHalves(blk) * dx, acc);
+            acc = Fma.MultiplyAddNegated(Avx.ConvertToVector256Single(mins), Simd.WidenHalves(blk + 16) * dx, acc);
         }
         acc.Store(y);
     }

@@ -21,7 +21,6 @@ internal static unsafe class TiledQ6_K
     private const int OffScales = 16;
     private const int OffLow = 144;
     private const int OffHigh = 1168;
-    private const float Rebias = 5.192296858534828e33f;
 
     public static bool CanRepack(WeightMatrix w) => w.Type == GgmlType.Q6_K && w.Rows % TileRows == 0 && Avx2.IsSupported && Fma.IsSupported;
 
@@ -83,16 +82,6 @@ internal static unsafe class TiledQ6_K
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> Dot4(Vector256<int> acc, Vector256<byte> w, sbyte* x)
-    {
-        Vector256<sbyte> xb = Vector256.Create(*(int*)x).AsSByte();
-        if (AvxVnni.IsSupported)
-        {
-            return AvxVnni.MultiplyWideningAndAdd(acc, w, xb);
-        }
-        return acc + Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(w, xb), Vector256.Create((short)1));
-    }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Run1(byte* tile, int blocks, sbyte* xq, float* xd, short* bsums, float* y)
@@ -121,11 +110,11 @@ internal static unsafe class TiledQ6_K
                     Vector256<byte> q = lo | Avx2.ShiftLeftLogical(hi.AsUInt16(), 4).AsByte();
                     if (k < 4)
                     {
-                        a = Dot4(a, q, x + 32 * g + 4 * k);
+                        a = Simd.Dot4(a, q, x + 32 * g + 4 * k);
                     }
                     else
                     {
-                        c = Dot4(c, q, x + 32 * g + 4 * k);
+                        c = Simd.Dot4(c, q, x + 32 * g + 4 * k);
                     }
                 }
                 Vector256<int> sa = Avx2.ConvertToVector256Int32((sbyte*)(blk + OffScales + 16 * g));
@@ -133,8 +122,8 @@ internal static unsafe class TiledQ6_K
                 total += Avx2.MultiplyLow(a, sa) + Avx2.MultiplyLow(c, sc);
                 offset += Avx2.MultiplyLow(sa, Vector256.Create(32 * bs[2 * g])) + Avx2.MultiplyLow(sc, Vector256.Create(32 * bs[2 * g + 1]));
             }
-            Vector256<float> d = (Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32((short*)blk), 13) & Vector256.Create(unchecked((int)0x8FFFE000))).AsSingle();
-            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(total - offset), d * Vector256.Create(xd[b] * Rebias), acc);
+            Vector256<float> d = Simd.WidenHalves(blk);
+            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(total - offset), d * Vector256.Create(xd[b] * Simd.HalfRebias), acc);
         }
         acc.Store(y);
     }

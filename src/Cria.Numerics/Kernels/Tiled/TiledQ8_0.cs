@@ -16,7 +16,6 @@ internal static unsafe class TiledQ8_0
 {
     public const int TileRows = 8;
     public const int BlockBytes = 272;
-    private const float Rebias = 5.192296858534828e33f;
 
     public static bool CanRepack(WeightMatrix w) => w.Type == GgmlType.Q8_0 && w.Rows % TileRows == 0 && AvxVnni.IsSupported && Fma.IsSupported;
 
@@ -55,7 +54,6 @@ internal static unsafe class TiledQ8_0
     private static void Run1(byte* tile, int blocks, sbyte* xq, float* xd, int* xsum, float* y)
     {
         Vector256<float> acc = Vector256<float>.Zero;
-        Vector256<int> mask = Vector256.Create(unchecked((int)0x8FFFE000));
         for (nint b = 0; b < blocks; b++)
         {
             byte* blk = tile + b * BlockBytes;
@@ -66,8 +64,8 @@ internal static unsafe class TiledQ8_0
                 isum = AvxVnni.MultiplyWideningAndAdd(isum, Vector256.Load(blk + 16 + 32 * k), Vector256.Create(*(int*)(x + 4 * k)).AsSByte());
             }
             isum -= Vector256.Create(128 * xsum[b]);
-            Vector256<float> sc = (Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32((short*)blk), 13) & mask).AsSingle();
-            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(isum), sc * Vector256.Create(xd[b] * Rebias), acc);
+            Vector256<float> sc = Simd.WidenHalves(blk);
+            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(isum), sc * Vector256.Create(xd[b] * Simd.HalfRebias), acc);
         }
         acc.Store(y);
     }
