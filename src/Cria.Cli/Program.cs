@@ -19,6 +19,7 @@ internal static class Program
             SynthCommand.Create(),
             QuantizeCommand.Create(),
             SelfTestCommand.Create(),
+            ServeCommand.Create(),
         };
         return root.Parse(args).Invoke();
     }

@@ -1,8 +1,10 @@
 using System.Net;
+
 using Cria.Server.Engine;
 using Cria.Server.Http;
 using Cria.Server.Ollama;
 using Cria.Server.OpenAi;
+
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -57,7 +59,7 @@ public static class CriaServer
             WebApplication app = builder.Build();
             app.MapGet("/", () => Results.Text("Cria is running\n"));
             app.MapGet("/health", http => EventStream.WriteJsonAsync(http.Response, new OllamaHealthResponse { Status = "ok" },
-                OllamaJsonContext.Default.OllamaHealthResponse, http.RequestAborted));
+                OllamaJsonContext.Api.OllamaHealthResponse, http.RequestAborted));
             OpenAiEndpoints.Map(app);
             OllamaEndpoints.Map(app);
             return app;

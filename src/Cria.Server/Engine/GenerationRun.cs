@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+
 using Cria.Core.Inference;
 
 namespace Cria.Server.Engine;

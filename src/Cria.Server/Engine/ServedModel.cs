@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+
 using Cria.Core.Inference;
 using Cria.Core.Models;
 using Cria.Core.Templates;

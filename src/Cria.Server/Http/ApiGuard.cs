@@ -1,4 +1,5 @@
 using Cria.Core.Templates;
+
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -46,7 +47,11 @@ internal static class ApiGuard
                 ? new ApiException(400, $"the model's chat template rejected the conversation: {e.Message}", "messages")
                 : new ApiException(500, $"the model's chat template failed: {e.Message}", code: "template_error");
         }
-        catch (Exception e) when (e is not OperationCanceledException)
+        catch (OperationCanceledException)
+        {
+            error = new ApiException(503, "the server is shutting down") { RetryAfterSeconds = 5 };
+        }
+        catch (Exception e)
         {
             Logger(http).LogError(e, "request {Path} failed", http.Request.Path);
             error = new ApiException(500, $"internal error: {e.Message}");

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
+
 using Microsoft.AspNetCore.Http;
 
 namespace Cria.Server.Http;

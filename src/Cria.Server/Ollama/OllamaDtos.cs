@@ -1,5 +1,7 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+
 using Cria.Server.Http;
 
 namespace Cria.Server.Ollama;
@@ -188,4 +190,15 @@ internal sealed class OllamaErrorResponse
 [JsonSerializable(typeof(long))]
 [JsonSerializable(typeof(int))]
 [JsonSerializable(typeof(string))]
-internal sealed partial class OllamaJsonContext : JsonSerializerContext;
+internal sealed partial class OllamaJsonContext : JsonSerializerContext
+{
+    /// <summary>
+    /// The context to use: text is escaped only where JSON requires it (quotes, backslashes, control
+    /// characters), not HTML-escaped as the default encoder does, so a quote reads <c>\"</c> as in OpenAI's responses.
+    /// </summary>
+    public static OllamaJsonContext Api { get; } = new(new JsonSerializerOptions
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    });
+}

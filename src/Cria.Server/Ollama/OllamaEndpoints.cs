@@ -2,8 +2,10 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+
 using Cria.Server.Engine;
 using Cria.Server.Http;
+
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -18,7 +20,7 @@ namespace Cria.Server.Ollama;
 /// </summary>
 internal static class OllamaEndpoints
 {
-    private static readonly OllamaJsonContext s_json = OllamaJsonContext.Default;
+    private static readonly OllamaJsonContext s_json = OllamaJsonContext.Api;
 
     public static void Map(IEndpointRouteBuilder app)
     {

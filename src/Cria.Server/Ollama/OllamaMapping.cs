@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+
 using Cria.Core.Inference;
 using Cria.Core.Sampling;
 using Cria.Core.Templates;

@@ -1,6 +1,8 @@
 using System.Text;
+
 using Cria.Server.Engine;
 using Cria.Server.Http;
+
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -16,7 +18,7 @@ namespace Cria.Server.OpenAi;
 /// </summary>
 internal static class OpenAiEndpoints
 {
-    private static readonly OpenAiJsonContext s_json = OpenAiJsonContext.Default;
+    private static readonly OpenAiJsonContext s_json = OpenAiJsonContext.Api;
 
     public static void Map(IEndpointRouteBuilder app)
     {

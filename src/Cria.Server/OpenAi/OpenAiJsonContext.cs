@@ -1,3 +1,5 @@
+using System.Text.Encodings.Web;
+using System.Text.Json;
 using System.Text.Json.Serialization;
 
 namespace Cria.Server.OpenAi;
@@ -12,4 +14,15 @@ namespace Cria.Server.OpenAi;
 [JsonSerializable(typeof(ModelListResponse))]
 [JsonSerializable(typeof(ModelDto))]
 [JsonSerializable(typeof(ErrorResponse))]
-internal sealed partial class OpenAiJsonContext : JsonSerializerContext;
+internal sealed partial class OpenAiJsonContext : JsonSerializerContext
+{
+    /// <summary>
+    /// The context to use: text is escaped only where JSON requires it (quotes, backslashes, control
+    /// characters), not HTML-escaped as the default encoder does, so a quote reads <c>\"</c> as in OpenAI's responses.
+    /// </summary>
+    public static OpenAiJsonContext Api { get; } = new(new JsonSerializerOptions
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    });
+}

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+
 using Cria.Core.Inference;
 using Cria.Core.Sampling;
 using Cria.Core.Templates;
