@@ -8,12 +8,21 @@ namespace Cria.Bench;
 /// <summary>What one bench run does, for both engines alike.</summary>
 internal sealed record BenchSettings(string Model, int Threads, int Prompt, int Gen, int Reps, int Batch, ulong Seed, KvCacheType Kv, bool Verbose)
 {
+    /// <summary>A timed run during which other processes used more CPU than this (in cores) is discarded and repeated.</summary>
+    public double MaxOtherLoad { get; init; } = 0.25;
+
+    /// <summary>False turns off llama.cpp's repacked (CPU_REPACK) weights.</summary>
+    public bool LlamaRepack { get; init; } = true;
+
+    /// <summary>Tries per measured run before a noisy one is kept (and counted as noisy).</summary>
+    public const int MaxAttempts = 4;
+
     public int ContextLength => Prompt + Gen;
 
     public IEngine Open(string engine) => engine switch
     {
         "cria" => new CriaEngine(Model, Threads, ContextLength, Batch, Kv),
-        "llama.cpp" => new LlamaCppEngine(Model, new LlamaCppSettings(ContextLength, Batch, Threads, Kv, FlashAttention: null)),
+        "llama.cpp" => new LlamaCppEngine(Model, new LlamaCppSettings(ContextLength, Batch, Threads, Kv, FlashAttention: null, LlamaRepack)),
         _ => throw new ArgumentException($"unknown engine \"{engine}\" (cria, llama.cpp)"),
     };
 
@@ -37,7 +46,9 @@ internal sealed record BenchSettings(string Model, int Threads, int Prompt, int 
 /// comparable. Each run: prefill the prompt in one call, then greedy-decode one token at a time.
 /// Memory: one child process per engine (and one that loads nothing, the .NET baseline) runs the
 /// same workload once and reports its peak resident set, so neither engine's pages count against
-/// the other.
+/// the other. The build machine is shared: a run during which other processes used more than
+/// --max-other-load cores is discarded and repeated (up to <see cref="BenchSettings.MaxAttempts"/>
+/// tries; a run kept after that is reported as noisy).
 /// </summary>
 internal static class BenchMode
 {
@@ -49,11 +60,17 @@ internal static class BenchMode
             o.Required("model"), Math.Max(1, o.Int("threads", 2)), Math.Max(1, o.Int("prompt", 512)), Math.Max(1, o.Int("gen", 128)),
             Math.Max(1, o.Int("reps", 3)), Math.Max(1, o.Int("batch", 512)), o.ULong("seed", 1), KvOption.Parse(o, KvCacheType.F16), o.Flag("verbose"));
         bool measureMemory = !o.Flag("no-memory");
+        s = s with { LlamaRepack = !o.Flag("llama-no-repack") };
+        string? maxOther = o.String("max-other-load");
+        if (maxOther is not null)
+        {
+            s = s with { MaxOtherLoad = double.Parse(maxOther, CultureInfo.InvariantCulture) };
+        }
         o.ThrowIfUnused();
         LlamaCppEngine.ConfigureLogging(s.Verbose);
         string name = Path.GetFileNameWithoutExtension(s.Model);
         long fileBytes = new FileInfo(s.Model).Length;
-        Console.WriteLine(Inv($"bench: {s.Model} ({fileBytes / (1024.0 * 1024.0):F1} MiB), threads {s.Threads}, prompt {s.Prompt}, gen {s.Gen}, reps {s.Reps}, batch {s.Batch}, KV cache {KvOption.Name(s.Kv)} (both)"));
+        Console.WriteLine(Inv($"bench: {s.Model} ({fileBytes / (1024.0 * 1024.0):F1} MiB), threads {s.Threads}, prompt {s.Prompt}, gen {s.Gen}, reps {s.Reps}, batch {s.Batch}, KV cache {KvOption.Name(s.Kv)} (both){(s.LlamaRepack ? "" : ", llama.cpp repacking off")}"));
 
         var memory = new Dictionary<string, MemoryUsage>();
         if (measureMemory)
@@ -70,6 +87,7 @@ internal static class BenchMode
         var prefill = new Dictionary<string, List<double>>();
         var decode = new Dictionary<string, List<double>>();
         var engines = new Dictionary<string, IEngine>();
+        int discarded = 0, noisy = 0;
         try
         {
             foreach (string engine in s_engines)
@@ -91,11 +109,24 @@ internal static class BenchMode
             {
                 foreach (string engine in r % 2 == 0 ? s_engines : [.. s_engines.Reverse()])
                 {
-                    (double p, double d, RunConditions c) = RunOnce(engines[engine], prompt, s.Gen);
-                    prefill[engine].Add(p);
-                    decode[engine].Add(d);
-                    Console.WriteLine(Inv($"rep {r + 1}: {engine,-9} prompt {p,8:F1} tok/s   decode {d,7:F2} tok/s   {c}"));
-                    Pause();
+                    for (int attempt = 1; ; attempt++)
+                    {
+                        (double p, double d, RunConditions c) = RunOnce(engines[engine], prompt, s.Gen);
+                        bool quiet = !(c.OtherCores > s.MaxOtherLoad);
+                        if (!quiet && attempt < BenchSettings.MaxAttempts)
+                        {
+                            discarded++;
+                            Console.WriteLine(Inv($"rep {r + 1}: {engine,-9} discarded {c}"));
+                            Thread.Sleep(5000);
+                            continue;
+                        }
+                        noisy += quiet ? 0 : 1;
+                        prefill[engine].Add(p);
+                        decode[engine].Add(d);
+                        Console.WriteLine(Inv($"rep {r + 1}: {engine,-9} prompt {p,8:F1} tok/s   decode {d,7:F2} tok/s   {c}{(quiet ? "" : " NOISY")}"));
+                        Pause();
+                        break;
+                    }
                 }
             }
         }
@@ -116,6 +147,7 @@ internal static class BenchMode
             string rss = memory.TryGetValue(engine, out MemoryUsage? m) ? MiB(m.PeakRss) : "n/a";
             Console.WriteLine(Inv($"| {engine} | {Median(prefill[engine]):F1} ({prefill[engine].Min():F1}–{prefill[engine].Max():F1}) | {dm:F2} ({decode[engine].Min():F2}–{decode[engine].Max():F2}) | {fileBytes * dm / 1e9:F1} | {rss} |"));
         }
+        Console.WriteLine(Inv($"({discarded} runs discarded and repeated because other processes used more than {s.MaxOtherLoad} cores; {noisy} noisy runs kept)"));
         if (memory.TryGetValue("none", out MemoryUsage? baseline))
         {
             Console.WriteLine(Inv($"(a child that loads no model peaks at {MiB(baseline.PeakRss)} MiB: the .NET host both engines run in)"));
@@ -133,7 +165,10 @@ internal static class BenchMode
     {
         string engine = o.Required("engine");
         var s = new BenchSettings(
-            o.Required("model"), o.Int("threads", 2), o.Int("prompt", 512), o.Int("gen", 128), 1, o.Int("batch", 512), o.ULong("seed", 1), KvOption.Parse(o, KvCacheType.F16), o.Flag("verbose"));
+            o.Required("model"), o.Int("threads", 2), o.Int("prompt", 512), o.Int("gen", 128), 1, o.Int("batch", 512), o.ULong("seed", 1), KvOption.Parse(o, KvCacheType.F16), o.Flag("verbose"))
+        {
+            LlamaRepack = !o.Flag("llama-no-repack"),
+        };
         o.ThrowIfUnused();
         LlamaCppEngine.ConfigureLogging(s.Verbose);
         if (engine != "none")
@@ -182,6 +217,10 @@ internal static class BenchMode
             "--threads", Str(s.Threads), "--prompt", Str(s.Prompt), "--gen", Str(s.Gen), "--batch", Str(s.Batch), "--seed", Str(s.Seed), "--kv", KvOption.Name(s.Kv)])
         {
             psi.ArgumentList.Add(a);
+        }
+        if (!s.LlamaRepack)
+        {
+            psi.ArgumentList.Add("--llama-no-repack");
         }
         using Process child = Process.Start(psi) ?? throw new InvalidOperationException("could not start the memory child process");
         string output = child.StandardOutput.ReadToEnd();

@@ -30,18 +30,19 @@ internal static class CompareMode
         int steps = o.Int("steps", 8);
         bool verbose = o.Flag("verbose");
         KvCacheType kv = KvOption.Parse(o, KvCacheType.F32);
+        bool repack = !o.Flag("llama-no-repack");
         o.ThrowIfUnused();
         string name = Path.GetFileNameWithoutExtension(model);
         LlamaCppEngine.ConfigureLogging(verbose);
 
         Console.WriteLine(llamaModel == model
-            ? $"compare: {model}, threads {threads}, gen {gen}, KV cache {KvOption.Name(kv)}"
-            : $"compare: cria on {model}, llama.cpp on {llamaModel}, threads {threads}, gen {gen}, KV cache {KvOption.Name(kv)}");
+            ? $"compare: {model}, threads {threads}, gen {gen}, KV cache {KvOption.Name(kv)}{(repack ? "" : ", llama.cpp repacking off")}"
+            : $"compare: cria on {model}, llama.cpp on {llamaModel}, threads {threads}, gen {gen}, KV cache {KvOption.Name(kv)}{(repack ? "" : ", llama.cpp repacking off")}");
         // A prompt has at most one token per UTF-8 byte, plus BOS.
         int ctxLength = Encoding.UTF8.GetByteCount(prompt) + 1 + gen + 8;
         using var cria = new CriaEngine(model, threads, ctxLength, maxBatch: 64, kv);
         int[] criaIds = cria.Tokenize(prompt, addSpecial: true);
-        using var llama = new LlamaCppEngine(llamaModel, new LlamaCppSettings(ctxLength, 512, threads, kv, FlashAttention: false));
+        using var llama = new LlamaCppEngine(llamaModel, new LlamaCppSettings(ctxLength, 512, threads, kv, FlashAttention: false, repack));
         if (llama.VocabSize != cria.VocabSize)
         {
             Console.WriteLine($"vocab sizes differ: cria {cria.VocabSize}, llama.cpp {llama.VocabSize}");
@@ -130,7 +131,7 @@ internal static class CompareMode
         string ppl = "";
         if (pplFile is not null)
         {
-            using var pplLlama = new LlamaCppEngine(llamaModel, new LlamaCppSettings(pplCtx, Math.Max(pplCtx, 32), threads, KvCacheType.F16, FlashAttention: false));
+            using var pplLlama = new LlamaCppEngine(llamaModel, new LlamaCppSettings(pplCtx, Math.Max(pplCtx, 32), threads, KvCacheType.F16, FlashAttention: false, repack));
             string text = File.ReadAllText(pplFile);
             int[] tokens = pplLlama.Tokenize(text, addSpecial: true);
             int[] criaText = cria.Tokenize(text, addSpecial: true);

@@ -99,6 +99,22 @@ internal sealed unsafe class GgmlReference
         return s;
     }
 
+    /// <summary>The activation row as ggml's CPU backend converts it for a dot product with <see cref="Type"/> (bytes of <see cref="VecDotType"/>).</summary>
+    public byte[] ConvertActivations(ReadOnlySpan<float> x)
+    {
+        if (_cpuFromFloat == null || GgmlTypes.RowBytes(VecDotType, x.Length) < 0)
+        {
+            throw new ArgumentException($"cannot convert {x.Length} floats to {GgmlTypes.Name(VecDotType)}");
+        }
+        var bytes = new byte[GgmlTypes.RowBytes(VecDotType, x.Length)];
+        fixed (float* px = x)
+        fixed (byte* pq = bytes)
+        {
+            _cpuFromFloat(px, pq, x.Length);
+        }
+        return bytes;
+    }
+
     /// <summary>ggml's to_float over whole blocks.</summary>
     public void Dequantize(ReadOnlySpan<byte> src, Span<float> dst)
     {

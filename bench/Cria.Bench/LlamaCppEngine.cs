@@ -1,13 +1,17 @@
 using System.Text;
 using Cria.Core.Models;
-using LLama;
 using LLama.Common;
+using LLama.Extensions;
 using LLama.Native;
 
 namespace Cria.Bench;
 
-/// <summary>How the llama.cpp peer is set up. Null <see cref="FlashAttention"/> leaves llama.cpp's "auto".</summary>
-internal sealed record LlamaCppSettings(int ContextLength, int Batch, int Threads, KvCacheType CacheType, bool? FlashAttention);
+/// <summary>
+/// How the llama.cpp peer is set up. Null <see cref="FlashAttention"/> leaves llama.cpp's "auto".
+/// <see cref="Repack"/> false turns off llama.cpp's CPU_REPACK buffers (use_extra_bufts, as
+/// llama-cli's --no-repack), so its matrix products run on the plain GGUF blocks.
+/// </summary>
+internal sealed record LlamaCppSettings(int ContextLength, int Batch, int Threads, KvCacheType CacheType, bool? FlashAttention, bool Repack = true);
 
 /// <summary>
 /// llama.cpp (through LLamaSharp's low-level API): the model memory-mapped as llama.cpp's own tools
@@ -16,8 +20,8 @@ internal sealed record LlamaCppSettings(int ContextLength, int Batch, int Thread
 /// </summary>
 internal sealed class LlamaCppEngine : IEngine
 {
-    private readonly LLamaWeights _weights;
-    private readonly LLamaContext _context;
+    private readonly SafeLlamaModelHandle _model;
+    private readonly SafeLLamaContextHandle _context;
     private readonly LLamaBatch _batch = new();
     private readonly int _batchSize;
     private int _position;
@@ -40,16 +44,21 @@ internal sealed class LlamaCppEngine : IEngine
         p.TypeK = kv;
         p.TypeV = kv;
         _batchSize = settings.Batch;
-        _weights = LLamaWeights.LoadFromFile(p);
-        _context = _weights.CreateContext(p);
+        using (p.ToLlamaModelParams(out LLamaModelParams modelParams))
+        {
+            modelParams.use_extra_bufts = settings.Repack;
+            _model = SafeLlamaModelHandle.LoadFromFile(path, modelParams);
+        }
+        p.ToLlamaContextParams(out LLamaContextParams contextParams);
+        _context = _model.CreateContext(contextParams);
     }
 
     public string Name => "llama.cpp";
 
-    public int VocabSize => _weights.Vocab.Count;
+    public int VocabSize => _model.Vocab.Count;
 
     /// <summary>The token that replaces the first one of each perplexity chunk, or -1 when the vocabulary adds none (llama-perplexity's rule).</summary>
-    public int PerplexityBos => _weights.Vocab.ShouldAddBOS && _weights.Vocab.BOS is LLamaToken b ? (int)b : -1;
+    public int PerplexityBos => _model.Vocab.ShouldAddBOS && _model.Vocab.BOS is LLamaToken b ? (int)b : -1;
 
     /// <summary>
     /// Routes llama.cpp's log to stderr (warnings and errors only unless <paramref name="verbose"/>).
@@ -68,7 +77,7 @@ internal sealed class LlamaCppEngine : IEngine
 
     public int[] Tokenize(string text, bool addSpecial)
     {
-        LLamaToken[] tokens = _weights.NativeHandle.Tokenize(text, addSpecial, false, Encoding.UTF8);
+        LLamaToken[] tokens = _model.Tokenize(text, addSpecial, false, Encoding.UTF8);
         var ids = new int[tokens.Length];
         for (int i = 0; i < ids.Length; i++)
         {
@@ -79,7 +88,7 @@ internal sealed class LlamaCppEngine : IEngine
 
     public void Reset()
     {
-        _context.NativeHandle.MemoryClear(true);
+        _context.MemoryClear(true);
         _position = 0;
     }
 
@@ -104,7 +113,7 @@ internal sealed class LlamaCppEngine : IEngine
             done += n;
             last = n - 1;
         }
-        return _context.NativeHandle.GetLogitsIth(last);
+        return _context.GetLogitsIth(last);
     }
 
     /// <summary>
@@ -127,23 +136,23 @@ internal sealed class LlamaCppEngine : IEngine
         _position += tokens.Length;
         for (int i = 0; i < tokens.Length; i++)
         {
-            _context.NativeHandle.GetLogitsIth(i).CopyTo(logits.Slice(i * vocab, vocab));
+            _context.GetLogitsIth(i).CopyTo(logits.Slice(i * vocab, vocab));
         }
     }
 
     private void Decode()
     {
-        DecodeResult r = _context.NativeHandle.Decode(_batch);
+        DecodeResult r = _context.Decode(_batch);
         if (r != DecodeResult.Ok)
         {
             throw new InvalidOperationException($"llama_decode failed: {r} (position {_position}, batch {_batch.TokenCount})");
         }
-        _context.NativeHandle.Synchronize();
+        _context.Synchronize();
     }
 
     public void Dispose()
     {
         _context.Dispose();
-        _weights.Dispose();
+        _model.Dispose();
     }
 }

@@ -1,8 +1,8 @@
 using Cria.Bench;
 
 // Cria beside llama.cpp (LLamaSharp) on the same GGUF file. Modes:
-//   compare --model F [--llama-model F2] [--prompt TEXT] [--gen 64] [--ppl-file F --ctx 128 --chunks N] [--threads 2] [--steps 8] [--kv f32|f16]
-//   bench   --model F [--threads 2] [--prompt 512] [--gen 128] [--reps 3] [--batch 512] [--kv f16|f32] [--no-memory]
+//   compare --model F [--llama-model F2] [--prompt TEXT] [--gen 64] [--ppl-file F --ctx 128 --chunks N] [--threads 2] [--steps 8] [--kv f32|f16] [--llama-no-repack]
+//   bench   --model F [--threads 2] [--prompt 512] [--gen 128] [--reps 3] [--batch 512] [--kv f16|f32] [--no-memory] [--max-other-load 0.25] [--llama-no-repack]
 //           (also the default when the first argument is an option)
 //   synth   --shape tiny|small-110m|tinyllama-1.1b|llama3.2-1b --type q4_0 --out F --vocab VOCAB [--seed 1]
 //   quants  --model F [--rows 256]   (Cria's block formats against ggml's, bit for bit)

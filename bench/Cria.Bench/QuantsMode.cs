@@ -3,6 +3,8 @@ using System.Runtime.InteropServices;
 using Cria.Core.Gguf;
 using Cria.Core.Sampling;
 using Cria.Numerics;
+using Cria.Numerics.Kernels.Tiled;
+using Cria.Numerics.Memory;
 using Cria.Numerics.Quants;
 
 namespace Cria.Bench;
@@ -10,7 +12,11 @@ namespace Cria.Bench;
 /// <summary>
 /// Cria's block formats against ggml's, bit for bit: (1) every row of every non-F32 tensor of a
 /// GGUF file dequantized by both; (2) seeded random rows (normal, zero, outlier, tiny, uniform)
-/// quantized by both reference quantizers. A difference here is a format bug, not rounding.
+/// quantized by both reference quantizers — a difference in (1) or (2) is a format bug, not
+/// rounding, and fails the run. (3) Matrix × vector products of Cria and of ggml's CPU vec_dot
+/// against the exact product, for ordinary activations and for activations on a Q4_0 grid (where
+/// the activation quantizer meets exact .5 ties, so any difference in how it computes its inverse
+/// scale shows up); (3) is reported, not judged.
 /// </summary>
 internal static class QuantsMode
 {
@@ -105,9 +111,11 @@ internal static class QuantsMode
             Console.WriteLine(Inv($"| {GgmlTypes.Name(type)} | {badRows} | {badBlocks} |"));
         }
         Console.WriteLine();
-        MatVec(rng, 64);
+        MatVec(rng, 64, gridActivations: false);
         Console.WriteLine();
-        MatVec(rng, 2048);
+        MatVec(rng, 2048, gridActivations: false);
+        Console.WriteLine();
+        MatVec(rng, 2048, gridActivations: true);
         Console.WriteLine();
         Console.WriteLine($"RESULT quants_match={(ok ? "true" : "false")}");
         return ok ? 0 : 1;
@@ -116,10 +124,11 @@ internal static class QuantsMode
     /// <summary>
     /// One matrix-vector product per type, three ways: Cria's MatMul, ggml's CPU vec_dot (with its
     /// activation conversion to vec_dot_type), and the exact product of the dequantized weights (in
-    /// double). Errors are relative to max |exact|. Not a pass/fail check: it shows how far each
+    /// double); where Cria repacks the format at load, its repacked kernel too (one token and a batch
+    /// of five copies of the same token). Errors are relative to max |exact|. Not a pass/fail check: it shows how far each
     /// engine's arithmetic is from the exact product, and from each other.
     /// </summary>
-    private static void MatVec(Rng rng, int cols)
+    private static void MatVec(Rng rng, int cols, bool gridActivations)
     {
         const int rows = 256;
         GgmlType[] types = [.. s_matVecTypes.Where(t => cols % GgmlTypes.BlockSize(t) == 0)];
@@ -144,11 +153,27 @@ internal static class QuantsMode
             var x = new float[cols];
             for (int i = 0; i < cols; i++)
             {
-                x[i] = 50f * (float)((2 * rng.NextDouble()) - 1) * (i % 7 == 0 ? 4f : 1f); // ~unit-scale activations with some larger lanes
+                // Uniform ±50 with some larger lanes; or values on a Q4_0 grid ((q − 8)·c, what a Q4_0
+                // token embedding row looks like after an RMSNorm with unit weights), where x·127/amax
+                // lands exactly on .5 for |q − 8| = 4 and the rounding of ties decides the quant.
+                x[i] = 50f * (float)((2 * rng.NextDouble()) - 1) * (i % 7 == 0 ? 4f : 1f);
             }
-            Console.WriteLine(Inv($"matrix × vector ({rows} × {cols}, x uniform ±50 with larger lanes): error relative to max |exact product|"));
-            Console.WriteLine("| weights | ggml vec_dot_type | cria vs exact | ggml vs exact | cria vs ggml |");
-            Console.WriteLine("|---|---|---:|---:|---:|");
+            if (gridActivations)
+            {
+                // A fresh step c per block of 32, and one lane at −8c so that amax = 8c.
+                for (int blk = 0; blk < cols; blk += 32)
+                {
+                    float c = (float)(0.01 + rng.NextDouble());
+                    for (int i = blk; i < blk + 32; i++)
+                    {
+                        x[i] = ((int)(rng.NextUInt64() % 16) - 8) * c;
+                    }
+                    x[blk] = -8 * c;
+                }
+            }
+            Console.WriteLine(Inv($"matrix × vector ({rows} × {cols}, x {(gridActivations ? "on a Q4_0 grid (q − 8)·c" : "uniform ±50 with larger lanes")}): error relative to max |exact product|"));
+            Console.WriteLine("| weights | ggml vec_dot_type | cria vs exact | ggml vs exact | cria vs ggml | cria repacked vs ggml | cria repacked, batch of 5, vs ggml |");
+            Console.WriteLine("|---|---|---:|---:|---:|---:|---:|");
             using GgufFile f = GgufFile.Open(path);
             using var pool = new Cria.Numerics.Threading.ComputePool(1);
             var y = new float[rows];
@@ -178,7 +203,35 @@ internal static class QuantsMode
                     ggmlErr = Math.Max(ggmlErr, Math.Abs(theirs[r] - exact[r]));
                     between = Math.Max(between, Math.Abs(y[r] - theirs[r]));
                 }
-                Console.WriteLine(Inv($"| {GgmlTypes.Name(type)} | {GgmlTypes.Name(reference.VecDotType)} | {criaErr / scale:G3} | {ggmlErr / scale:G3} | {between / scale:G3} |"));
+                string tiled = "n/a", batched = "n/a";
+                if (Repacker.CanRepack(m))
+                {
+                    (WeightMatrix packed, NativeBuffer? owner) = Repacker.Repack(m);
+                    using (owner)
+                    {
+                        const int n = 5;
+                        var xs = new float[n * cols];
+                        var ys = new float[n * rows];
+                        for (int b = 0; b < n; b++)
+                        {
+                            x.CopyTo(xs, b * cols);
+                        }
+                        Cria.Numerics.Kernels.MatMul.Run(pool, packed, x, y, 1);
+                        Cria.Numerics.Kernels.MatMul.Run(pool, packed, xs, ys, n);
+                        double one = 0, many = 0;
+                        for (int r = 0; r < rows; r++)
+                        {
+                            one = Math.Max(one, Math.Abs(y[r] - theirs[r]));
+                            for (int b = 0; b < n; b++)
+                            {
+                                many = Math.Max(many, Math.Abs(ys[(b * rows) + r] - theirs[r]));
+                            }
+                        }
+                        tiled = Inv($"{one / scale:G3}");
+                        batched = Inv($"{many / scale:G3}");
+                    }
+                }
+                Console.WriteLine(Inv($"| {GgmlTypes.Name(type)} | {GgmlTypes.Name(reference.VecDotType)} | {criaErr / scale:G3} | {ggmlErr / scale:G3} | {between / scale:G3} | {tiled} | {batched} |"));
             }
         }
         finally

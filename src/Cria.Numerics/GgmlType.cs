@@ -113,6 +113,6 @@ public static class GgmlTypes
         return blocks > long.MaxValue / t ? -1 : blocks * t;
     }
 
-    /// <summary>The lower-case name llama.cpp prints ("q4_k", "f16").</summary>
+    /// <summary>A lower-case name for messages and options ("q4_k", "f16"); ggml itself writes the K types as "q4_K".</summary>
     public static string Name(GgmlType type) => type.ToString().ToLowerInvariant();
 }

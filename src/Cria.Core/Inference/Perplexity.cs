@@ -16,7 +16,7 @@ public sealed record PerplexityResult(double Perplexity, double Uncertainty, int
 public static class Perplexity
 {
     public static PerplexityResult Run(LlamaModel model, IReadOnlyList<int> tokens, int ctxLength, int bos, int maxChunks = -1,
-        Action<int, int, double>? progress = null, CancellationToken cancel = default)
+        Action<int, int, double>? progress = null, CancellationToken cancel = default, KvCacheType cacheType = KvCacheType.F16)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(tokens);
@@ -34,7 +34,7 @@ public static class Perplexity
             chunks = Math.Min(chunks, maxChunks);
         }
         int vocab = model.VocabSize;
-        InferenceContext ctx = model.CreateContext(ctxLength, maxBatch: Math.Min(ctxLength, 512));
+        InferenceContext ctx = model.CreateContext(ctxLength, maxBatch: Math.Min(ctxLength, 512), cacheType: cacheType);
         var logits = new float[(long)ctxLength * vocab];
         var batch = new int[ctxLength];
         int first = ctxLength / 2;

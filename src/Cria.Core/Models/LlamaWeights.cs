@@ -149,10 +149,9 @@ public sealed class LlamaWeights
             Parallel.For(0, work.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i =>
             {
                 results[i] = Repacker.Repack(work[i].Matrix);
-                if (work[i].Tensor.Name != "token_embd.weight")
-                {
-                    file.ReleasePages(work[i].Tensor);
-                }
+                // A tied token_embd stays in the file's layout for row lookups too, but only the
+                // rows a prompt touches need to be resident: they fault back in on demand.
+                file.ReleasePages(work[i].Tensor);
             });
             for (int i = 0; i < work.Count; i++)
             {

@@ -64,9 +64,11 @@ public sealed unsafe class Q8Activations
             Vector256<float> v0 = Vector256.Load(x), v1 = Vector256.Load(x + 8), v2 = Vector256.Load(x + 16), v3 = Vector256.Load(x + 24);
             Vector256<float> m = Vector256.Max(Vector256.Max(Vector256.Abs(v0), Vector256.Abs(v1)), Vector256.Max(Vector256.Abs(v2), Vector256.Abs(v3)));
             float amax = MathF.Max(MathF.Max(MathF.Max(m[0], m[1]), MathF.Max(m[2], m[3])), MathF.Max(MathF.Max(m[4], m[5]), MathF.Max(m[6], m[7])));
-            float dv = amax / 127f;
-            Vector256<float> id = Vector256.Create(dv != 0f ? 1f / dv : 0f);
-            dv = (float)(Half)dv; // ggml stores this scale as fp16 (block_q8_0); match its products
+            // As ggml's quantize_row_q8_0: q = round(x · 127/amax) (ties to even), d = amax/127
+            // stored as fp16. The inverse must be 127/amax, not 1/(amax/127): they differ by an
+            // ulp for some amax, which moves values that sit exactly on .5 ties.
+            float dv = (float)(Half)(amax / 127f);
+            Vector256<float> id = Vector256.Create(amax != 0f ? 127f / amax : 0f);
             Vector256<int> i0 = Vector256.ConvertToInt32(Vector256.Round(v0 * id));
             Vector256<int> i1 = Vector256.ConvertToInt32(Vector256.Round(v1 * id));
             Vector256<int> i2 = Vector256.ConvertToInt32(Vector256.Round(v2 * id));
@@ -80,9 +82,8 @@ public sealed unsafe class Q8Activations
         {
             max = MathF.Max(max, MathF.Abs(x[i]));
         }
-        float d = max / 127f;
-        float inv = d != 0f ? 1f / d : 0f;
-        d = (float)(Half)d;
+        float d = (float)(Half)(max / 127f);
+        float inv = max != 0f ? 127f / max : 0f;
         int sum = 0;
         for (int i = 0; i < Block; i++)
         {

@@ -55,8 +55,9 @@ public sealed unsafe class Q8KActivations
         {
             amax = MathF.Max(amax, MathF.Abs(xb[i]));
         }
-        float d = amax / 127f;
-        float id = d != 0f ? 1f / d : 0f;
+        // As ggml's quantize_row_q8_K (iscale = −127/max, d = 1/iscale), in positive form.
+        float id = amax != 0f ? 127f / amax : 0f;
+        float d = amax != 0f ? 1f / id : 0f;
         for (int s = 0; s < Block / 16; s++)
         {
             int sum = 0;
@@ -83,8 +84,9 @@ public sealed unsafe class Q8KActivations
         {
             amax = MathF.Max(amax, m[i]);
         }
-        float d = amax / 127f;
-        Vector256<float> id = Vector256.Create(d != 0f ? 1f / d : 0f);
+        float idv = amax != 0f ? 127f / amax : 0f;
+        float d = amax != 0f ? 1f / idv : 0f;
+        Vector256<float> id = Vector256.Create(idv);
         for (int s = 0; s < Block / 16; s++)
         {
             Vector256<int> a = Vector256.ConvertToInt32(Vector256.Round(Vector256.Load(xb + 16 * s) * id));
