@@ -88,6 +88,7 @@ public sealed class KernelTests
     [InlineData(GgmlType.Q4_K, 768, 24, 3)]
     [InlineData(GgmlType.Q6_K, 256, 8, 1)]
     [InlineData(GgmlType.Q6_K, 512, 16, 2)]
+    [InlineData(GgmlType.Q6_K, 768, 8, 5)]
     public void Tiled_layout_gives_the_same_products_as_the_row_layout(GgmlType type, int cols, int rows, int n)
     {
         var rng = new Random(cols + rows + n);
