@@ -25,7 +25,14 @@ public static unsafe class Attention
         {
             AttentionJob job = AttentionJob.Rent(pool.ThreadCount, start + n, headDim);
             job.Set(pq, null, null, (ushort*)pk, (ushort*)pv, po, start, heads, kvHeads, headDim);
-            pool.For(job, n * heads);
+            // With grouped-query attention, widen each kv head's keys and values once and let
+            // all the query heads of its group read the floats (work items: token × kv head).
+            job.Grouped = heads > kvHeads && AttentionRows.Supported(headDim);
+            if (job.Grouped)
+            {
+                job.EnsureWidened(pool.ThreadCount, start + n, headDim);
+            }
+            pool.For(job, n * (job.Grouped ? kvHeads : heads));
             job.Clear();
         }
     }
@@ -73,7 +80,55 @@ public static unsafe class Attention
         public int KvHeads;
         public int HeadDim;
         public float Scale;
+        public bool Grouped;
         private float[][] _scores = [];
+        private float[][] _keys = [];
+        private float[][] _values = [];
+
+        public void EnsureWidened(int threads, int length, int headDim)
+        {
+            long need = (long)length * headDim;
+            if (_keys.Length < threads || _keys[0].Length < need)
+            {
+                long size = Math.Max(need, _keys.Length > 0 ? _keys[0].Length * 2L : 0);
+                _keys = new float[threads][];
+                _values = new float[threads][];
+                for (int i = 0; i < threads; i++)
+                {
+                    _keys[i] = new float[size];
+                    _values[i] = new float[size];
+                }
+            }
+        }
+
+        private void ExecuteGrouped(int begin, int end, int worker)
+        {
+            int headDim = HeadDim;
+            int qDim = Heads * headDim;
+            long kvDim = (long)KvHeads * headDim;
+            int group = Heads / KvHeads;
+            fixed (float* kf = _keys[worker])
+            fixed (float* vf = _values[worker])
+            fixed (float* sc = _scores[worker])
+            {
+                for (int item = begin; item < end; item++)
+                {
+                    int t = item / KvHeads;
+                    int kvh = item % KvHeads;
+                    int length = Start + t + 1;
+                    AttentionRows.Widen(K16 + kvh * headDim, kvDim, length, headDim, kf);
+                    AttentionRows.Widen(V16 + kvh * headDim, kvDim, length, headDim, vf);
+                    for (int g = 0; g < group; g++)
+                    {
+                        int h = kvh * group + g;
+                        float* qp = Q + (long)t * qDim + h * headDim;
+                        AttentionRows.ScoresF32(qp, kf, length, headDim, Scale, sc);
+                        Softmax.Run(new Span<float>(sc, length));
+                        AttentionRows.MixF32(sc, vf, length, headDim, O + (long)t * qDim + h * headDim);
+                    }
+                }
+            }
+        }
 
         public static AttentionJob Rent(int threads, int length, int headDim)
         {
@@ -108,12 +163,18 @@ public static unsafe class Attention
 
         public void Clear()
         {
+            Grouped = false;
             Q = K = V = O = null;
             K16 = V16 = null;
         }
 
         public override void Execute(int begin, int end, int worker)
         {
+            if (Grouped)
+            {
+                ExecuteGrouped(begin, end, worker);
+                return;
+            }
             int headDim = HeadDim;
             int qDim = Heads * headDim;
             int kvDim = KvHeads * headDim;
