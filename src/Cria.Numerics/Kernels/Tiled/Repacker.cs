@@ -21,7 +21,12 @@ public static unsafe class Repacker
         {
             return (w, null);
         }
-        long bytes = w.Type == GgmlType.Q4_K ? TiledQ4_K.RepackedBytes(w) : w.RowBytes * w.Rows;
+        long bytes = w.Type switch
+        {
+            GgmlType.Q4_K => TiledQ4_K.RepackedBytes(w),
+            GgmlType.Q6_K => TiledQ6_K.RepackedBytes(w),
+            _ => w.RowBytes * w.Rows,
+        };
         var buffer = new NativeBuffer(bytes);
         byte* dst = (byte*)buffer.Pointer;
         if (w.Type == GgmlType.Q4_0)

@@ -6,23 +6,25 @@ using Cria.Numerics.Memory;
 namespace Cria.Numerics.Kernels.Tiled;
 
 /// <summary>
-/// Q6_K weights repacked in tiles of 8 rows (see <see cref="TiledQ4_0"/> for the idea), same
-/// size as GGUF (8 × 210 bytes per super-block). Values 0..63 (value − 32 is the signed quant)
-/// are split into nibbles and 2-bit high parts. With group g = values 32g..32g+31 of a row and
-/// k = 0..7 the dword index within the group: d[8] fp16 (16 bytes); sc[16 sub][8 rows] int8
-/// (128 bytes); low nibbles L_{c,k}[4r + j] = lo(r, 64c + 4k + j) | lo(r, 64c + 32 + 4k + j) &lt;&lt; 4
-/// (1024 bytes); high parts H_{h,k}[4r + j] = Σ_i hi(r, 32(4h + i) + 4k + j) &lt;&lt; 2i (512 bytes).
-/// The −32 offset is corrected with the activation's 16-element sums.
+/// Q6_K weights repacked in tiles of 8 rows (see <see cref="TiledQ4_0"/> for the idea), with each
+/// 6-bit value (0..63; value − 32 is the signed quant) stored in a whole byte. That costs 22%
+/// more bytes than GGUF (2192 instead of 8 × 210 per super-block) but leaves the decode loop one
+/// load and one multiply-add per 32 bytes: unpacking 4+2-bit fields made this kernel compute-bound
+/// at about half the speed of the others. Layout: d[8] fp16 (16 bytes); sc[16 sub][8 rows] int8
+/// (128 bytes); then for group g (values 32g..32g+31 of a row) and dword k (0..7) a 32-byte vector
+/// V_{g,k}[4r + j] = q(r, 32g + 4k + j). The −32 offset is corrected with the activation's
+/// 16-element sums.
 /// </summary>
 internal static unsafe class TiledQ6_K
 {
     public const int TileRows = 8;
-    public const int BlockBytes = 1680;
+    public const int BlockBytes = 2192;
     private const int OffScales = 16;
-    private const int OffLow = 144;
-    private const int OffHigh = 1168;
+    private const int OffValues = 144;
 
     public static bool CanRepack(WeightMatrix w) => w.Type == GgmlType.Q6_K && w.Rows % TileRows == 0 && Avx2.IsSupported && Fma.IsSupported;
+
+    public static long RepackedBytes(WeightMatrix w) => (long)(w.Rows / TileRows) * (w.Cols / 256) * BlockBytes;
 
     public static void Repack(WeightMatrix src, byte* dst)
     {
@@ -33,7 +35,6 @@ internal static unsafe class TiledQ6_K
             for (int b = 0; b < blocks; b++)
             {
                 byte* o = dst + ((long)tile * blocks + b) * BlockBytes;
-                new Span<byte>(o + OffLow, BlockBytes - OffLow).Clear();
                 for (int r = 0; r < TileRows; r++)
                 {
                     byte* blk = (byte*)src.Data + (long)(tile * TileRows + r) * src.RowBytes + b * 210;
@@ -59,13 +60,7 @@ internal static unsafe class TiledQ6_K
                     {
                         for (int k = 0; k < 8; k++)
                         {
-                            for (int j = 0; j < 4; j++)
-                            {
-                                int value = v[32 * g + 4 * k + j];
-                                int lane = 4 * r + j;
-                                o[OffLow + 256 * (g / 2) + 32 * k + lane] |= (byte)((value & 15) << (4 * (g & 1)));
-                                o[OffHigh + 256 * (g / 4) + 32 * k + lane] |= (byte)((value >> 4) << (2 * (g & 3)));
-                            }
+                            *(uint*)(o + OffValues + 256 * g + 32 * k + 4 * r) = *(uint*)(v + 32 * g + 4 * k);
                         }
                     }
                 }
@@ -87,12 +82,45 @@ internal static unsafe class TiledQ6_K
         }
     }
 
-    /// <summary>Two tokens at once: each unpacked 6-bit weight vector feeds two multiply-adds (prefill).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Run1(byte* tile, int blocks, sbyte* xq, float* xd, short* bsums, float* y)
+    {
+        Vector256<float> acc = Vector256<float>.Zero;
+        for (nint b = 0; b < blocks; b++)
+        {
+            byte* blk = tile + b * BlockBytes;
+            sbyte* x = xq + b * 256;
+            short* bs = bsums + b * 16;
+            Vector256<int> total = Vector256<int>.Zero;
+            Vector256<int> offset = Vector256<int>.Zero;
+            for (int g = 0; g < 8; g++)
+            {
+                byte* vals = blk + OffValues + 256 * g;
+                sbyte* xg = x + 32 * g;
+                Vector256<int> a = Vector256<int>.Zero, c = Vector256<int>.Zero;
+                a = Simd.Dot4(a, Vector256.Load(vals), xg);
+                c = Simd.Dot4(c, Vector256.Load(vals + 128), xg + 16);
+                a = Simd.Dot4(a, Vector256.Load(vals + 32), xg + 4);
+                c = Simd.Dot4(c, Vector256.Load(vals + 160), xg + 20);
+                a = Simd.Dot4(a, Vector256.Load(vals + 64), xg + 8);
+                c = Simd.Dot4(c, Vector256.Load(vals + 192), xg + 24);
+                a = Simd.Dot4(a, Vector256.Load(vals + 96), xg + 12);
+                c = Simd.Dot4(c, Vector256.Load(vals + 224), xg + 28);
+                Vector256<int> sa = Avx2.ConvertToVector256Int32((sbyte*)(blk + OffScales + 16 * g));
+                Vector256<int> sc = Avx2.ConvertToVector256Int32((sbyte*)(blk + OffScales + 16 * g + 8));
+                total += Avx2.MultiplyLow(a, sa) + Avx2.MultiplyLow(c, sc);
+                offset += Avx2.MultiplyLow(sa, Vector256.Create(32 * bs[2 * g])) + Avx2.MultiplyLow(sc, Vector256.Create(32 * bs[2 * g + 1]));
+            }
+            Vector256<float> d = Simd.WidenHalves(blk);
+            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(total - offset), d * Vector256.Create(xd[b] * Simd.HalfRebias), acc);
+        }
+        acc.Store(y);
+    }
+
+    /// <summary>Two tokens at once: each weight vector feeds two multiply-adds (prefill).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Run2(byte* tile, int blocks, sbyte* xq, float* xd, short* bsums, float* y, long yStride)
     {
-        Vector256<byte> m4 = Vector256.Create((byte)0x0F);
-        Vector256<byte> m2 = Vector256.Create((byte)0x03);
         Vector256<float> acc0 = Vector256<float>.Zero, acc1 = Vector256<float>.Zero;
         long xStride = (long)blocks * 256;
         long sStride = (long)blocks * 16;
@@ -107,26 +135,16 @@ internal static unsafe class TiledQ6_K
             Vector256<int> offset0 = Vector256<int>.Zero, offset1 = Vector256<int>.Zero;
             for (int g = 0; g < 8; g++)
             {
-                byte* low = blk + OffLow + 256 * (g / 2);
-                byte* high = blk + OffHigh + 256 * (g / 4);
-                int ls = 4 * (g & 1);
-                int hs = 2 * (g & 3);
+                byte* vals = blk + OffValues + 256 * g;
                 Vector256<int> a0 = Vector256<int>.Zero, c0 = Vector256<int>.Zero, a1 = Vector256<int>.Zero, c1 = Vector256<int>.Zero;
-                for (int k = 0; k < 8; k++)
+                for (int k = 0; k < 4; k++)
                 {
-                    Vector256<byte> lo = Vector256.ShiftRightLogical(Vector256.Load(low + 32 * k).AsUInt16(), ls).AsByte() & m4;
-                    Vector256<byte> hi = Vector256.ShiftRightLogical(Vector256.Load(high + 32 * k).AsUInt16(), hs).AsByte() & m2;
-                    Vector256<byte> q = lo | Avx2.ShiftLeftLogical(hi.AsUInt16(), 4).AsByte();
-                    if (k < 4)
-                    {
-                        a0 = Simd.Dot4(a0, q, x0 + 32 * g + 4 * k);
-                        a1 = Simd.Dot4(a1, q, x1 + 32 * g + 4 * k);
-                    }
-                    else
-                    {
-                        c0 = Simd.Dot4(c0, q, x0 + 32 * g + 4 * k);
-                        c1 = Simd.Dot4(c1, q, x1 + 32 * g + 4 * k);
-                    }
+                    Vector256<byte> lo = Vector256.Load(vals + 32 * k);
+                    Vector256<byte> hi = Vector256.Load(vals + 128 + 32 * k);
+                    a0 = Simd.Dot4(a0, lo, x0 + 32 * g + 4 * k);
+                    a1 = Simd.Dot4(a1, lo, x1 + 32 * g + 4 * k);
+                    c0 = Simd.Dot4(c0, hi, x0 + 32 * g + 16 + 4 * k);
+                    c1 = Simd.Dot4(c1, hi, x1 + 32 * g + 16 + 4 * k);
                 }
                 Vector256<int> sa = Avx2.ConvertToVector256Int32((sbyte*)(blk + OffScales + 16 * g));
                 Vector256<int> sc = Avx2.ConvertToVector256Int32((sbyte*)(blk + OffScales + 16 * g + 8));
@@ -141,51 +159,5 @@ internal static unsafe class TiledQ6_K
         }
         acc0.Store(y);
         acc1.Store(y + yStride);
-    }
-
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Run1(byte* tile, int blocks, sbyte* xq, float* xd, short* bsums, float* y)
-    {
-        Vector256<byte> m4 = Vector256.Create((byte)0x0F);
-        Vector256<byte> m2 = Vector256.Create((byte)0x03);
-        Vector256<float> acc = Vector256<float>.Zero;
-        for (nint b = 0; b < blocks; b++)
-        {
-            byte* blk = tile + b * BlockBytes;
-            sbyte* x = xq + b * 256;
-            short* bs = bsums + b * 16;
-            Vector256<int> total = Vector256<int>.Zero;
-            Vector256<int> offset = Vector256<int>.Zero;
-            for (int g = 0; g < 8; g++)
-            {
-                byte* low = blk + OffLow + 256 * (g / 2);
-                byte* high = blk + OffHigh + 256 * (g / 4);
-                int ls = 4 * (g & 1);
-                int hs = 2 * (g & 3);
-                Vector256<int> a = Vector256<int>.Zero, c = Vector256<int>.Zero;
-                for (int k = 0; k < 8; k++)
-                {
-                    Vector256<byte> lo = Vector256.ShiftRightLogical(Vector256.Load(low + 32 * k).AsUInt16(), ls).AsByte() & m4;
-                    Vector256<byte> hi = Vector256.ShiftRightLogical(Vector256.Load(high + 32 * k).AsUInt16(), hs).AsByte() & m2;
-                    Vector256<byte> q = lo | Avx2.ShiftLeftLogical(hi.AsUInt16(), 4).AsByte();
-                    if (k < 4)
-                    {
-                        a = Simd.Dot4(a, q, x + 32 * g + 4 * k);
-                    }
-                    else
-                    {
-                        c = Simd.Dot4(c, q, x + 32 * g + 4 * k);
-                    }
-                }
-                Vector256<int> sa = Avx2.ConvertToVector256Int32((sbyte*)(blk + OffScales + 16 * g));
-                Vector256<int> sc = Avx2.ConvertToVector256Int32((sbyte*)(blk + OffScales + 16 * g + 8));
-                total += Avx2.MultiplyLow(a, sa) + Avx2.MultiplyLow(c, sc);
-                offset += Avx2.MultiplyLow(sa, Vector256.Create(32 * bs[2 * g])) + Avx2.MultiplyLow(sc, Vector256.Create(32 * bs[2 * g + 1]));
-            }
-            Vector256<float> d = Simd.WidenHalves(blk);
-            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(total - offset), d * Vector256.Create(xd[b] * Simd.HalfRebias), acc);
-        }
-        acc.Store(y);
     }
 }
