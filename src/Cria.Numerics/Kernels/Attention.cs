@@ -30,7 +30,7 @@ public static unsafe class Attention
             job.Grouped = heads > kvHeads && AttentionRows.Supported(headDim);
             if (job.Grouped)
             {
-                job.EnsureWidened(pool.ThreadCount, start + n, headDim);
+                job.EnsureWidened(pool.ThreadCount, start + n, heads / kvHeads);
             }
             pool.For(job, n * (job.Grouped ? kvHeads : heads));
             job.Clear();
@@ -83,20 +83,18 @@ public static unsafe class Attention
         public bool Grouped;
         private float[][] _scores = [];
         private float[][] _keys = [];
-        private float[][] _values = [];
 
-        public void EnsureWidened(int threads, int length, int headDim)
+        /// <summary>Per-worker scratch for the scores of one group of heads: [group, length].</summary>
+        public void EnsureWidened(int threads, int length, int group)
         {
-            long need = (long)length * headDim;
+            long need = (long)length * group;
             if (_keys.Length < threads || _keys[0].Length < need)
             {
                 long size = Math.Max(need, _keys.Length > 0 ? _keys[0].Length * 2L : 0);
                 _keys = new float[threads][];
-                _values = new float[threads][];
                 for (int i = 0; i < threads; i++)
                 {
                     _keys[i] = new float[size];
-                    _values[i] = new float[size];
                 }
             }
         }
@@ -107,24 +105,40 @@ public static unsafe class Attention
             int qDim = Heads * headDim;
             long kvDim = (long)KvHeads * headDim;
             int group = Heads / KvHeads;
-            fixed (float* kf = _keys[worker])
-            fixed (float* vf = _values[worker])
-            fixed (float* sc = _scores[worker])
+            fixed (float* scratch = _keys[worker])
             {
                 for (int item = begin; item < end; item++)
                 {
                     int t = item / KvHeads;
                     int kvh = item % KvHeads;
                     int length = Start + t + 1;
-                    AttentionRows.Widen(K16 + kvh * headDim, kvDim, length, headDim, kf);
-                    AttentionRows.Widen(V16 + kvh * headDim, kvDim, length, headDim, vf);
-                    for (int g = 0; g < group; g++)
+                    ushort* k16 = K16 + kvh * headDim;
+                    ushort* v16 = V16 + kvh * headDim;
+                    float* q = Q + (long)t * qDim + kvh * group * headDim;
+                    float* o = O + (long)t * qDim + kvh * group * headDim;
+                    int g = 0;
+                    for (; g + 4 <= group; g += 4)
                     {
-                        int h = kvh * group + g;
-                        float* qp = Q + (long)t * qDim + h * headDim;
-                        AttentionRows.ScoresF32(qp, kf, length, headDim, Scale, sc);
-                        Softmax.Run(new Span<float>(sc, length));
-                        AttentionRows.MixF32(sc, vf, length, headDim, O + (long)t * qDim + h * headDim);
+                        float* s = scratch + (long)g * length;
+                        AttentionRows.Scores4(q + g * headDim, q + (g + 1) * headDim, q + (g + 2) * headDim, q + (g + 3) * headDim,
+                            k16, kvDim, length, headDim, Scale, s, s + length, s + 2L * length, s + 3L * length);
+                    }
+                    for (; g < group; g++)
+                    {
+                        AttentionRows.Scores(q + g * headDim, k16, kvDim, length, headDim, Scale, scratch + (long)g * length);
+                    }
+                    for (g = 0; g < group; g++)
+                    {
+                        Softmax.Run(new Span<float>(scratch + (long)g * length, length));
+                    }
+                    for (g = 0; g + 2 <= group; g += 2)
+                    {
+                        AttentionRows.Mix2(scratch + (long)g * length, scratch + (long)(g + 1) * length, v16, kvDim, length, headDim,
+                            o + g * headDim, o + (g + 1) * headDim);
+                    }
+                    for (; g < group; g++)
+                    {
+                        AttentionRows.Mix(scratch + (long)g * length, v16, kvDim, length, headDim, o + g * headDim);
                     }
                 }
             }

@@ -15,7 +15,6 @@ internal static unsafe class AttentionRows
 
     public static bool Supported(int headDim) => Avx2.IsSupported && Fma.IsSupported && headDim % 32 == 0;
 
-
     /// <summary>scores[p] = scale · q·k_p for p in [0, length); keys at stride kvDim.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Scores(float* q, ushort* keys, long kvDim, int length, int headDim, float scale, float* scores)
@@ -61,62 +60,60 @@ internal static unsafe class AttentionRows
         }
     }
 
-    /// <summary>Rows [0, length) of one kv head (stride kvDim halves) widened to floats, [length, headDim].</summary>
+    /// <summary>
+    /// Scores of four query heads against the same fp16 keys: each key chunk is widened once and
+    /// feeds four dot products (grouped-query attention shares keys across a group of heads).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Widen(ushort* src, long kvDim, int length, int headDim, float* dst)
+    public static void Scores4(float* q0, float* q1, float* q2, float* q3, ushort* keys, long kvDim, int length, int headDim, float scale,
+        float* s0, float* s1, float* s2, float* s3)
     {
-        Vector256<float> r = Vector256.Create(Simd.HalfRebias);
+        float sc = scale * Simd.HalfRebias;
         for (nint p = 0; p < length; p++)
         {
-            ushort* s = src + p * kvDim;
-            float* d = dst + p * headDim;
-            for (nint i = 0; i < headDim; i += 8)
+            ushort* k = keys + p * kvDim;
+            Vector256<float> a0 = Vector256<float>.Zero, a1 = Vector256<float>.Zero, a2 = Vector256<float>.Zero, a3 = Vector256<float>.Zero;
+            for (nint d = 0; d < headDim; d += 16)
             {
-                (Simd.WidenHalves(s + i) * r).Store(d + i);
+                Vector256<float> k0 = Simd.WidenHalves(k + d);
+                Vector256<float> k1 = Simd.WidenHalves(k + d + 8);
+                a0 = Fma.MultiplyAdd(k0, Vector256.Load(q0 + d), Fma.MultiplyAdd(k1, Vector256.Load(q0 + d + 8), a0));
+                a1 = Fma.MultiplyAdd(k0, Vector256.Load(q1 + d), Fma.MultiplyAdd(k1, Vector256.Load(q1 + d + 8), a1));
+                a2 = Fma.MultiplyAdd(k0, Vector256.Load(q2 + d), Fma.MultiplyAdd(k1, Vector256.Load(q2 + d + 8), a2));
+                a3 = Fma.MultiplyAdd(k0, Vector256.Load(q3 + d), Fma.MultiplyAdd(k1, Vector256.Load(q3 + d + 8), a3));
             }
+            s0[p] = Vector256.Sum(a0) * sc;
+            s1[p] = Vector256.Sum(a1) * sc;
+            s2[p] = Vector256.Sum(a2) * sc;
+            s3[p] = Vector256.Sum(a3) * sc;
         }
     }
 
-    /// <summary>scores[p] = scale · q·k_p over float keys [length, headDim].</summary>
+    /// <summary>Two heads' weighted sums over the same fp16 values; each value chunk is widened once.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void ScoresF32(float* q, float* keys, int length, int headDim, float scale, float* scores)
+    public static void Mix2(float* w0, float* w1, ushort* values, long kvDim, int length, int headDim, float* out0, float* out1)
     {
-        for (nint p = 0; p < length; p++)
+        for (nint d = 0; d < headDim; d += 16)
         {
-            float* k = keys + p * headDim;
-            Vector256<float> a0 = Vector256<float>.Zero, a1 = Vector256<float>.Zero;
-            for (nint d = 0; d < headDim; d += 32)
-            {
-                a0 = Fma.MultiplyAdd(Vector256.Load(k + d), Vector256.Load(q + d), a0);
-                a1 = Fma.MultiplyAdd(Vector256.Load(k + d + 8), Vector256.Load(q + d + 8), a1);
-                a0 = Fma.MultiplyAdd(Vector256.Load(k + d + 16), Vector256.Load(q + d + 16), a0);
-                a1 = Fma.MultiplyAdd(Vector256.Load(k + d + 24), Vector256.Load(q + d + 24), a1);
-            }
-            scores[p] = Vector256.Sum(a0 + a1) * scale;
-        }
-    }
-
-    /// <summary>out = Σ_p weights[p] · v_p over float values [length, headDim].</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void MixF32(float* weights, float* values, int length, int headDim, float* output)
-    {
-        for (nint d = 0; d < headDim; d += 32)
-        {
-            Vector256<float> o0 = Vector256<float>.Zero, o1 = Vector256<float>.Zero, o2 = Vector256<float>.Zero, o3 = Vector256<float>.Zero;
-            float* v = values + d;
+            Vector256<float> a0 = Vector256<float>.Zero, a1 = Vector256<float>.Zero, b0 = Vector256<float>.Zero, b1 = Vector256<float>.Zero;
+            ushort* v = values + d;
             for (nint p = 0; p < length; p++)
             {
-                Vector256<float> a = Vector256.Create(weights[p]);
-                float* vp = v + p * headDim;
-                o0 = Fma.MultiplyAdd(Vector256.Load(vp), a, o0);
-                o1 = Fma.MultiplyAdd(Vector256.Load(vp + 8), a, o1);
-                o2 = Fma.MultiplyAdd(Vector256.Load(vp + 16), a, o2);
-                o3 = Fma.MultiplyAdd(Vector256.Load(vp + 24), a, o3);
+                ushort* vp = v + p * kvDim;
+                Vector256<float> v0 = Simd.WidenHalves(vp);
+                Vector256<float> v1 = Simd.WidenHalves(vp + 8);
+                Vector256<float> x = Vector256.Create(w0[p]);
+                Vector256<float> y = Vector256.Create(w1[p]);
+                a0 = Fma.MultiplyAdd(v0, x, a0);
+                a1 = Fma.MultiplyAdd(v1, x, a1);
+                b0 = Fma.MultiplyAdd(v0, y, b0);
+                b1 = Fma.MultiplyAdd(v1, y, b1);
             }
-            o0.Store(output + d);
-            o1.Store(output + d + 8);
-            o2.Store(output + d + 16);
-            o3.Store(output + d + 24);
+            Vector256<float> r = Vector256.Create(Simd.HalfRebias);
+            (a0 * r).Store(out0 + d);
+            (a1 * r).Store(out0 + d + 8);
+            (b0 * r).Store(out1 + d);
+            (b1 * r).Store(out1 + d + 8);
         }
     }
 }

@@ -271,6 +271,8 @@ public sealed class KernelTests
     [InlineData(2, 40, 4, 1, 36)]
     [InlineData(3, 70, 8, 2, 96)]
     [InlineData(1, 300, 4, 4, 128)]
+    [InlineData(2, 200, 16, 2, 64)]
+    [InlineData(1, 50, 6, 2, 64)]
     public void Attention_over_an_fp16_cache_equals_attention_over_the_same_values_in_f32(int n, int start, int heads, int kvHeads, int headDim)
     {
         var rng = new Random(n + start + headDim);
