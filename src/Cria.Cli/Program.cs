@@ -20,6 +20,7 @@ internal static class Program
             QuantizeCommand.Create(),
             SelfTestCommand.Create(),
             ServeCommand.Create(),
+            KeysCommand.Create(),
         };
         return root.Parse(args).Invoke();
     }

@@ -18,10 +18,12 @@ internal static class ServeCommand
         var parallel = new Option<int>("--parallel", "-np") { Description = "generations that run at the same time; more requests wait", DefaultValueFactory = _ => 1 };
         var chatTemplate = new Option<string?>("--chat-template") { Description = "Jinja chat template file that replaces the models' own templates" };
         var threads = CommonOptions.Threads();
+        var requireKey = new Option<bool?>("--require-key") { Description = "require an API key (cria keys create) on every route but /health; default: on when --host is not a loopback address" };
+        var cors = new Option<string[]>("--cors") { Description = "allow browser requests from this origin (repeatable; * for any); CORS is off by default", AllowMultipleArgumentsPerToken = false };
 
-        var cmd = new Command("serve", "Serve models over OpenAI's API (/v1/chat/completions, /v1/completions, /v1/models) and Ollama's (/api/chat, /api/generate, /api/tags, /api/show).")
+        var cmd = new Command("serve", "Serve models over OpenAI's API (/v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models) and Ollama's (/api/chat, /api/generate, /api/embed, /api/tags, /api/show).")
         {
-            models, host, port, ctx, parallel, chatTemplate, threads,
+            models, host, port, ctx, parallel, chatTemplate, threads, requireKey, cors,
         };
         cmd.SetAction(p => CliErrors.Run(() =>
         {
@@ -44,6 +46,8 @@ internal static class ServeCommand
                 Parallel = p.GetValue(parallel),
                 ChatTemplatePath = template,
                 Threads = threadCount,
+                RequireKey = p.GetValue(requireKey),
+                CorsOrigins = p.GetValue(cors) ?? [],
             };
             WebApplication app = CriaServer.Build(options);
             app.Lifetime.ApplicationStarted.Register(() =>

@@ -1,5 +1,6 @@
 using System.Net;
 
+using Cria.Server.Auth;
 using Cria.Server.Engine;
 using Cria.Server.Http;
 using Cria.Server.Ollama;
@@ -15,8 +16,8 @@ using Microsoft.Extensions.Logging;
 namespace Cria.Server;
 
 /// <summary>
-/// Builds the <c>cria serve</c> web application: Kestrel on one address, the OpenAI and Ollama routes,
-/// <c>/health</c>. Models are checked to exist here and loaded on first use.
+/// Builds the <c>cria serve</c> web application: Kestrel on one address, CORS when asked for, API keys
+/// and quotas when required, the OpenAI and Ollama routes, <c>/health</c>. Models are checked to exist here and loaded on first use.
 /// </summary>
 public static class CriaServer
 {
@@ -53,10 +54,35 @@ public static class CriaServer
             builder.Services.AddSingleton(metrics);
             builder.Services.AddSingleton(registry);
             builder.Services.AddSingleton(_ => new GenerationScheduler(options.Parallel, options.MaxQueue, metrics));
+            builder.Services.AddSingleton(sp => new EmbeddingService(registry, sp.GetRequiredService<GenerationScheduler>()));
             builder.Services.AddSingleton(sp => new GenerationService(
                 registry, sp.GetRequiredService<GenerationScheduler>(), metrics, options,
                 sp.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping));
+            if (options.CorsOrigins.Count > 0)
+            {
+                builder.Services.AddCors(cors => cors.AddDefaultPolicy(policy =>
+                {
+                    if (options.CorsOrigins.Contains("*"))
+                    {
+                        policy.AllowAnyOrigin();
+                    }
+                    else
+                    {
+                        policy.WithOrigins([.. options.CorsOrigins]);
+                    }
+                    policy.AllowAnyHeader().AllowAnyMethod();
+                }));
+            }
+            KeyStore? keys = options.KeysRequired ? new KeyStore(options.DataDirectory ?? KeyStore.DefaultDataDirectory()) : null;
             WebApplication app = builder.Build();
+            if (options.CorsOrigins.Count > 0)
+            {
+                app.UseCors();
+            }
+            if (keys is not null)
+            {
+                app.UseMiddleware<KeyAuthMiddleware>(keys, new QuotaTracker());
+            }
             app.MapGet("/", () => Results.Text("Cria is running\n"));
             app.MapGet("/health", http => EventStream.WriteJsonAsync(http.Response, new OllamaHealthResponse { Status = "ok" },
                 OllamaJsonContext.Api.OllamaHealthResponse, http.RequestAborted));

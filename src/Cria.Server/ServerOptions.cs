@@ -29,11 +29,30 @@ public sealed record ServerOptions
     /// <summary>A Jinja chat template file that replaces every model's own template.</summary>
     public string? ChatTemplatePath { get; init; }
 
+    /// <summary>
+    /// Whether every route but <c>/health</c> needs an API key (<c>--require-key</c>). Null: required
+    /// exactly when <see cref="Host"/> is not a loopback address — see <see cref="KeysRequired"/>.
+    /// </summary>
+    public bool? RequireKey { get; init; }
+
+    /// <summary>Where <c>keys.db</c> lives (null: <c>$CRIA_HOME</c>, else <c>~/.cria</c>).</summary>
+    public string? DataDirectory { get; init; }
+
+    /// <summary>Origins allowed by CORS (<c>--cors ORIGIN</c>, repeatable; <c>*</c> for any). Empty: CORS off.</summary>
+    public IReadOnlyList<string> CorsOrigins { get; init; } = [];
+
+    /// <summary>Whether keys are enforced: <see cref="RequireKey"/>, or by default whether the host is reachable from other machines.</summary>
+    public bool KeysRequired => RequireKey ?? !IsLoopback(Host);
+
     /// <summary>Compute threads (0: the processor count).</summary>
     public int Threads { get; init; }
 
     /// <summary>Tests only: a pause after each generated piece, so a stream lasts long enough to be interrupted.</summary>
     internal TimeSpan PieceDelay { get; init; }
+
+    private static bool IsLoopback(string host) =>
+        string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase)
+        || (System.Net.IPAddress.TryParse(host, out System.Net.IPAddress? address) && System.Net.IPAddress.IsLoopback(address));
 
     public static string BundledModelPath => Path.Combine(AppContext.BaseDirectory, "models", DefaultModelFile);
 
@@ -59,6 +78,13 @@ public sealed record ServerOptions
         if (MaxRequestBodyBytes < 1024)
         {
             throw new ArgumentException($"the request body limit must be at least 1024 bytes, got {MaxRequestBodyBytes}");
+        }
+        foreach (string origin in CorsOrigins)
+        {
+            if (origin != "*" && !(Uri.TryCreate(origin, UriKind.Absolute, out Uri? uri) && uri.Scheme is "http" or "https" && uri.AbsolutePath == "/"))
+            {
+                throw new ArgumentException($"--cors must be an origin such as https://example.com (scheme and host, no path) or *, got \"{origin}\"");
+            }
         }
         if (Threads is < 0 or > 1024)
         {

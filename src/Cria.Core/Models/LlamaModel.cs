@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+
 using Cria.Core.Gguf;
 using Cria.Numerics.Kernels;
 using Cria.Numerics.Quants;
@@ -70,13 +71,7 @@ public sealed class LlamaModel : IDisposable
         {
             throw new ArgumentException("allLogits must hold [tokens, vocab] floats", nameof(allLogits));
         }
-        foreach (int t in tokens)
-        {
-            if ((uint)t >= (uint)VocabSize)
-            {
-                throw new ArgumentOutOfRangeException(nameof(tokens), $"token id {t} is outside the vocabulary of {VocabSize}");
-            }
-        }
+        CheckVocabulary(tokens);
         for (int done = 0; done < tokens.Length;)
         {
             int n = Math.Min(ctx.MaxBatch, tokens.Length - done);
@@ -86,7 +81,93 @@ public sealed class LlamaModel : IDisposable
         }
     }
 
+    /// <summary>
+    /// A sentence embedding: starts the context over, feeds <paramref name="tokens"/> in batches,
+    /// applies the final RMSNorm to every position's hidden state, averages them (mean pooling) and
+    /// L2-normalizes the mean into <paramref name="pooled"/> [dim]. The context is left holding the tokens.
+    /// </summary>
+    public void Embed(InferenceContext ctx, ReadOnlySpan<int> tokens, Span<float> pooled)
+    {
+        ArgumentNullException.ThrowIfNull(ctx);
+        int dim = Config.EmbeddingLength;
+        if (tokens.IsEmpty)
+        {
+            throw new ArgumentException("at least one token is needed to embed", nameof(tokens));
+        }
+        if (tokens.Length > ctx.ContextLength)
+        {
+            throw new ArgumentException($"{tokens.Length} tokens exceed the context of {ctx.ContextLength}", nameof(tokens));
+        }
+        if (pooled.Length != dim)
+        {
+            throw new ArgumentException($"pooled must hold the embedding width of {dim} floats", nameof(pooled));
+        }
+        CheckVocabulary(tokens);
+        ctx.Reset();
+        pooled.Clear();
+        for (int done = 0; done < tokens.Length;)
+        {
+            int n = Math.Min(ctx.MaxBatch, tokens.Length - done);
+            RunLayers(ctx, tokens.Slice(done, n));
+            for (int t = 0; t < n; t++)
+            {
+                Span<float> xb = ctx.Xb.AsSpan(t * dim, dim);
+                RmsNorm.Run(ctx.X.AsSpan(t * dim, dim), Weights.OutputNorm, Config.RmsEpsilon, xb);
+                Add(pooled, xb);
+            }
+            done += n;
+        }
+        TensorPrimitives.Divide(pooled, tokens.Length, pooled);
+        float norm = TensorPrimitives.Norm(pooled);
+        if (norm > 0)
+        {
+            TensorPrimitives.Divide(pooled, norm, pooled);
+        }
+    }
+
+    private void CheckVocabulary(ReadOnlySpan<int> tokens)
+    {
+        foreach (int t in tokens)
+        {
+            if ((uint)t >= (uint)VocabSize)
+            {
+                throw new ArgumentOutOfRangeException(nameof(tokens), $"token id {t} is outside the vocabulary of {VocabSize}");
+            }
+        }
+    }
+
     private void ForwardBatch(InferenceContext s, ReadOnlySpan<int> tokens, Span<float> allLogits, bool last)
+    {
+        ModelConfig c = Config;
+        int n = tokens.Length;
+        int dim = c.EmbeddingLength;
+        RunLayers(s, tokens);
+
+        // Output: all positions when asked, else only the last one of the last batch.
+        if (!allLogits.IsEmpty)
+        {
+            for (int t = 0; t < n; t++)
+            {
+                RmsNorm.Run(s.X.AsSpan(t * dim, dim), Weights.OutputNorm, c.RmsEpsilon, s.Xb.AsSpan(t * dim, dim));
+            }
+            MatMul.Run(Pool, Weights.Output, s.Xb, allLogits, n);
+            if (last)
+            {
+                allLogits.Slice((n - 1) * VocabSize, VocabSize).CopyTo(s.Logits);
+            }
+        }
+        else if (last)
+        {
+            RmsNorm.Run(s.X.AsSpan((n - 1) * dim, dim), Weights.OutputNorm, c.RmsEpsilon, s.Xb.AsSpan(0, dim));
+            MatMul.Run(Pool, Weights.Output, s.Xb.AsSpan(0, dim), s.Logits, 1);
+        }
+    }
+
+    /// <summary>
+    /// Embeds <paramref name="tokens"/> at the context's position and runs every block over them,
+    /// leaving the final residual stream (before the output norm) in <c>s.X</c> [n, dim].
+    /// </summary>
+    private void RunLayers(InferenceContext s, ReadOnlySpan<int> tokens)
     {
         ModelConfig c = Config;
         int n = tokens.Length;
@@ -161,25 +242,6 @@ public sealed class LlamaModel : IDisposable
             Add(s.X.AsSpan(0, n * dim), s.Xb.AsSpan(0, n * dim));
         }
         s.Position = start + n;
-
-        // Output: all positions when asked, else only the last one of the last batch.
-        if (!allLogits.IsEmpty)
-        {
-            for (int t = 0; t < n; t++)
-            {
-                RmsNorm.Run(s.X.AsSpan(t * dim, dim), Weights.OutputNorm, c.RmsEpsilon, s.Xb.AsSpan(t * dim, dim));
-            }
-            MatMul.Run(Pool, Weights.Output, s.Xb, allLogits, n);
-            if (last)
-            {
-                allLogits.Slice((n - 1) * VocabSize, VocabSize).CopyTo(s.Logits);
-            }
-        }
-        else if (last)
-        {
-            RmsNorm.Run(s.X.AsSpan((n - 1) * dim, dim), Weights.OutputNorm, c.RmsEpsilon, s.Xb.AsSpan(0, dim));
-            MatMul.Run(Pool, Weights.Output, s.Xb.AsSpan(0, dim), s.Logits, 1);
-        }
     }
 
     private static void Add(Span<float> x, ReadOnlySpan<float> y) => TensorPrimitives.Add(x, y, x);

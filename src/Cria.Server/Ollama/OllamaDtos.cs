@@ -160,6 +160,27 @@ internal sealed class OllamaShowResponse
     public required string ModifiedAt { get; init; }
 }
 
+internal sealed class OllamaEmbedRequest
+{
+    public string? Model { get; set; }
+
+    /// <summary>A string or an array of strings.</summary>
+    [JsonConverter(typeof(StringListConverter))]
+    public List<string>? Input { get; set; }
+    public bool? Truncate { get; set; }
+    public OllamaOptions? Options { get; set; }
+    public JsonElement? KeepAlive { get; set; }
+}
+
+internal sealed class OllamaEmbedResponse
+{
+    public required string Model { get; init; }
+    public required List<float[]> Embeddings { get; init; }
+    public long TotalDuration { get; init; }
+    public long LoadDuration { get; init; }
+    public int PromptEvalCount { get; init; }
+}
+
 internal sealed class OllamaVersionResponse
 {
     public required string Version { get; init; }
@@ -187,6 +208,8 @@ internal sealed class OllamaErrorResponse
 [JsonSerializable(typeof(OllamaVersionResponse))]
 [JsonSerializable(typeof(OllamaHealthResponse))]
 [JsonSerializable(typeof(OllamaErrorResponse))]
+[JsonSerializable(typeof(OllamaEmbedRequest))]
+[JsonSerializable(typeof(OllamaEmbedResponse))]
 [JsonSerializable(typeof(long))]
 [JsonSerializable(typeof(int))]
 [JsonSerializable(typeof(string))]

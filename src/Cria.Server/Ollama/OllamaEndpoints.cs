@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 
+using Cria.Server.Auth;
 using Cria.Server.Engine;
 using Cria.Server.Http;
 
@@ -15,7 +16,7 @@ namespace Cria.Server.Ollama;
 
 /// <summary>
 /// Ollama's routes: <c>/api/chat</c> and <c>/api/generate</c> (newline-delimited JSON, streaming unless
-/// <c>"stream": false</c>), <c>/api/tags</c>, <c>/api/show</c>, <c>/api/version</c>. Durations are in
+/// <c>"stream": false</c>), <c>/api/embed</c>, <c>/api/tags</c>, <c>/api/show</c>, <c>/api/version</c>. Durations are in
 /// nanoseconds, as Ollama reports them; errors are <c>{"error": "..."}</c>.
 /// </summary>
 internal static class OllamaEndpoints
@@ -26,6 +27,7 @@ internal static class OllamaEndpoints
     {
         app.MapPost("/api/chat", http => Guard(http, () => Chat(http, Service(http))));
         app.MapPost("/api/generate", http => Guard(http, () => Generate(http, Service(http))));
+        app.MapPost("/api/embed", http => Guard(http, () => Embed(http)));
         app.MapGet("/api/tags", http => Guard(http, () => Tags(http, Service(http))));
         app.MapPost("/api/show", http => Guard(http, () => Show(http, Service(http))));
         app.MapGet("/api/version", http => Guard(http, () =>
@@ -50,6 +52,7 @@ internal static class OllamaEndpoints
     {
         OllamaChatRequest body = await JsonBody.ReadAsync(http.Request, s_json.OllamaChatRequest);
         GenerationRequest request = OllamaMapping.ToRequest(body);
+        ModelAccess.Check(http, service.Models, request.Model);
         long start = TimeProvider.System.GetTimestamp();
         GenerationRun run = await service.StartAsync(request, http.RequestAborted);
         string model = body.Model ?? run.Model.Name;
@@ -87,6 +90,7 @@ internal static class OllamaEndpoints
         finally
         {
             run.Cancel();
+            RequestUsage.Add(http, run.PromptTokens + run.Stats.GeneratedTokens);
         }
     }
 
@@ -94,6 +98,7 @@ internal static class OllamaEndpoints
     {
         OllamaGenerateRequest body = await JsonBody.ReadAsync(http.Request, s_json.OllamaGenerateRequest);
         GenerationRequest request = OllamaMapping.ToRequest(body);
+        ModelAccess.Check(http, service.Models, request.Model);
         long start = TimeProvider.System.GetTimestamp();
         if (string.IsNullOrEmpty(body.Prompt))
         {
@@ -139,7 +144,40 @@ internal static class OllamaEndpoints
         finally
         {
             run.Cancel();
+            RequestUsage.Add(http, run.PromptTokens + run.Stats.GeneratedTokens);
         }
+    }
+
+    /// <summary>
+    /// Ollama's <c>/api/embed</c>. An input longer than the context is refused (400) even though Ollama
+    /// would cut it when <c>truncate</c> is true: Cria never truncates silently.
+    /// </summary>
+    private static async Task Embed(HttpContext http)
+    {
+        OllamaEmbedRequest body = await JsonBody.ReadAsync(http.Request, s_json.OllamaEmbedRequest);
+        if (body.Input is null)
+        {
+            throw ApiException.BadRequest("'input' is required", "input");
+        }
+        var inputs = new List<EmbeddingInput>(body.Input.Count);
+        foreach (string text in body.Input)
+        {
+            inputs.Add(new EmbeddingInput(text, null));
+        }
+        string? model = OllamaMapping.ModelName(body.Model);
+        ModelAccess.Check(http, http.RequestServices.GetRequiredService<ModelRegistry>(), model);
+        long start = TimeProvider.System.GetTimestamp();
+        var service = http.RequestServices.GetRequiredService<EmbeddingService>();
+        EmbeddingResult result = await service.EmbedAsync(model, inputs, "input", http.RequestAborted);
+        RequestUsage.Add(http, result.PromptTokens);
+        var response = new OllamaEmbedResponse
+        {
+            Model = body.Model ?? result.Model.Name,
+            Embeddings = [.. result.Vectors],
+            TotalDuration = Nanoseconds(TimeProvider.System.GetElapsedTime(start)),
+            PromptEvalCount = result.PromptTokens,
+        };
+        await EventStream.WriteJsonAsync(http.Response, response, s_json.OllamaEmbedResponse, http.RequestAborted);
     }
 
     private static Task Tags(HttpContext http, GenerationService service)

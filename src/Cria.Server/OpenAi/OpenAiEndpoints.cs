@@ -1,5 +1,6 @@
 using System.Text;
 
+using Cria.Server.Auth;
 using Cria.Server.Engine;
 using Cria.Server.Http;
 
@@ -11,7 +12,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Cria.Server.OpenAi;
 
 /// <summary>
-/// OpenAI's routes: <c>/v1/chat/completions</c>, <c>/v1/completions</c>, <c>/v1/models</c>. Streams are
+/// OpenAI's routes: <c>/v1/chat/completions</c>, <c>/v1/completions</c>, <c>/v1/embeddings</c>, <c>/v1/models</c>. Streams are
 /// server-sent events: a first chunk with the assistant role, one chunk per text piece, a last chunk
 /// with the finish reason, a usage chunk (empty choices) when <c>stream_options.include_usage</c>, then
 /// <c>data: [DONE]</c> — the order OpenAI sends them in.
@@ -26,6 +27,7 @@ internal static class OpenAiEndpoints
         app.MapGet("/v1/models/{id}", http => Guard(http, () => GetModel(http, (string)http.Request.RouteValues["id"]!, Service(http))));
         app.MapPost("/v1/chat/completions", http => Guard(http, () => ChatCompletions(http, Service(http))));
         app.MapPost("/v1/completions", http => Guard(http, () => Completions(http, Service(http))));
+        app.MapPost("/v1/embeddings", http => Guard(http, () => Embeddings(http)));
     }
 
     private static GenerationService Service(HttpContext http) => http.RequestServices.GetRequiredService<GenerationService>();
@@ -62,6 +64,7 @@ internal static class OpenAiEndpoints
     {
         ChatCompletionRequest body = await JsonBody.ReadAsync(http.Request, s_json.ChatCompletionRequest);
         GenerationRequest request = OpenAiMapping.ToRequest(body);
+        ModelAccess.Check(http, service.Models, request.Model);
         GenerationRun run = await service.StartAsync(request, http.RequestAborted);
         string id = ServerInfo.NewId("chatcmpl-");
         long created = ServerInfo.UnixNow();
@@ -102,6 +105,7 @@ internal static class OpenAiEndpoints
         finally
         {
             run.Cancel(); // a no-op when the run has ended; stops it when writing failed
+            RequestUsage.Add(http, run.PromptTokens + run.Stats.GeneratedTokens);
         }
     }
 
@@ -109,6 +113,7 @@ internal static class OpenAiEndpoints
     {
         CompletionRequest body = await JsonBody.ReadAsync(http.Request, s_json.CompletionRequest);
         GenerationRequest request = OpenAiMapping.ToRequest(body);
+        ModelAccess.Check(http, service.Models, request.Model);
         GenerationRun run = await service.StartAsync(request, http.RequestAborted);
         string id = ServerInfo.NewId("cmpl-");
         long created = ServerInfo.UnixNow();
@@ -148,7 +153,36 @@ internal static class OpenAiEndpoints
         finally
         {
             run.Cancel();
+            RequestUsage.Add(http, run.PromptTokens + run.Stats.GeneratedTokens);
         }
+    }
+
+    private static async Task Embeddings(HttpContext http)
+    {
+        EmbeddingRequest body = await JsonBody.ReadAsync(http.Request, s_json.EmbeddingRequest);
+        List<EmbeddingInput> inputs = OpenAiEmbeddingMapping.ToInputs(body.Input);
+        bool base64 = OpenAiEmbeddingMapping.IsBase64(body.EncodingFormat);
+        ModelAccess.Check(http, http.RequestServices.GetRequiredService<ModelRegistry>(), body.Model);
+        var service = http.RequestServices.GetRequiredService<EmbeddingService>();
+        EmbeddingResult result = await service.EmbedAsync(body.Model, inputs, "input", http.RequestAborted);
+        int dim = result.Model.Local.Model.Config.EmbeddingLength;
+        if (body.Dimensions is { } dimensions && dimensions != dim)
+        {
+            throw ApiException.BadRequest($"dimensions must be the model's embedding width of {dim} (shortened embeddings are not supported), got {dimensions}", "dimensions");
+        }
+        var data = new List<EmbeddingDto>(result.Vectors.Length);
+        for (int i = 0; i < result.Vectors.Length; i++)
+        {
+            data.Add(new EmbeddingDto { Index = i, Embedding = OpenAiEmbeddingMapping.Encode(result.Vectors[i], base64) });
+        }
+        var response = new EmbeddingResponse
+        {
+            Data = data,
+            Model = result.Model.Name,
+            Usage = new EmbeddingUsage { PromptTokens = result.PromptTokens, TotalTokens = result.PromptTokens },
+        };
+        RequestUsage.Add(http, result.PromptTokens);
+        await EventStream.WriteJsonAsync(http.Response, response, s_json.EmbeddingResponse, http.RequestAborted);
     }
 
     private static async Task<string> CollectAsync(GenerationRun run, CancellationToken cancel)

@@ -14,6 +14,10 @@ namespace Cria.Server.OpenAi;
 [JsonSerializable(typeof(ModelListResponse))]
 [JsonSerializable(typeof(ModelDto))]
 [JsonSerializable(typeof(ErrorResponse))]
+[JsonSerializable(typeof(EmbeddingRequest))]
+[JsonSerializable(typeof(EmbeddingResponse))]
+[JsonSerializable(typeof(float[]))]
+[JsonSerializable(typeof(string))]
 internal sealed partial class OpenAiJsonContext : JsonSerializerContext
 {
     /// <summary>
