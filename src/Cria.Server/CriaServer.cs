@@ -12,6 +12,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using OpenTelemetry.Metrics;
 
 namespace Cria.Server;
 
@@ -49,14 +50,17 @@ public static class CriaServer
                     throw new ArgumentException($"--host must be an IP address or localhost, got \"{options.Host}\"");
                 }
             });
-            var metrics = new ServerMetrics();
+            builder.Services.AddOpenTelemetry().WithMetrics(m => m
+                .AddMeter(ServerMetrics.MeterName)
+                .AddAspNetCoreInstrumentation()
+                .AddPrometheusExporter());
             builder.Services.AddSingleton(options);
-            builder.Services.AddSingleton(metrics);
+            builder.Services.AddSingleton(sp => new ServerMetrics(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), () => registry.Models.Count(registry.IsLoaded)));
             builder.Services.AddSingleton(registry);
-            builder.Services.AddSingleton(_ => new GenerationScheduler(options.Parallel, options.MaxQueue, metrics));
+            builder.Services.AddSingleton(sp => new GenerationScheduler(options.Parallel, options.MaxQueue, sp.GetRequiredService<ServerMetrics>()));
             builder.Services.AddSingleton(sp => new EmbeddingService(registry, sp.GetRequiredService<GenerationScheduler>()));
             builder.Services.AddSingleton(sp => new GenerationService(
-                registry, sp.GetRequiredService<GenerationScheduler>(), metrics, options,
+                registry, sp.GetRequiredService<GenerationScheduler>(), sp.GetRequiredService<ServerMetrics>(), options,
                 sp.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping));
             if (options.CorsOrigins.Count > 0)
             {
@@ -83,6 +87,7 @@ public static class CriaServer
             {
                 app.UseMiddleware<KeyAuthMiddleware>(keys, new QuotaTracker());
             }
+            app.MapPrometheusScrapingEndpoint("/metrics");
             app.MapGet("/", () => Results.Text("Cria is running\n"));
             app.MapGet("/health", http => EventStream.WriteJsonAsync(http.Response, new OllamaHealthResponse { Status = "ok" },
                 OllamaJsonContext.Api.OllamaHealthResponse, http.RequestAborted));
@@ -97,7 +102,7 @@ public static class CriaServer
         }
     }
 
-    /// <summary>The server's counters (for tests and, later, <c>/metrics</c>).</summary>
+    /// <summary>The server's counters (also exported at <c>/metrics</c>).</summary>
     public static ServerMetrics Metrics(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);

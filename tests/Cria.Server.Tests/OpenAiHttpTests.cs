@@ -111,9 +111,24 @@ public sealed class OpenAiHttpTests(ServerFixture fixture) : IClassFixture<Serve
     [Fact]
     public async Task Body_over_the_limit_is_413()
     {
-        string filler = new('a', 2 << 20);
-        using HttpResponseMessage response = await Server.PostJsonAsync("v1/chat/completions", Chat(content: filler));
-        JsonElement error = await AssertErrorAsync(response, HttpStatusCode.RequestEntityTooLarge, "invalid_request_error");
+        // A raw socket announces a 2 MiB body but sends only its start: the server must refuse it
+        // from the Content-Length alone. (Sending all of it races the server closing the
+        // connection after its early 413, and the client then sees a broken pipe instead.)
+        using var tcp = new System.Net.Sockets.TcpClient();
+        await tcp.ConnectAsync(Server.BaseAddress.Host, Server.BaseAddress.Port);
+        using System.Net.Sockets.NetworkStream stream = tcp.GetStream();
+        stream.ReadTimeout = 30_000;
+        string head = "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            + $"Content-Length: {2 << 20}\r\nConnection: close\r\n\r\n";
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(head + "{\"model\":\"stories260K\",\"messages\":[{\"role\":\"user\",\"content\":\"" + new string('a', 1000)));
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        string status = (await reader.ReadLineAsync())!;
+        Assert.StartsWith("HTTP/1.1 413", status, StringComparison.Ordinal);
+        string rest = await reader.ReadToEndAsync();
+        // The body may be chunked: take the JSON object itself.
+        string json = rest[rest.IndexOf('{', StringComparison.Ordinal)..(rest.LastIndexOf('}') + 1)];
+        JsonElement error = JsonDocument.Parse(json).RootElement.GetProperty("error");
+        Assert.Equal("invalid_request_error", error.GetProperty("type").GetString());
         Assert.Contains("1048576", error.GetProperty("message").GetString(), StringComparison.Ordinal);
     }
 

@@ -1,0 +1,44 @@
+using System.Net;
+
+namespace Cria.Server.Tests;
+
+/// <summary>/metrics in Prometheus text format, fed by OpenTelemetry: Cria's own counters and ASP.NET Core's request metrics.</summary>
+public sealed class MetricsTests
+{
+    [Fact]
+    public async Task Metrics_report_tokens_generations_and_http_requests()
+    {
+        await using RunningServer server = await RunningServer.StartAsync();
+        using (HttpResponseMessage chat = await server.PostJsonAsync("v1/chat/completions",
+            """{"model":"stories260K","messages":[{"role":"user","content":"Tell me a story"}],"max_tokens":7,"temperature":0}"""))
+        {
+            Assert.Equal(HttpStatusCode.OK, chat.StatusCode);
+        }
+        // The generation's counters are updated as its thread finishes, and the Prometheus exporter
+        // caches a scrape briefly: read until the request shows (at most ~10 s).
+        string text = "";
+        for (int i = 0; i < 40 && Generated(text) < 7; i++)
+        {
+            if (i > 0)
+            {
+                await Task.Delay(250);
+            }
+            using HttpResponseMessage metrics = await server.Http.GetAsync("metrics");
+            Assert.Equal(HttpStatusCode.OK, metrics.StatusCode);
+            Assert.StartsWith("text/plain", metrics.Content.Headers.ContentType?.MediaType, StringComparison.Ordinal);
+            text = await metrics.Content.ReadAsStringAsync();
+        }
+        Assert.True(Generated(text) >= 7, text);
+        Assert.Contains("cria_tokens_prompt", text);
+        Assert.Contains("cria_generations", text);
+        Assert.Contains("cria_queue_depth", text);
+        Assert.Contains("cria_models_loaded", text);
+        Assert.Contains("http_server_request_duration", text);
+    }
+
+    private static double Generated(string text)
+    {
+        string? line = text.Split('\n').FirstOrDefault(l => l.StartsWith("cria_tokens_generated", StringComparison.Ordinal));
+        return line is null ? -1 : double.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+    }
+}
