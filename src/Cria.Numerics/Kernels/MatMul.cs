@@ -247,9 +247,18 @@ public static unsafe class MatMul
                         }
                         break;
                     case GgmlType.F16:
-                        for (int t = 0; t < N; t++)
+                        int t16 = 0;
+                        for (; t16 + 4 <= N; t16 += 4)
                         {
-                            y[(long)t * rows + r] = DotF16.RunF16((ushort*)row, X + (long)t * cols, cols);
+                            DotF16.RunF16x4((ushort*)row, X + (long)t16 * cols, cols, cols, out float d0, out float d1, out float d2, out float d3);
+                            y[(long)t16 * rows + r] = d0;
+                            y[(long)(t16 + 1) * rows + r] = d1;
+                            y[(long)(t16 + 2) * rows + r] = d2;
+                            y[(long)(t16 + 3) * rows + r] = d3;
+                        }
+                        for (; t16 < N; t16++)
+                        {
+                            y[(long)t16 * rows + r] = DotF16.RunF16((ushort*)row, X + (long)t16 * cols, cols);
                         }
                         break;
                     case GgmlType.BF16:

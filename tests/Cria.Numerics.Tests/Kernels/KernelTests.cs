@@ -24,6 +24,7 @@ public sealed class KernelTests
         { GgmlType.F32, 37, 13, 5, 1 },
         { GgmlType.F32, 64, 130, 3, 2 },
         { GgmlType.F16, 32, 70, 4, 2 },
+        { GgmlType.F16, 77, 9, 7, 2 },
         { GgmlType.Q8_0, 64, 33, 2, 2 },
         { GgmlType.Q4_0, 96, 17, 3, 3 },
         { GgmlType.Q4_K, 256, 40, 2, 2 },

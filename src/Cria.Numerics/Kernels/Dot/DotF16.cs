@@ -72,6 +72,47 @@ internal static unsafe class DotF16
         }
     }
 
+    /// <summary>
+    /// One fp16 row against four activation rows (x, x + stride, …): each widened weight vector
+    /// feeds four FMAs, so prefill widens every weight once per four tokens instead of per token.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void RunF16x4(ushort* w, float* x, long stride, int n, out float r0, out float r1, out float r2, out float r3)
+    {
+        if (!Avx2.IsSupported || !Fma.IsSupported)
+        {
+            r0 = ScalarF16(w, x, n);
+            r1 = ScalarF16(w, x + stride, n);
+            r2 = ScalarF16(w, x + 2 * stride, n);
+            r3 = ScalarF16(w, x + 3 * stride, n);
+            return;
+        }
+        float* x1 = x + stride, x2 = x + 2 * stride, x3 = x + 3 * stride;
+        Vector256<float> a0 = Vector256<float>.Zero, a1 = Vector256<float>.Zero, a2 = Vector256<float>.Zero, a3 = Vector256<float>.Zero;
+        nint i = 0;
+        for (; i + 8 <= n; i += 8)
+        {
+            Vector256<float> wv = Simd.WidenHalves(w + i);
+            a0 = Fma.MultiplyAdd(wv, Vector256.Load(x + i), a0);
+            a1 = Fma.MultiplyAdd(wv, Vector256.Load(x1 + i), a1);
+            a2 = Fma.MultiplyAdd(wv, Vector256.Load(x2 + i), a2);
+            a3 = Fma.MultiplyAdd(wv, Vector256.Load(x3 + i), a3);
+        }
+        r0 = Vector256.Sum(a0) * Rebias;
+        r1 = Vector256.Sum(a1) * Rebias;
+        r2 = Vector256.Sum(a2) * Rebias;
+        r3 = Vector256.Sum(a3) * Rebias;
+        float[] table = Fp16Table.Values;
+        for (; i < n; i++)
+        {
+            float wf = table[w[i]];
+            r0 += wf * x[i];
+            r1 += wf * x1[i];
+            r2 += wf * x2[i];
+            r3 += wf * x3[i];
+        }
+    }
+
     public static float ScalarBF16(ushort* w, float* x, int n)
     {
         float acc = 0f;
