@@ -32,7 +32,7 @@ public static class KernelSelfTest
         {
             int block = GgmlTypes.BlockSize(type);
             int cols = block == 1 ? 77 : block * 3;
-            foreach (int n in new[] { 1, 3 })
+            foreach (int n in new[] { 1, 3, 6 })
             {
                 results.Add(Check(pool, type, cols, rows: 24, n, tiled: false));
                 results.Add(Check(pool, type, cols, rows: 24, n, tiled: true));

@@ -241,9 +241,18 @@ public static unsafe class MatMul
                 {
                     case GgmlType.F32:
                         var wr = new ReadOnlySpan<float>(row, cols);
-                        for (int t = 0; t < N; t++)
+                        int t32 = 0;
+                        for (; t32 + 4 <= N; t32 += 4)
                         {
-                            y[(long)t * rows + r] = TensorPrimitives.Dot(wr, new ReadOnlySpan<float>(X + (long)t * cols, cols));
+                            DotF16.RunF32x4((float*)row, X + (long)t32 * cols, cols, cols, out float e0, out float e1, out float e2, out float e3);
+                            y[(long)t32 * rows + r] = e0;
+                            y[(long)(t32 + 1) * rows + r] = e1;
+                            y[(long)(t32 + 2) * rows + r] = e2;
+                            y[(long)(t32 + 3) * rows + r] = e3;
+                        }
+                        for (; t32 < N; t32++)
+                        {
+                            y[(long)t32 * rows + r] = TensorPrimitives.Dot(wr, new ReadOnlySpan<float>(X + (long)t32 * cols, cols));
                         }
                         break;
                     case GgmlType.F16:
@@ -262,9 +271,18 @@ public static unsafe class MatMul
                         }
                         break;
                     case GgmlType.BF16:
-                        for (int t = 0; t < N; t++)
+                        int tb = 0;
+                        for (; tb + 4 <= N; tb += 4)
                         {
-                            y[(long)t * rows + r] = DotF16.RunBF16((ushort*)row, X + (long)t * cols, cols);
+                            DotF16.RunBF16x4((ushort*)row, X + (long)tb * cols, cols, cols, out float b0, out float b1, out float b2, out float b3);
+                            y[(long)tb * rows + r] = b0;
+                            y[(long)(tb + 1) * rows + r] = b1;
+                            y[(long)(tb + 2) * rows + r] = b2;
+                            y[(long)(tb + 3) * rows + r] = b3;
+                        }
+                        for (; tb < N; tb++)
+                        {
+                            y[(long)tb * rows + r] = DotF16.RunBF16((ushort*)row, X + (long)tb * cols, cols);
                         }
                         break;
                     case GgmlType.Q4_0:

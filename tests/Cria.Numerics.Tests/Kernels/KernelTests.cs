@@ -25,6 +25,8 @@ public sealed class KernelTests
         { GgmlType.F32, 64, 130, 3, 2 },
         { GgmlType.F16, 32, 70, 4, 2 },
         { GgmlType.F16, 77, 9, 7, 2 },
+        { GgmlType.F32, 45, 11, 9, 2 },
+        { GgmlType.BF16, 64, 12, 6, 2 },
         { GgmlType.Q8_0, 64, 33, 2, 2 },
         { GgmlType.Q4_0, 96, 17, 3, 3 },
         { GgmlType.Q4_K, 256, 40, 2, 2 },
@@ -72,7 +74,7 @@ public sealed class KernelTests
                 }
                 // Quantized formats meet 8-bit quantized activations (as in ggml), which adds
                 // about 0.5% error per element; float formats are exact up to rounding.
-                double tol = type is GgmlType.F32 or GgmlType.F16 ? 1e-3 * (1 + Math.Abs(expect)) : 0.01 * Math.Sqrt(cols);
+                double tol = type is GgmlType.F32 or GgmlType.F16 or GgmlType.BF16 ? 1e-3 * (1 + Math.Abs(expect)) : 0.01 * Math.Sqrt(cols);
                 Assert.Equal(expect, y[t * rows + r], tol);
             }
         }

@@ -113,6 +113,71 @@ internal static unsafe class DotF16
         }
     }
 
+    /// <summary>One bf16 row against four activation rows (see <see cref="RunF16x4"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void RunBF16x4(ushort* w, float* x, long stride, int n, out float r0, out float r1, out float r2, out float r3)
+    {
+        float* x1 = x + stride, x2 = x + 2 * stride, x3 = x + 3 * stride;
+        r0 = r1 = r2 = r3 = 0f;
+        nint i = 0;
+        if (Avx2.IsSupported && Fma.IsSupported)
+        {
+            Vector256<float> a0 = Vector256<float>.Zero, a1 = Vector256<float>.Zero, a2 = Vector256<float>.Zero, a3 = Vector256<float>.Zero;
+            for (; i + 8 <= n; i += 8)
+            {
+                Vector256<float> wv = Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32(w + i), 16).AsSingle();
+                a0 = Fma.MultiplyAdd(wv, Vector256.Load(x + i), a0);
+                a1 = Fma.MultiplyAdd(wv, Vector256.Load(x1 + i), a1);
+                a2 = Fma.MultiplyAdd(wv, Vector256.Load(x2 + i), a2);
+                a3 = Fma.MultiplyAdd(wv, Vector256.Load(x3 + i), a3);
+            }
+            r0 = Vector256.Sum(a0);
+            r1 = Vector256.Sum(a1);
+            r2 = Vector256.Sum(a2);
+            r3 = Vector256.Sum(a3);
+        }
+        for (; i < n; i++)
+        {
+            float wf = BitConverter.Int32BitsToSingle(w[i] << 16);
+            r0 += wf * x[i];
+            r1 += wf * x1[i];
+            r2 += wf * x2[i];
+            r3 += wf * x3[i];
+        }
+    }
+
+    /// <summary>One f32 row against four activation rows: each weight load feeds four FMAs.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void RunF32x4(float* w, float* x, long stride, int n, out float r0, out float r1, out float r2, out float r3)
+    {
+        float* x1 = x + stride, x2 = x + 2 * stride, x3 = x + 3 * stride;
+        r0 = r1 = r2 = r3 = 0f;
+        nint i = 0;
+        if (Fma.IsSupported)
+        {
+            Vector256<float> a0 = Vector256<float>.Zero, a1 = Vector256<float>.Zero, a2 = Vector256<float>.Zero, a3 = Vector256<float>.Zero;
+            for (; i + 8 <= n; i += 8)
+            {
+                Vector256<float> wv = Vector256.Load(w + i);
+                a0 = Fma.MultiplyAdd(wv, Vector256.Load(x + i), a0);
+                a1 = Fma.MultiplyAdd(wv, Vector256.Load(x1 + i), a1);
+                a2 = Fma.MultiplyAdd(wv, Vector256.Load(x2 + i), a2);
+                a3 = Fma.MultiplyAdd(wv, Vector256.Load(x3 + i), a3);
+            }
+            r0 = Vector256.Sum(a0);
+            r1 = Vector256.Sum(a1);
+            r2 = Vector256.Sum(a2);
+            r3 = Vector256.Sum(a3);
+        }
+        for (; i < n; i++)
+        {
+            r0 += w[i] * x[i];
+            r1 += w[i] * x1[i];
+            r2 += w[i] * x2[i];
+            r3 += w[i] * x3[i];
+        }
+    }
+
     public static float ScalarBF16(ushort* w, float* x, int n)
     {
         float acc = 0f;
