@@ -240,7 +240,6 @@ public static unsafe class MatMul
                 switch (w.Type)
                 {
                     case GgmlType.F32:
-                        var wr = new ReadOnlySpan<float>(row, cols);
                         int t32 = 0;
                         for (; t32 + 4 <= N; t32 += 4)
                         {
@@ -252,7 +251,7 @@ public static unsafe class MatMul
                         }
                         for (; t32 < N; t32++)
                         {
-                            y[(long)t32 * rows + r] = TensorPrimitives.Dot(wr, new ReadOnlySpan<float>(X + (long)t32 * cols, cols));
+                            y[(long)t32 * rows + r] = DotF16.RunF32((float*)row, X + (long)t32 * cols, cols);
                         }
                         break;
                     case GgmlType.F16:

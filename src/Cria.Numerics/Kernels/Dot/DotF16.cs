@@ -75,106 +75,151 @@ internal static unsafe class DotF16
     /// <summary>
     /// One fp16 row against four activation rows (x, x + stride, …): each widened weight vector
     /// feeds four FMAs, so prefill widens every weight once per four tokens instead of per token.
+    /// The summation order is exactly <see cref="RunF16"/>'s, so a token's result does not depend
+    /// on how the prompt was batched.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void RunF16x4(ushort* w, float* x, long stride, int n, out float r0, out float r1, out float r2, out float r3)
     {
-        if (!Avx2.IsSupported || !Fma.IsSupported)
+        if (!Avx2.IsSupported)
         {
-            r0 = ScalarF16(w, x, n);
-            r1 = ScalarF16(w, x + stride, n);
-            r2 = ScalarF16(w, x + 2 * stride, n);
-            r3 = ScalarF16(w, x + 3 * stride, n);
+            r0 = RunF16(w, x, n);
+            r1 = RunF16(w, x + stride, n);
+            r2 = RunF16(w, x + 2 * stride, n);
+            r3 = RunF16(w, x + 3 * stride, n);
             return;
         }
-        float* x1 = x + stride, x2 = x + 2 * stride, x3 = x + 3 * stride;
-        Vector256<float> a0 = Vector256<float>.Zero, a1 = Vector256<float>.Zero, a2 = Vector256<float>.Zero, a3 = Vector256<float>.Zero;
-        nint i = 0;
-        for (; i + 8 <= n; i += 8)
-        {
-            Vector256<float> wv = Simd.WidenHalves(w + i);
-            a0 = Fma.MultiplyAdd(wv, Vector256.Load(x + i), a0);
-            a1 = Fma.MultiplyAdd(wv, Vector256.Load(x1 + i), a1);
-            a2 = Fma.MultiplyAdd(wv, Vector256.Load(x2 + i), a2);
-            a3 = Fma.MultiplyAdd(wv, Vector256.Load(x3 + i), a3);
-        }
-        r0 = Vector256.Sum(a0) * Rebias;
-        r1 = Vector256.Sum(a1) * Rebias;
-        r2 = Vector256.Sum(a2) * Rebias;
-        r3 = Vector256.Sum(a3) * Rebias;
+        Rows4 rows = default;
+        nint i = Body(ref rows, w, x, stride, n, half: true);
         float[] table = Fp16Table.Values;
+        rows.Finish(Rebias, out r0, out r1, out r2, out r3);
         for (; i < n; i++)
         {
             float wf = table[w[i]];
             r0 += wf * x[i];
-            r1 += wf * x1[i];
-            r2 += wf * x2[i];
-            r3 += wf * x3[i];
+            r1 += wf * x[stride + i];
+            r2 += wf * x[2 * stride + i];
+            r3 += wf * x[3 * stride + i];
         }
     }
 
-    /// <summary>One bf16 row against four activation rows (see <see cref="RunF16x4"/>).</summary>
+    /// <summary>One bf16 row against four activation rows, in <see cref="RunBF16"/>'s summation order.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void RunBF16x4(ushort* w, float* x, long stride, int n, out float r0, out float r1, out float r2, out float r3)
     {
-        float* x1 = x + stride, x2 = x + 2 * stride, x3 = x + 3 * stride;
-        r0 = r1 = r2 = r3 = 0f;
-        nint i = 0;
-        if (Avx2.IsSupported && Fma.IsSupported)
+        if (!Avx2.IsSupported)
         {
-            Vector256<float> a0 = Vector256<float>.Zero, a1 = Vector256<float>.Zero, a2 = Vector256<float>.Zero, a3 = Vector256<float>.Zero;
-            for (; i + 8 <= n; i += 8)
-            {
-                Vector256<float> wv = Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32(w + i), 16).AsSingle();
-                a0 = Fma.MultiplyAdd(wv, Vector256.Load(x + i), a0);
-                a1 = Fma.MultiplyAdd(wv, Vector256.Load(x1 + i), a1);
-                a2 = Fma.MultiplyAdd(wv, Vector256.Load(x2 + i), a2);
-                a3 = Fma.MultiplyAdd(wv, Vector256.Load(x3 + i), a3);
-            }
-            r0 = Vector256.Sum(a0);
-            r1 = Vector256.Sum(a1);
-            r2 = Vector256.Sum(a2);
-            r3 = Vector256.Sum(a3);
+            r0 = RunBF16(w, x, n);
+            r1 = RunBF16(w, x + stride, n);
+            r2 = RunBF16(w, x + 2 * stride, n);
+            r3 = RunBF16(w, x + 3 * stride, n);
+            return;
         }
+        Rows4 rows = default;
+        nint i = Body(ref rows, w, x, stride, n, half: false);
+        rows.Finish(1f, out r0, out r1, out r2, out r3);
         for (; i < n; i++)
         {
             float wf = BitConverter.Int32BitsToSingle(w[i] << 16);
             r0 += wf * x[i];
-            r1 += wf * x1[i];
-            r2 += wf * x2[i];
-            r3 += wf * x3[i];
+            r1 += wf * x[stride + i];
+            r2 += wf * x[2 * stride + i];
+            r3 += wf * x[3 * stride + i];
         }
     }
 
-    /// <summary>One f32 row against four activation rows: each weight load feeds four FMAs.</summary>
+    /// <summary>An f32 row against one activation row: two accumulators over 16 values, then the tail.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static float RunF32(float* w, float* x, int n)
+    {
+        nint i = 0;
+        float sum = 0f;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            Vector256<float> acc0 = Vector256<float>.Zero, acc1 = Vector256<float>.Zero;
+            for (; i + 16 <= n; i += 16)
+            {
+                acc0 = Vector256.FusedMultiplyAdd(Vector256.Load(w + i), Vector256.Load(x + i), acc0);
+                acc1 = Vector256.FusedMultiplyAdd(Vector256.Load(w + i + 8), Vector256.Load(x + i + 8), acc1);
+            }
+            sum = Vector256.Sum(acc0 + acc1);
+        }
+        for (; i < n; i++)
+        {
+            sum += w[i] * x[i];
+        }
+        return sum;
+    }
+
+    /// <summary>One f32 row against four activation rows, in <see cref="RunF32"/>'s summation order.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void RunF32x4(float* w, float* x, long stride, int n, out float r0, out float r1, out float r2, out float r3)
     {
-        float* x1 = x + stride, x2 = x + 2 * stride, x3 = x + 3 * stride;
-        r0 = r1 = r2 = r3 = 0f;
-        nint i = 0;
-        if (Fma.IsSupported)
+        if (!Vector256.IsHardwareAccelerated)
         {
-            Vector256<float> a0 = Vector256<float>.Zero, a1 = Vector256<float>.Zero, a2 = Vector256<float>.Zero, a3 = Vector256<float>.Zero;
-            for (; i + 8 <= n; i += 8)
-            {
-                Vector256<float> wv = Vector256.Load(w + i);
-                a0 = Fma.MultiplyAdd(wv, Vector256.Load(x + i), a0);
-                a1 = Fma.MultiplyAdd(wv, Vector256.Load(x1 + i), a1);
-                a2 = Fma.MultiplyAdd(wv, Vector256.Load(x2 + i), a2);
-                a3 = Fma.MultiplyAdd(wv, Vector256.Load(x3 + i), a3);
-            }
-            r0 = Vector256.Sum(a0);
-            r1 = Vector256.Sum(a1);
-            r2 = Vector256.Sum(a2);
-            r3 = Vector256.Sum(a3);
+            r0 = RunF32(w, x, n);
+            r1 = RunF32(w, x + stride, n);
+            r2 = RunF32(w, x + 2 * stride, n);
+            r3 = RunF32(w, x + 3 * stride, n);
+            return;
         }
+        Rows4 rows = default;
+        float* x1 = x + stride, x2 = x + 2 * stride, x3 = x + 3 * stride;
+        nint i = 0;
+        for (; i + 16 <= n; i += 16)
+        {
+            Vector256<float> wa = Vector256.Load(w + i), wb = Vector256.Load(w + i + 8);
+            rows.Add(wa, wb, x + i, x1 + i, x2 + i, x3 + i);
+        }
+        rows.Finish(1f, out r0, out r1, out r2, out r3);
         for (; i < n; i++)
         {
             r0 += w[i] * x[i];
             r1 += w[i] * x1[i];
             r2 += w[i] * x2[i];
             r3 += w[i] * x3[i];
+        }
+    }
+
+    /// <summary>The 16-value-step loop of the half-precision x4 kernels (fp16 or bf16 weights).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static nint Body(ref Rows4 rows, ushort* w, float* x, long stride, int n, bool half)
+    {
+        float* x1 = x + stride, x2 = x + 2 * stride, x3 = x + 3 * stride;
+        nint i = 0;
+        for (; i + 16 <= n; i += 16)
+        {
+            Vector256<float> wa = half ? Simd.WidenHalves(w + i) : Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32(w + i), 16).AsSingle();
+            Vector256<float> wb = half ? Simd.WidenHalves(w + i + 8) : Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32(w + i + 8), 16).AsSingle();
+            rows.Add(wa, wb, x + i, x1 + i, x2 + i, x3 + i);
+        }
+        return i;
+    }
+
+    /// <summary>Two accumulators per activation row, as the single-row kernels keep them.</summary>
+    private struct Rows4
+    {
+        private Vector256<float> _a0, _b0, _a1, _b1, _a2, _b2, _a3, _b3;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Add(Vector256<float> wa, Vector256<float> wb, float* x0, float* x1, float* x2, float* x3)
+        {
+            _a0 = Vector256.FusedMultiplyAdd(wa, Vector256.Load(x0), _a0);
+            _b0 = Vector256.FusedMultiplyAdd(wb, Vector256.Load(x0 + 8), _b0);
+            _a1 = Vector256.FusedMultiplyAdd(wa, Vector256.Load(x1), _a1);
+            _b1 = Vector256.FusedMultiplyAdd(wb, Vector256.Load(x1 + 8), _b1);
+            _a2 = Vector256.FusedMultiplyAdd(wa, Vector256.Load(x2), _a2);
+            _b2 = Vector256.FusedMultiplyAdd(wb, Vector256.Load(x2 + 8), _b2);
+            _a3 = Vector256.FusedMultiplyAdd(wa, Vector256.Load(x3), _a3);
+            _b3 = Vector256.FusedMultiplyAdd(wb, Vector256.Load(x3 + 8), _b3);
+        }
+
+        public readonly void Finish(float scale, out float r0, out float r1, out float r2, out float r3)
+        {
+            r0 = Vector256.Sum(_a0 + _b0) * scale;
+            r1 = Vector256.Sum(_a1 + _b1) * scale;
+            r2 = Vector256.Sum(_a2 + _b2) * scale;
+            r3 = Vector256.Sum(_a3 + _b3) * scale;
         }
     }
 
