@@ -10,7 +10,7 @@ internal static class CommonOptions
         new("--model", "-m") { Description = description };
 
     public static Option<int> Threads() =>
-        new("--threads", "-t") { Description = "compute threads (default: processor count)", DefaultValueFactory = _ => ComputePool.DefaultThreads };
+        new("--threads", "-t") { Description = "compute threads (default: physical cores)", DefaultValueFactory = _ => ComputePool.DefaultThreads };
 
     public static Option<int> Context(string description = "context length in tokens (default: the model's, at most 4096)") =>
         new("--ctx", "-c") { Description = description, DefaultValueFactory = _ => 0 };

@@ -47,8 +47,41 @@ public sealed class ComputePool : IDisposable
     /// <summary>Threads that take part in a job, the caller included.</summary>
     public int ThreadCount { get; }
 
-    /// <summary>The default thread count: the processor count the runtime sees.</summary>
-    public static int DefaultThreads => Math.Max(1, Environment.ProcessorCount);
+    /// <summary>
+    /// The default thread count: physical cores (SMT siblings share a core's load/store and SIMD
+    /// units, and matmul is limited by those), never more than the processors this process may
+    /// use. On Linux the cores are counted from /sys topology; elsewhere the processor count.
+    /// </summary>
+    public static int DefaultThreads { get; } = Math.Max(1, Math.Min(Environment.ProcessorCount, PhysicalCores() ?? int.MaxValue));
+
+    private static int? PhysicalCores()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return null;
+        }
+        try
+        {
+            var cores = new HashSet<string>(StringComparer.Ordinal);
+            foreach (string cpu in Directory.EnumerateDirectories("/sys/devices/system/cpu", "cpu*"))
+            {
+                string siblings = Path.Combine(cpu, "topology", "thread_siblings_list");
+                if (File.Exists(siblings))
+                {
+                    cores.Add(File.ReadAllText(siblings).Trim());
+                }
+            }
+            return cores.Count > 0 ? cores.Count : null;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
 
     private static ComputePool? s_shared;
 
