@@ -161,6 +161,39 @@ public sealed class KernelTests
         buffers.ForEach(b => b.Dispose());
     }
 
+    [Theory]
+    [InlineData(GgmlType.Q4_0, 128)]
+    [InlineData(GgmlType.Q8_0, 96)]
+    [InlineData(GgmlType.Q4_K, 512)]
+    [InlineData(GgmlType.Q6_K, 256)]
+    [InlineData(GgmlType.F16, 80)]
+    [InlineData(GgmlType.F32, 70)]
+    public void A_tokens_result_does_not_depend_on_the_batch_it_is_in(GgmlType type, int cols)
+    {
+        const int rows = 16, n = 7;
+        var rng = new Random(cols);
+        long rb = GgmlTypes.RowBytes(type, cols);
+        using var buf = new NativeBuffer(rb * rows);
+        for (int r = 0; r < rows; r++)
+        {
+            Quantize.Row(type, RandomFloats(rng, cols, 0.1f), buf.Span(r * rb, (int)rb));
+        }
+        (WeightMatrix w, NativeBuffer? owner) = Cria.Numerics.Kernels.Tiled.Repacker.Repack(buf.Matrix(type, 0, rows, cols));
+        using (owner)
+        {
+            float[] x = RandomFloats(rng, n * cols);
+            var batched = new float[n * rows];
+            using var pool = new ComputePool(2);
+            MatMul.Run(pool, w, x, batched, n);
+            for (int t = 0; t < n; t++)
+            {
+                var single = new float[rows];
+                MatMul.Run(pool, w, x.AsSpan(t * cols, cols), single, 1);
+                Assert.Equal(single, batched.AsSpan(t * rows, rows).ToArray());
+            }
+        }
+    }
+
     [Fact]
     public void RmsNorm_matches_formula()
     {

@@ -84,7 +84,8 @@ internal static unsafe class TiledQ4_0
                 isum = Simd.Dot4(isum, Avx2.ShiftRightLogical(s.AsUInt16(), 4).AsByte() & mask, x + 16 + 4 * k);
             }
             isum -= Vector256.Create(8 * xsum[b]);
-            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(isum), Simd.WidenHalves(blk) * Vector256.Create(xd[b] * Simd.HalfRebias), acc);
+            // Same rounding as the two-token path: (scale · 2^112) · dx.
+            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(isum), Simd.WidenHalves(blk) * Vector256.Create(Simd.HalfRebias) * Vector256.Create(xd[b]), acc);
         }
         acc.Store(y);
     }

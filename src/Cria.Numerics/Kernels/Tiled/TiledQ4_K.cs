@@ -170,9 +170,10 @@ internal static unsafe class TiledQ4_K
                 mins += Avx2.MultiplyLow(mLo, Vector256.Create(bs[4 * c] + bs[4 * c + 1]))
                     + Avx2.MultiplyLow(mHi, Vector256.Create(bs[4 * c + 2] + bs[4 * c + 3]));
             }
-            Vector256<float> dx = Vector256.Create(xd[b] * Simd.HalfRebias);
-            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(total), Simd.WidenHalves(blk) * dx, acc);
-            acc = Fma.MultiplyAddNegated(Avx.ConvertToVector256Single(mins), Simd.WidenHalves(blk + 16) * dx, acc);
+            // Same rounding as the two-token path: (scale · 2^112) · dx.
+            Vector256<float> dx = Vector256.Create(xd[b]);
+            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(total), Simd.WidenHalves(blk) * Vector256.Create(Simd.HalfRebias) * dx, acc);
+            acc = Fma.MultiplyAddNegated(Avx.ConvertToVector256Single(mins), Simd.WidenHalves(blk + 16) * Vector256.Create(Simd.HalfRebias) * dx, acc);
         }
         acc.Store(y);
     }

@@ -112,7 +112,7 @@ internal static unsafe class TiledQ6_K
                 offset += Avx2.MultiplyLow(sa, Vector256.Create(32 * bs[2 * g])) + Avx2.MultiplyLow(sc, Vector256.Create(32 * bs[2 * g + 1]));
             }
             Vector256<float> d = Simd.WidenHalves(blk);
-            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(total - offset), d * Vector256.Create(xd[b] * Simd.HalfRebias), acc);
+            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(total - offset), d * Vector256.Create(Simd.HalfRebias) * Vector256.Create(xd[b]), acc);
         }
         acc.Store(y);
     }

@@ -44,10 +44,42 @@ internal static unsafe class TiledQ8_0
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(byte* tile, int blocks, sbyte* xq, float* xd, int* xsum, int n, float* y, long yStride)
     {
-        for (int t = 0; t < n; t++)
+        int t = 0;
+        for (; t + 2 <= n; t += 2)
+        {
+            Run2(tile, blocks, xq + (long)t * blocks * 32, xd + (long)t * blocks, xsum + (long)t * blocks, y + t * yStride, yStride);
+        }
+        for (; t < n; t++)
         {
             Run1(tile, blocks, xq + (long)t * blocks * 32, xd + (long)t * blocks, xsum + (long)t * blocks, y + t * yStride);
         }
+    }
+
+    /// <summary>Two tokens at once: each weight vector feeds two multiply-adds (prefill).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Run2(byte* tile, int blocks, sbyte* xq, float* xd, int* xsum, float* y, long yStride)
+    {
+        Vector256<float> acc0 = Vector256<float>.Zero, acc1 = Vector256<float>.Zero;
+        for (nint b = 0; b < blocks; b++)
+        {
+            byte* blk = tile + b * BlockBytes;
+            sbyte* x0 = xq + b * 32;
+            sbyte* x1 = x0 + (long)blocks * 32;
+            Vector256<int> i0 = Vector256<int>.Zero, i1 = Vector256<int>.Zero;
+            for (int k = 0; k < 8; k++)
+            {
+                Vector256<byte> w = Vector256.Load(blk + 16 + 32 * k);
+                i0 = AvxVnni.MultiplyWideningAndAdd(i0, w, Vector256.Create(*(int*)(x0 + 4 * k)).AsSByte());
+                i1 = AvxVnni.MultiplyWideningAndAdd(i1, w, Vector256.Create(*(int*)(x1 + 4 * k)).AsSByte());
+            }
+            i0 -= Vector256.Create(128 * xsum[b]);
+            i1 -= Vector256.Create(128 * xsum[b + blocks]);
+            Vector256<float> sc = Simd.WidenHalves(blk) * Vector256.Create(Simd.HalfRebias);
+            acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(i0), sc * Vector256.Create(xd[b]), acc0);
+            acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(i1), sc * Vector256.Create(xd[b + blocks]), acc1);
+        }
+        acc0.Store(y);
+        acc1.Store(y + yStride);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -65,7 +97,7 @@ internal static unsafe class TiledQ8_0
             }
             isum -= Vector256.Create(128 * xsum[b]);
             Vector256<float> sc = Simd.WidenHalves(blk);
-            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(isum), sc * Vector256.Create(xd[b] * Simd.HalfRebias), acc);
+            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(isum), sc * Vector256.Create(Simd.HalfRebias) * Vector256.Create(xd[b]), acc);
         }
         acc.Store(y);
     }
