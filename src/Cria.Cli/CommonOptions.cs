@@ -34,4 +34,23 @@ internal static class CommonOptions
         }
         return threads == ComputePool.DefaultThreads ? ComputePool.Shared : new ComputePool(threads);
     }
+
+    /// <summary>A size such as 8G, 8GiB, 512M, 100000 (bytes); K, M, G, T are powers of 1024.</summary>
+    public static long ParseSize(string text, string option)
+    {
+        string t = text.Trim();
+        string digits = t.TrimEnd('B', 'b', 'i').TrimEnd();
+        long scale = 1;
+        if (digits.Length > 0 && char.ToUpperInvariant(digits[^1]) is var unit && unit is 'K' or 'M' or 'G' or 'T')
+        {
+            scale = unit switch { 'K' => 1L << 10, 'M' => 1L << 20, 'G' => 1L << 30, _ => 1L << 40 };
+            digits = digits[..^1];
+        }
+        if (!double.TryParse(digits, System.Globalization.NumberStyles.AllowDecimalPoint, System.Globalization.CultureInfo.InvariantCulture, out double value)
+            || value <= 0 || value * scale > long.MaxValue / 2)
+        {
+            throw new UserException($"{option} must be a size such as 8G, 512M or a number of bytes, got \"{text}\"");
+        }
+        return (long)(value * scale);
+    }
 }

@@ -11,7 +11,12 @@ internal static class ServeCommand
 {
     public static Command Create()
     {
-        var models = new Option<string[]>("--model", "-m") { Description = "GGUF model file to serve (repeatable; a request's \"model\" is the file name without extension; default: the bundled stories260K model)", AllowMultipleArgumentsPerToken = false };
+        var models = new Option<string[]>("--model", "-m") { Description = "GGUF model file to serve, as PATH or NAME=PATH (repeatable; a request's \"model\" is NAME, by default the file name without extension; default: the bundled stories260K model)", AllowMultipleArgumentsPerToken = false };
+        var aliases = new Option<string[]>("--alias") { Description = "another name for a served model, as ALIAS=NAME (repeatable), e.g. --alias gpt-4o-mini=stories260K", AllowMultipleArgumentsPerToken = false };
+        var keepAlive = new Option<string>("--keep-alive") { Description = "how long a model stays loaded after its last request: 5m, 1h30m, 300 (seconds), 0 (unload at once) or -1 (forever)", DefaultValueFactory = _ => "5m" };
+        var maxLoaded = new Option<int>("--max-loaded") { Description = "most models in memory at once; loading another unloads the least recently used idle one (0: no limit)", DefaultValueFactory = _ => 3 };
+        var memoryBudget = new Option<string?>("--memory-budget") { Description = "memory the loaded models (files plus KV caches) may take together, e.g. 8G or 512M; idle models are unloaded to make room (default: no limit)" };
+        var logPrompts = new Option<bool>("--log-prompts") { Description = "include prompts and generated text in the per-request log line (off by default: they are your users' data)" };
         var host = new Option<string>("--host") { Description = "address to listen on", DefaultValueFactory = _ => "127.0.0.1" };
         var port = new Option<int>("--port", "-p") { Description = "TCP port", DefaultValueFactory = _ => 11435 };
         var ctx = CommonOptions.Context("context length of each sequence slot in tokens (default: the model's, at most 4096)");
@@ -23,7 +28,7 @@ internal static class ServeCommand
 
         var cmd = new Command("serve", "Serve models over OpenAI's API (/v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models) and Ollama's (/api/chat, /api/generate, /api/embed, /api/tags, /api/show).")
         {
-            models, host, port, ctx, parallel, chatTemplate, threads, requireKey, cors,
+            models, aliases, host, port, ctx, parallel, chatTemplate, threads, requireKey, cors, keepAlive, maxLoaded, memoryBudget, logPrompts,
         };
         cmd.SetAction(p => CliErrors.Run(() =>
         {
@@ -37,8 +42,31 @@ internal static class ServeCommand
             {
                 throw new UserException($"--threads must be between 1 and 1024, got {threadCount}");
             }
+            string keepAliveText = p.GetValue(keepAlive) ?? "5m";
+            TimeSpan keepAliveValue = ServerOptions.ParseKeepAlive(keepAliveText)
+                ?? throw new UserException($"--keep-alive must be a duration such as 5m, 1h30m, 300 (seconds), 0 or -1, got \"{keepAliveText}\"");
+            var aliasMap = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+            foreach (string alias in p.GetValue(aliases) ?? [])
+            {
+                int eq = alias.IndexOf('=', StringComparison.Ordinal);
+                if (eq <= 0 || eq == alias.Length - 1)
+                {
+                    throw new UserException($"--alias must be ALIAS=NAME, got \"{alias}\"");
+                }
+                if (!aliasMap.TryAdd(alias[..eq], alias[(eq + 1)..]))
+                {
+                    throw new UserException($"--alias {alias[..eq]} is given twice");
+                }
+            }
+            string? budgetText = p.GetValue(memoryBudget);
+            long budget = budgetText is null ? 0 : CommonOptions.ParseSize(budgetText, "--memory-budget");
             var options = new ServerOptions
             {
+                Aliases = aliasMap,
+                KeepAlive = keepAliveValue,
+                MaxLoadedModels = p.GetValue(maxLoaded),
+                MemoryBudgetBytes = budget,
+                LogPrompts = p.GetValue(logPrompts),
                 ModelPaths = p.GetValue(models) ?? [],
                 Host = p.GetValue(host) ?? "127.0.0.1",
                 Port = p.GetValue(port),
@@ -52,7 +80,9 @@ internal static class ServeCommand
             WebApplication app = CriaServer.Build(options);
             app.Lifetime.ApplicationStarted.Register(() =>
             {
-                string names = string.Join(", ", options.ModelPaths.Count > 0 ? options.ModelPaths.Select(Path.GetFileNameWithoutExtension) : [Path.GetFileNameWithoutExtension(ServerOptions.DefaultModelFile)]);
+                string names = string.Join(", ", options.ModelPaths.Count > 0
+                    ? options.ModelPaths.Select(spec => ServerOptions.SplitModelSpec(spec) is var (name, path) ? name ?? Path.GetFileNameWithoutExtension(path) : spec)
+                    : [Path.GetFileNameWithoutExtension(ServerOptions.DefaultModelFile)]);
                 Console.Error.WriteLine($"cria: serving {names} on {string.Join(", ", app.Urls)} (OpenAI: /v1, Ollama: /api); Ctrl-C stops");
             });
             // Ctrl-C (SIGINT) and SIGTERM stop the host: running generations are cancelled and their

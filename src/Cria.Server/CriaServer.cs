@@ -55,8 +55,15 @@ public static class CriaServer
                 .AddAspNetCoreInstrumentation()
                 .AddPrometheusExporter());
             builder.Services.AddSingleton(options);
-            builder.Services.AddSingleton(sp => new ServerMetrics(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), () => registry.Models.Count(registry.IsLoaded)));
+            builder.Services.AddSingleton(sp => new ServerMetrics(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(),
+                () => registry.Loaded().Count,
+                () =>
+                {
+                    IReadOnlyList<ServedModel> loaded = registry.Loaded();
+                    return (loaded.Sum(m => m.KvTokensInUse), loaded.Sum(m => m.KvCapacityTokens));
+                }));
             builder.Services.AddSingleton(registry);
+            builder.Services.AddSingleton<RequestLog>();
             builder.Services.AddSingleton(sp => new GenerationScheduler(options.Parallel, options.MaxQueue, sp.GetRequiredService<ServerMetrics>()));
             builder.Services.AddSingleton(sp => new EmbeddingService(registry, sp.GetRequiredService<GenerationScheduler>()));
             builder.Services.AddSingleton(sp => new GenerationService(

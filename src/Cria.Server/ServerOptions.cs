@@ -6,8 +6,26 @@ public sealed record ServerOptions
     /// <summary>The bundled model's file name, looked up under <c>models/</c> next to the binary.</summary>
     public const string DefaultModelFile = "stories260K.gguf";
 
-    /// <summary>GGUF files to serve; a request's <c>model</c> is the file name without extension. Empty: the bundled model.</summary>
+    /// <summary>
+    /// GGUF files to serve, each <c>PATH</c> or <c>NAME=PATH</c>; a request's <c>model</c> is the name, by
+    /// default the file name without extension. Empty: the bundled model.
+    /// </summary>
     public IReadOnlyList<string> ModelPaths { get; init; } = [];
+
+    /// <summary>Other names for served models (<c>--alias gpt-4o-mini=stories260K</c>): alias → model name.</summary>
+    public IReadOnlyDictionary<string, string> Aliases { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>How long a model stays loaded after its last request (Ollama's default, 5 minutes); negative: forever; zero: unload at once.</summary>
+    public TimeSpan KeepAlive { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Most models loaded at once (0: no limit); loading one more unloads the least recently used idle one.</summary>
+    public int MaxLoadedModels { get; init; } = 3;
+
+    /// <summary>Bytes the loaded models (files plus KV caches) may take together (0: no limit); idle models are unloaded to make room.</summary>
+    public long MemoryBudgetBytes { get; init; }
+
+    /// <summary>Whether the request log line includes the prompt and the generated text (off by default: prompts are the users' data).</summary>
+    public bool LogPrompts { get; init; }
 
     public string Host { get; init; } = "127.0.0.1";
 
@@ -56,6 +74,30 @@ public sealed record ServerOptions
 
     public static string BundledModelPath => Path.Combine(AppContext.BaseDirectory, "models", DefaultModelFile);
 
+    /// <summary>"NAME=PATH" → (NAME, PATH); a plain path (or one that exists as written, '=' and all) → (null, PATH).</summary>
+    public static (string? Name, string Path) SplitModelSpec(string spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        int eq = spec.IndexOf('=', StringComparison.Ordinal);
+        if (eq <= 0 || File.Exists(spec))
+        {
+            return (null, spec);
+        }
+        return (spec[..eq], spec[(eq + 1)..]);
+    }
+
+    /// <summary>A keep-alive as <c>--keep-alive</c> and Ollama's <c>keep_alive</c> take it ("5m", "1h30m", "300" seconds, "-1" forever); null when malformed.</summary>
+    public static TimeSpan? ParseKeepAlive(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        TimeSpan? value = Ollama.OllamaMapping.ParseDuration(text.Trim());
+        return value < TimeSpan.Zero ? Timeout.InfiniteTimeSpan : value;
+    }
+
+    /// <summary>Names may use letters, digits and <c>. _ - : /</c> (as model ids do), 1–128 characters.</summary>
+    public static bool IsValidModelName(string name) =>
+        name.Length is > 0 and <= 128 && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-' or ':' or '/');
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid setting.</summary>
     public void Validate()
     {
@@ -85,6 +127,33 @@ public sealed record ServerOptions
             {
                 throw new ArgumentException($"--cors must be an origin such as https://example.com (scheme and host, no path) or *, got \"{origin}\"");
             }
+        }
+        foreach (string spec in ModelPaths)
+        {
+            (string? name, string path) = SplitModelSpec(spec);
+            if (name is not null && !IsValidModelName(name))
+            {
+                throw new ArgumentException($"--model {spec}: the name \"{name}\" may use letters, digits and . _ - : / (1–128 characters)");
+            }
+            if (path.Length == 0)
+            {
+                throw new ArgumentException($"--model {spec}: the path is empty");
+            }
+        }
+        foreach ((string alias, string target) in Aliases)
+        {
+            if (!IsValidModelName(alias))
+            {
+                throw new ArgumentException($"--alias {alias}={target}: the alias may use letters, digits and . _ - : / (1–128 characters)");
+            }
+        }
+        if (MaxLoadedModels < 0)
+        {
+            throw new ArgumentException($"--max-loaded must be ≥ 0 (0: no limit), got {MaxLoadedModels}");
+        }
+        if (MemoryBudgetBytes < 0)
+        {
+            throw new ArgumentException($"--memory-budget must be ≥ 0 (0: no limit), got {MemoryBudgetBytes}");
         }
         if (Threads is < 0 or > 1024)
         {

@@ -106,6 +106,16 @@ public sealed class KeysTests(KeysFixture keys, ServerFixture open) : IClassFixt
         (_, string allowed) = keys.Store.Create("this-model", models: ["stories260K"]);
         using HttpResponseMessage ok = await SendAsync(HttpMethod.Post, "v1/embeddings", allowed, EmbedBody);
         Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+
+        // Listings show a key only the models it may use.
+        using HttpResponseMessage hidden = await SendAsync(HttpMethod.Get, "v1/models", secret);
+        Assert.Equal(0, (await RunningServer.JsonAsync(hidden)).GetProperty("data").GetArrayLength());
+        using HttpResponseMessage hiddenOne = await SendAsync(HttpMethod.Get, "v1/models/stories260K", secret);
+        Assert.Equal(HttpStatusCode.NotFound, hiddenOne.StatusCode);
+        using HttpResponseMessage tags = await SendAsync(HttpMethod.Get, "api/tags", secret);
+        Assert.Equal(0, (await RunningServer.JsonAsync(tags)).GetProperty("models").GetArrayLength());
+        using HttpResponseMessage shown = await SendAsync(HttpMethod.Get, "v1/models", allowed);
+        Assert.Equal(1, (await RunningServer.JsonAsync(shown)).GetProperty("data").GetArrayLength());
     }
 
     [Fact]

@@ -34,6 +34,9 @@ public sealed class MetricsTests
         Assert.Contains("cria_queue_depth", text);
         Assert.Contains("cria_models_loaded", text);
         Assert.Contains("http_server_request_duration", text);
+        Assert.Contains("cria_time_to_first_token_seconds_bucket", text);
+        Assert.Contains("cria_time_per_output_token_seconds_bucket", text);
+        Assert.Contains("cria_kv_cache_usage", text);
     }
 
     private static double Generated(string text)

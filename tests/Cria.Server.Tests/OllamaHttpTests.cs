@@ -114,4 +114,44 @@ public sealed class OllamaHttpTests(ServerFixture fixture) : IClassFixture<Serve
         using HttpResponseMessage version = await Server.Http.GetAsync("api/version");
         Assert.Matches(@"^\d+\.\d+\.\d+$", (await RunningServer.JsonAsync(version)).GetProperty("version").GetString());
     }
+
+    [Fact]
+    public async Task Generate_context_continues_the_exchange_and_logprobs_are_per_token()
+    {
+        using HttpResponseMessage first = await Server.PostJsonAsync("api/generate",
+            """{"model":"stories260K","prompt":"Once upon a time","raw":true,"stream":false,"logprobs":true,"top_logprobs":2,"options":{"temperature":0,"num_predict":5}}""");
+        JsonElement one = await RunningServer.JsonAsync(first);
+        int[] context = [.. one.GetProperty("context").EnumerateArray().Select(e => e.GetInt32())];
+        Assert.Equal(one.GetProperty("prompt_eval_count").GetInt32() + 5, context.Length);
+        JsonElement[] logprobs = [.. one.GetProperty("logprobs").EnumerateArray()];
+        Assert.Equal(5, logprobs.Length);
+        Assert.All(logprobs, lp => Assert.Equal(2, lp.GetProperty("top_logprobs").GetArrayLength()));
+        Assert.Equal(one.GetProperty("response").GetString(), string.Concat(logprobs.Select(lp => lp.GetProperty("token").GetString())));
+
+        // Continuing with the context puts the earlier exchange before the new prompt.
+        string contextJson = string.Join(",", context);
+        using HttpResponseMessage next = await Server.PostJsonAsync("api/generate",
+            $$$"""{"model":"stories260K","prompt":" there","raw":true,"stream":false,"context":[{{{contextJson}}}],"options":{"temperature":0,"num_predict":4}}""");
+        JsonElement two = await RunningServer.JsonAsync(next);
+        int[] context2 = [.. two.GetProperty("context").EnumerateArray().Select(e => e.GetInt32())];
+        Assert.True(two.GetProperty("prompt_eval_count").GetInt32() > context.Length);
+        Assert.Equal(two.GetProperty("prompt_eval_count").GetInt32() + 4, context2.Length);
+        Assert.Equal(context, context2[..context.Length]);
+
+        using HttpResponseMessage bad = await Server.PostJsonAsync("api/generate", """{"model":"stories260K","prompt":"x","context":[99999999]}""");
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+    }
+
+    [Fact]
+    public async Task Legacy_embeddings_endpoint_returns_one_vector()
+    {
+        using HttpResponseMessage response = await Server.PostJsonAsync("api/embeddings", """{"model":"stories260K","prompt":"a cat"}""");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        JsonElement body = await RunningServer.JsonAsync(response);
+        Assert.Equal(64, body.GetProperty("embedding").GetArrayLength());
+
+        using HttpResponseMessage embed = await Server.PostJsonAsync("api/embed", """{"model":"stories260K","input":"a cat"}""");
+        JsonElement same = (await RunningServer.JsonAsync(embed)).GetProperty("embeddings")[0];
+        Assert.Equal(same.EnumerateArray().Select(e => e.GetSingle()), body.GetProperty("embedding").EnumerateArray().Select(e => e.GetSingle()));
+    }
 }

@@ -55,7 +55,7 @@ public sealed class OpenAiHttpTests(ServerFixture fixture) : IClassFixture<Serve
     [InlineData(",\"presence_penalty\":3", "presence_penalty")]
     [InlineData(",\"frequency_penalty\":-2.5", "frequency_penalty")]
     [InlineData(",\"n\":2", "n")]
-    [InlineData(",\"logprobs\":true", "logprobs")]
+    [InlineData(",\"logprobs\":true,\"top_logprobs\":21", "top_logprobs")]
     [InlineData(",\"logit_bias\":{\"abc\":1}", "logit_bias")]
     [InlineData(",\"stop\":[\"\"]", "stop")]
     public async Task Out_of_range_parameters_are_400_naming_the_field(string extra, string param)
@@ -248,5 +248,29 @@ public sealed class OpenAiHttpTests(ServerFixture fixture) : IClassFixture<Serve
         using HttpResponseMessage response = await Server.Http.GetAsync("health");
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("ok", (await RunningServer.JsonAsync(response)).GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public async Task Completions_logprobs_use_the_legacy_parallel_lists()
+    {
+        using HttpResponseMessage response = await Server.PostJsonAsync("v1/completions",
+            """{"model":"stories260K","prompt":"Once upon a time","max_tokens":6,"temperature":0,"logprobs":2}""");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        JsonElement choice = (await RunningServer.JsonAsync(response)).GetProperty("choices")[0];
+        JsonElement lp = choice.GetProperty("logprobs");
+        string[] tokens = [.. lp.GetProperty("tokens").EnumerateArray().Select(t => t.GetString()!)];
+        Assert.Equal(6, tokens.Length);
+        Assert.Equal(choice.GetProperty("text").GetString(), string.Concat(tokens));
+        Assert.All(lp.GetProperty("token_logprobs").EnumerateArray(), v => Assert.True(v.GetDouble() <= 0));
+        Assert.All(lp.GetProperty("top_logprobs").EnumerateArray(), top => Assert.InRange(top.EnumerateObject().Count(), 1, 2));
+        int[] offsets = [.. lp.GetProperty("text_offset").EnumerateArray().Select(o => o.GetInt32())];
+        Assert.Equal(0, offsets[0]);
+        Assert.Equal(offsets.Skip(1), offsets.Take(5).Select((o, i) => o + tokens[i].Length));
+
+        using HttpResponseMessage tooMany = await Server.PostJsonAsync("v1/completions", """{"model":"stories260K","prompt":"x","logprobs":21}""");
+        Assert.Equal(HttpStatusCode.BadRequest, tooMany.StatusCode);
+        using HttpResponseMessage topWithout = await Server.PostJsonAsync("v1/chat/completions",
+            """{"model":"stories260K","messages":[{"role":"user","content":"x"}],"top_logprobs":2}""");
+        Assert.Equal(HttpStatusCode.BadRequest, topWithout.StatusCode);
     }
 }

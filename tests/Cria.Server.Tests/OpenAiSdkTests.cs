@@ -108,4 +108,36 @@ public sealed class OpenAiSdkTests(ServerFixture fixture) : IClassFixture<Server
         Assert.Equal(404, e.Status);
         Assert.Contains("no-such-model", e.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Logprobs_come_back_per_token_with_sorted_alternatives_in_both_modes()
+    {
+        var options = new ChatCompletionOptions { Temperature = 0f, MaxOutputTokenCount = 12, IncludeLogProbabilities = true, TopLogProbabilityCount = 3 };
+        ChatCompletion completion = await Chat.CompleteChatAsync(s_conversation, options);
+        IReadOnlyList<ChatTokenLogProbabilityDetails> tokens = completion.ContentTokenLogProbabilities;
+        Assert.Equal(completion.Usage.OutputTokenCount, tokens.Count);
+        Assert.Equal(completion.Content[0].Text, string.Concat(tokens.Select(t => t.Token)));
+        foreach (ChatTokenLogProbabilityDetails token in tokens)
+        {
+            Assert.True(token.LogProbability <= 0);
+            Assert.Equal(3, token.TopLogProbabilities.Count);
+            Assert.True(token.TopLogProbabilities[0].LogProbability >= token.TopLogProbabilities[1].LogProbability);
+            Assert.True(token.TopLogProbabilities[1].LogProbability >= token.TopLogProbabilities[2].LogProbability);
+            // Greedy: the chosen token is the most likely one.
+            Assert.Equal(token.TopLogProbabilities[0].Token, token.Token);
+            Assert.Equal(token.TopLogProbabilities[0].LogProbability, token.LogProbability, 5);
+            Assert.Equal(System.Text.Encoding.UTF8.GetBytes(token.Token), token.Utf8Bytes?.ToArray());
+        }
+
+        var streamed = new List<ChatTokenLogProbabilityDetails>();
+        await foreach (StreamingChatCompletionUpdate update in Chat.CompleteChatStreamingAsync(s_conversation, options))
+        {
+            streamed.AddRange(update.ContentTokenLogProbabilities);
+        }
+        Assert.Equal(tokens.Select(t => t.Token), streamed.Select(t => t.Token));
+        Assert.Equal(tokens.Select(t => t.LogProbability), streamed.Select(t => t.LogProbability));
+
+        ChatCompletion without = await Chat.CompleteChatAsync(s_conversation, Greedy(4));
+        Assert.Empty(without.ContentTokenLogProbabilities);
+    }
 }

@@ -27,10 +27,14 @@ public sealed class RunningServer : IAsyncDisposable
 
     public ServerMetrics Metrics => _app.Metrics();
 
-    public static async Task<RunningServer> StartAsync(ServerOptions? options = null)
+    public static async Task<RunningServer> StartAsync(ServerOptions? options = null, Action<ILoggingBuilder>? logging = null)
     {
         options ??= new ServerOptions();
-        WebApplication app = CriaServer.Build(options with { Host = "127.0.0.1", Port = 0 }, logging => logging.SetMinimumLevel(LogLevel.Warning));
+        WebApplication app = CriaServer.Build(options with { Host = "127.0.0.1", Port = 0 }, builder =>
+        {
+            builder.SetMinimumLevel(logging is null ? LogLevel.Warning : LogLevel.Information);
+            logging?.Invoke(builder);
+        });
         await app.StartAsync();
         string url = app.Urls.Single();
         return new RunningServer(app, new Uri(url.TrimEnd('/') + "/"));

@@ -27,7 +27,17 @@ public sealed record GenerationOptions
     public int MaxTokens { get; init; } = 256;
     public SamplingOptions Sampling { get; init; } = new();
     public IReadOnlyList<string>? Stop { get; init; }
+
+    /// <summary>Report each token's log-probability and this many alternatives (0–20); null: no log-probabilities.</summary>
+    public int? Logprobs { get; init; }
 }
+
+/// <summary>
+/// One decode step of a generation: the token, the text that became final with it (often empty while a
+/// multi-byte character or a possible stop string is held back) and, when asked for, its log-probability.
+/// The last step of a generation may carry only held-back text, with <see cref="Token"/> = -1.
+/// </summary>
+public readonly record struct GenerationStep(int Token, string Text, TokenLogprob? Logprob);
 
 /// <summary>Counters and timings of a finished (or running) generation.</summary>
 public sealed class GenerationStats
@@ -61,7 +71,25 @@ public sealed class Generator
     /// Generates after <paramref name="prompt"/> (token ids, BOS included when wanted), yielding text
     /// pieces. The context must be empty or hold a prefix of the prompt that is reused.
     /// </summary>
-    public IEnumerable<string> Generate(InferenceContext ctx, IReadOnlyList<int> prompt, GenerationOptions options, GenerationStats stats, CancellationToken cancel = default)
+    public IEnumerable<string> Generate(InferenceContext ctx, IReadOnlyList<int> prompt, GenerationOptions options, GenerationStats stats, CancellationToken cancel = default) =>
+        TextOf(GenerateSteps(ctx, prompt, options, stats, cancel)); // arguments are checked now, not at the first MoveNext
+
+    private static IEnumerable<string> TextOf(IEnumerable<GenerationStep> steps)
+    {
+        foreach (GenerationStep step in steps)
+        {
+            if (step.Text.Length > 0)
+            {
+                yield return step.Text;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Like <see cref="Generate"/>, one item per generated token (plus possibly a last one with held-back
+    /// text), with the token id and, when <see cref="GenerationOptions.Logprobs"/> is set, its log-probability.
+    /// </summary>
+    public IEnumerable<GenerationStep> GenerateSteps(InferenceContext ctx, IReadOnlyList<int> prompt, GenerationOptions options, GenerationStats stats, CancellationToken cancel = default)
     {
         ArgumentNullException.ThrowIfNull(ctx);
         ArgumentNullException.ThrowIfNull(prompt);
@@ -75,10 +103,14 @@ public sealed class Generator
         {
             throw new ArgumentException($"the prompt is {prompt.Count} tokens; the context holds {ctx.ContextLength}");
         }
+        if (options.Logprobs is < 0 or > TokenLogprob.MaxTop)
+        {
+            throw new ArgumentException($"logprobs must be between 0 and {TokenLogprob.MaxTop}, got {options.Logprobs}");
+        }
         return Run(ctx, prompt, options, stats, cancel);
     }
 
-    private IEnumerable<string> Run(InferenceContext ctx, IReadOnlyList<int> prompt, GenerationOptions options, GenerationStats stats, CancellationToken cancel)
+    private IEnumerable<GenerationStep> Run(InferenceContext ctx, IReadOnlyList<int> prompt, GenerationOptions options, GenerationStats stats, CancellationToken cancel)
     {
         var sampler = new Sampler(_model.VocabSize, options.Sampling);
         var decoder = new StreamingDecoder(_tokenizer);
@@ -107,6 +139,7 @@ public sealed class Generator
                 break;
             }
             int next = sampler.Sample(ctx.Logits);
+            TokenLogprob? logprob = options.Logprobs is { } top ? TokenLogprob.Compute(ctx.Logits, next, top) : null;
             if (_tokenizer.IsEndOfGeneration(next))
             {
                 stats.FinishReason = FinishReason.Stop;
@@ -125,11 +158,7 @@ public sealed class Generator
                 }
                 stripSpace = false;
             }
-            string emit = stops.Push(text);
-            if (emit.Length > 0)
-            {
-                yield return emit;
-            }
+            yield return new GenerationStep(next, stops.Push(text), logprob);
             if (stops.Stopped)
             {
                 stats.FinishReason = FinishReason.Stop;
@@ -148,7 +177,7 @@ public sealed class Generator
             string tail = stops.Push(decoder.Flush()) + stops.Flush();
             if (tail.Length > 0)
             {
-                yield return tail;
+                yield return new GenerationStep(-1, tail, null);
             }
         }
     }

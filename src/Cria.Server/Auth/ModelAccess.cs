@@ -17,6 +17,9 @@ internal static class ModelAccess
 
     public static ApiKey? GetKey(HttpContext http) => http.Items.TryGetValue(ItemKey, out object? value) ? value as ApiKey : null;
 
+    /// <summary>Whether the request's key (if any) may use the model; listings show only those.</summary>
+    public static bool Allows(HttpContext http, ModelEntry entry) => GetKey(http) is not { Models.Count: > 0 } key || key.AllowsModel(entry.Name);
+
     /// <summary>Throws a 403 when the request's key may not use <paramref name="model"/>; unknown names are left to the 404 that follows.</summary>
     public static void Check(HttpContext http, ModelRegistry registry, string? model)
     {

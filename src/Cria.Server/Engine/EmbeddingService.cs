@@ -25,7 +25,8 @@ internal sealed class EmbeddingService(ModelRegistry models, GenerationScheduler
         {
             throw ApiException.BadRequest($"input has {inputs.Count} items; at most {MaxInputs} are allowed", param);
         }
-        ServedModel model = await models.GetAsync(modelName).ConfigureAwait(false);
+        using ModelLease lease = await models.AcquireAsync(modelName).ConfigureAwait(false);
+        ServedModel model = lease.Model;
         var tokenizer = model.Local.Tokenizer;
         var token = new int[inputs.Count][];
         int total = 0;

@@ -27,4 +27,13 @@ public sealed record GenerationRequest
     public SamplingOptions Sampling { get; init; } = new();
 
     public IReadOnlyList<string>? Stop { get; init; }
+
+    /// <summary>Report log-probabilities with this many alternatives per token (0–20); null: none.</summary>
+    public int? Logprobs { get; init; }
+
+    /// <summary>How long the model stays loaded after this request (Ollama's <c>keep_alive</c>); null: the server's default.</summary>
+    public TimeSpan? KeepAlive { get; init; }
+
+    /// <summary>Token ids of an earlier exchange put before the prompt (Ollama's <c>context</c> on /api/generate).</summary>
+    public IReadOnlyList<int>? Context { get; init; }
 }

@@ -11,12 +11,29 @@ internal sealed class GenerationService(ModelRegistry models, GenerationSchedule
 {
     public ModelRegistry Models => models;
 
+    public ServerOptions Options => options;
+
     /// <summary>Starts a generation; errors the client caused are <see cref="ApiException"/>s.</summary>
     /// <param name="request">The request in Cria's terms.</param>
     /// <param name="cancel">Cancels the wait for a slot and, later, the generation itself (as does the server stopping).</param>
     public async Task<GenerationRun> StartAsync(GenerationRequest request, CancellationToken cancel)
     {
-        ServedModel model = await models.GetAsync(request.Model).ConfigureAwait(false);
+        DateTimeOffset arrived = DateTimeOffset.UtcNow;
+        ModelLease lease = await models.AcquireAsync(request.Model, request.KeepAlive).ConfigureAwait(false);
+        try
+        {
+            return await StartAsync(request, lease, arrived, cancel).ConfigureAwait(false);
+        }
+        catch
+        {
+            lease.Dispose();
+            throw;
+        }
+    }
+
+    private async Task<GenerationRun> StartAsync(GenerationRequest request, ModelLease lease, DateTimeOffset arrived, CancellationToken cancel)
+    {
+        ServedModel model = lease.Model;
         int[] prompt = model.Tokenize(request);
         if (prompt.Length == 0)
         {
@@ -39,12 +56,12 @@ internal sealed class GenerationService(ModelRegistry models, GenerationSchedule
         {
             stop = [.. stop ?? [], .. model.TemplateStops];
         }
-        var generation = new GenerationOptions { MaxTokens = maxTokens, Sampling = request.Sampling, Stop = stop };
+        var generation = new GenerationOptions { MaxTokens = maxTokens, Sampling = request.Sampling, Stop = stop, Logprobs = request.Logprobs };
         var linked = CancellationTokenSource.CreateLinkedTokenSource(cancel, stopping);
         try
         {
             IDisposable slot = await scheduler.AcquireAsync(linked.Token).ConfigureAwait(false);
-            return GenerationRun.Start(model, prompt, generation, slot, metrics, options.PieceDelay, linked);
+            return GenerationRun.Start(model, prompt, generation, slot, lease, metrics, options.PieceDelay, linked, arrived);
         }
         catch
         {

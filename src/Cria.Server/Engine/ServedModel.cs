@@ -11,17 +11,20 @@ namespace Cria.Server.Engine;
 /// A loaded model as the server uses it: the model, its chat template and a pool of sequence slots
 /// (<see cref="InferenceContext"/>s, each allocated once and reused). Invariant: a context is held by
 /// at most one generation; the scheduler bounds how many are rented at once, so the pool never holds
-/// more than <c>--parallel</c> contexts.
+/// more than <c>--parallel</c> contexts. The lease count and times are changed only under the
+/// registry's lock.
 /// </summary>
 internal sealed class ServedModel : IDisposable
 {
     private readonly ConcurrentBag<InferenceContext> _free = [];
+    private readonly ConcurrentDictionary<InferenceContext, byte> _rented = new(ReferenceEqualityComparer.Instance);
     private readonly string _bosText;
     private readonly string _eosText;
 
-    public ServedModel(string name, LocalModel local, ChatTemplate template, int contextLength)
+    public ServedModel(ModelEntry entry, LocalModel local, ChatTemplate template, int contextLength, int parallel)
     {
-        Name = name;
+        Entry = entry;
+        Name = entry.Name;
         Local = local;
         Template = template;
         ContextLength = contextLength;
@@ -31,9 +34,51 @@ internal sealed class ServedModel : IDisposable
         // A template-less model gets ChatML; when its vocabulary has no <|im_end|> token, the end of
         // the assistant turn can only show up as text, so it is a stop string.
         TemplateStops = template.IsDefault && !tokenizer.TryGetId("<|im_end|>", out _) ? ["<|im_end|>"] : [];
+        var config = local.Model.Config;
+        long kvPerSlot = 2L * config.BlockCount * contextLength * config.KvDim * sizeof(ushort); // f16 K and V
+        MemoryBytes = entry.SizeBytes + kvPerSlot * parallel;
+        KvCapacityTokens = (long)contextLength * parallel;
+        LoadedAt = DateTimeOffset.UtcNow;
+        LastUsed = LoadedAt;
+        ExpiresAt = DateTimeOffset.MaxValue;
     }
 
+    public ModelEntry Entry { get; }
+
     public string Name { get; }
+
+    /// <summary>What the model takes in memory when every sequence slot is in use: the file plus the f16 KV caches.</summary>
+    public long MemoryBytes { get; }
+
+    /// <summary>Tokens all sequence slots hold together.</summary>
+    public long KvCapacityTokens { get; }
+
+    public DateTimeOffset LoadedAt { get; }
+
+    /// <summary>Generations and embeddings holding the model now.</summary>
+    public int Leases { get; private set; }
+
+    /// <summary>When the last lease ended (or the load, before any).</summary>
+    public DateTimeOffset LastUsed { get; private set; }
+
+    /// <summary>When the model is unloaded if no lease is taken before; MaxValue: never (or while leased).</summary>
+    public DateTimeOffset ExpiresAt { get; private set; }
+
+    internal void AddLease()
+    {
+        Leases++;
+        ExpiresAt = DateTimeOffset.MaxValue;
+    }
+
+    internal void RemoveLease(TimeSpan keepAlive)
+    {
+        Leases--;
+        LastUsed = DateTimeOffset.UtcNow;
+        if (Leases == 0)
+        {
+            ExpiresAt = keepAlive < TimeSpan.Zero || keepAlive == TimeSpan.MaxValue ? DateTimeOffset.MaxValue : LastUsed + keepAlive;
+        }
+    }
 
     public LocalModel Local { get; }
 
@@ -53,33 +98,61 @@ internal sealed class ServedModel : IDisposable
     public int[] Tokenize(GenerationRequest request)
     {
         var tokenizer = Local.Tokenizer;
-        if (request.Messages is { } messages)
-        {
-            string text = Template.Render(messages, addGenerationPrompt: true, _bosText, _eosText);
-            return tokenizer.Encode(text, addSpecial: true, parseSpecial: true);
-        }
         if (request.PromptTokens is { } ids)
         {
-            int[] prompt = [.. ids];
-            foreach (int id in prompt)
-            {
-                if ((uint)id >= (uint)tokenizer.VocabSize)
-                {
-                    throw ApiException.BadRequest($"token id {id} is outside the vocabulary (0..{tokenizer.VocabSize - 1})", "prompt");
-                }
-            }
-            return prompt;
+            return CheckIds(ids, "prompt");
         }
-        return tokenizer.Encode(request.Prompt ?? "", addSpecial: true, parseSpecial: true);
+        string text = request.Messages is { } messages
+            ? Template.Render(messages, addGenerationPrompt: true, _bosText, _eosText)
+            : request.Prompt ?? "";
+        if (request.Context is { Count: > 0 } context)
+        {
+            // Ollama's "context": the tokens of the previous exchange, which already begin with BOS.
+            return [.. CheckIds(context, "context"), .. tokenizer.Encode(text, addSpecial: false, parseSpecial: true)];
+        }
+        return tokenizer.Encode(text, addSpecial: true, parseSpecial: true);
     }
 
-    public InferenceContext RentContext() =>
-        _free.TryTake(out InferenceContext? ctx) ? ctx : Local.Model.CreateContext(ContextLength, cacheType: KvCacheType.F16);
+    private int[] CheckIds(IReadOnlyList<int> ids, string param)
+    {
+        int vocab = Local.Tokenizer.VocabSize;
+        int[] copy = [.. ids];
+        foreach (int id in copy)
+        {
+            if ((uint)id >= (uint)vocab)
+            {
+                throw ApiException.BadRequest($"token id {id} in '{param}' is outside the vocabulary (0..{vocab - 1})", param);
+            }
+        }
+        return copy;
+    }
+
+    public InferenceContext RentContext()
+    {
+        InferenceContext ctx = _free.TryTake(out InferenceContext? free) ? free : Local.Model.CreateContext(ContextLength, cacheType: KvCacheType.F16);
+        _rented.TryAdd(ctx, 0);
+        return ctx;
+    }
 
     public void ReturnContext(InferenceContext ctx)
     {
+        _rented.TryRemove(ctx, out _);
         ctx.Reset();
         _free.Add(ctx);
+    }
+
+    /// <summary>Tokens held in the KV caches of the sequences running now (a momentary reading, for /metrics).</summary>
+    public long KvTokensInUse
+    {
+        get
+        {
+            long total = 0;
+            foreach (InferenceContext ctx in _rented.Keys)
+            {
+                total += ctx.Position;
+            }
+            return total;
+        }
     }
 
     public void Dispose() => Local.Dispose();

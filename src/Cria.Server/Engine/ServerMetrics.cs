@@ -5,14 +5,20 @@ namespace Cria.Server.Engine;
 /// <summary>
 /// Counters of the server's work since it started, published through the "Cria.Server" meter
 /// (OpenTelemetry exports it at /metrics in Prometheus format): generations, prompt and generated
-/// tokens, active generations, queue depth, loaded models. HTTP requests by route and status come
-/// from ASP.NET Core's own instrumentation.
+/// tokens, active generations, queue depth, loaded models, KV-cache use, and histograms of time to
+/// first token and time per output token (vLLM's two latency measures). HTTP requests by route and
+/// status come from ASP.NET Core's own instrumentation.
 /// </summary>
 public sealed class ServerMetrics : IDisposable
 {
     public const string MeterName = "Cria.Server";
 
+    private static readonly double[] s_ttftBuckets = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+    private static readonly double[] s_tpotBuckets = [0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.15, 0.2, 0.3, 0.5, 1];
+
     private readonly Meter _meter;
+    private readonly Histogram<double> _timeToFirstToken;
+    private readonly Histogram<double> _timePerOutputToken;
     private long _started;
     private long _finished;
     private long _cancelled;
@@ -22,7 +28,7 @@ public sealed class ServerMetrics : IDisposable
     private int _queued;
 
     /// <param name="meters">The host's meter factory: meters it creates belong to that host only, so several servers in one process (tests) do not report each other's counters.</param>
-    public ServerMetrics(IMeterFactory? meters = null, Func<int>? loadedModels = null)
+    public ServerMetrics(IMeterFactory? meters = null, Func<int>? loadedModels = null, Func<(long Used, long Capacity)>? kvCache = null)
     {
         _meter = meters?.Create(MeterName) ?? new Meter(MeterName);
         _meter.CreateObservableCounter("cria.generations", () => GenerationsStarted, "{generation}", "generations started");
@@ -35,6 +41,19 @@ public sealed class ServerMetrics : IDisposable
         {
             _meter.CreateObservableGauge("cria.models.loaded", loadedModels, "{model}", "models loaded in memory");
         }
+        if (kvCache is not null)
+        {
+            _meter.CreateObservableGauge("cria.kv_cache.tokens", () => kvCache().Used, "{token}", "tokens held in the KV caches of running sequences");
+            _meter.CreateObservableGauge("cria.kv_cache.usage", () =>
+            {
+                (long used, long capacity) = kvCache();
+                return capacity > 0 ? (double)used / capacity : 0.0;
+            }, "1", "fraction of the loaded models' KV-cache capacity in use");
+        }
+        _timeToFirstToken = _meter.CreateHistogram("cria.time_to_first_token", "s", "from the request's arrival at the engine to its first generated token",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = s_ttftBuckets });
+        _timePerOutputToken = _meter.CreateHistogram("cria.time_per_output_token", "s", "mean decode time per generated token after the first, per generation",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = s_tpotBuckets });
     }
 
     public void Dispose() => _meter.Dispose();
@@ -64,8 +83,24 @@ public sealed class ServerMetrics : IDisposable
         Interlocked.Increment(ref _active);
     }
 
-    internal void OnFinished(int promptTokens, int generatedTokens, bool cancelled)
+    internal void OnFirstToken(TimeSpan sinceCreated, int promptTokens) =>
+        _timeToFirstToken.Record(sinceCreated.TotalSeconds, new KeyValuePair<string, object?>("prompt_tokens_bucket", PromptBucket(promptTokens)));
+
+    /// <summary>A coarse label (so the series stay few): TTFT depends mostly on the prompt's length.</summary>
+    private static string PromptBucket(int tokens) => tokens switch
     {
+        <= 128 => "128",
+        <= 512 => "512",
+        <= 2048 => "2048",
+        _ => "more",
+    };
+
+    internal void OnFinished(int promptTokens, int generatedTokens, bool cancelled, TimeSpan generationTime = default)
+    {
+        if (generatedTokens > 1 && generationTime > TimeSpan.Zero)
+        {
+            _timePerOutputToken.Record(generationTime.TotalSeconds / generatedTokens);
+        }
         Interlocked.Add(ref _promptTokens, promptTokens);
         Interlocked.Add(ref _generatedTokens, generatedTokens);
         if (cancelled)

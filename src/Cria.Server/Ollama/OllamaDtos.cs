@@ -44,6 +44,11 @@ internal sealed class OllamaChatRequest
     public JsonElement? Format { get; set; }
     public OllamaOptions? Options { get; set; }
     public JsonElement? Tools { get; set; }
+
+    /// <summary>A duration ("5m", "1h30m", "-1") or a number of seconds.</summary>
+    public JsonElement? KeepAlive { get; set; }
+    public bool? Logprobs { get; set; }
+    public int? TopLogprobs { get; set; }
 }
 
 internal sealed class OllamaGenerateRequest
@@ -57,6 +62,44 @@ internal sealed class OllamaGenerateRequest
     public bool? Raw { get; set; }
     public JsonElement? Format { get; set; }
     public OllamaOptions? Options { get; set; }
+    public JsonElement? KeepAlive { get; set; }
+
+    /// <summary>Token ids returned by an earlier /api/generate, continuing that exchange.</summary>
+    public List<int>? Context { get; set; }
+    public bool? Logprobs { get; set; }
+    public int? TopLogprobs { get; set; }
+}
+
+/// <summary>The pre-/api/embed endpoint, still used by older clients: one prompt, one embedding.</summary>
+internal sealed class OllamaLegacyEmbeddingsRequest
+{
+    public string? Model { get; set; }
+    public string? Prompt { get; set; }
+    public OllamaOptions? Options { get; set; }
+    public JsonElement? KeepAlive { get; set; }
+}
+
+internal sealed class OllamaLegacyEmbeddingsResponse
+{
+    public required float[] Embedding { get; init; }
+}
+
+/// <summary>A model in memory, as /api/ps lists it.</summary>
+internal sealed class OllamaRunningModel
+{
+    public required string Name { get; init; }
+    public required string Model { get; init; }
+    public long Size { get; init; }
+    public required string Digest { get; init; }
+    public required OllamaModelDetails Details { get; init; }
+    public required string ExpiresAt { get; init; }
+    public long SizeVram { get; init; }
+    public int ContextLength { get; init; }
+}
+
+internal sealed class OllamaPsResponse
+{
+    public required List<OllamaRunningModel> Models { get; init; }
 }
 
 internal sealed class OllamaShowRequest
@@ -72,6 +115,9 @@ internal sealed class OllamaChatResponse
     public required string CreatedAt { get; init; }
     public required OllamaMessage Message { get; init; }
     public bool Done { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public List<OpenAi.TokenLogprobDto>? Logprobs { get; init; }
 
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? DoneReason { get; init; }
@@ -101,6 +147,13 @@ internal sealed class OllamaGenerateResponse
     public required string CreatedAt { get; init; }
     public required string Response { get; init; }
     public bool Done { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public List<OpenAi.TokenLogprobDto>? Logprobs { get; init; }
+
+    /// <summary>On the last line: prompt and answer as token ids, to continue the exchange.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public List<int>? Context { get; init; }
 
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? DoneReason { get; init; }
@@ -210,6 +263,9 @@ internal sealed class OllamaErrorResponse
 [JsonSerializable(typeof(OllamaErrorResponse))]
 [JsonSerializable(typeof(OllamaEmbedRequest))]
 [JsonSerializable(typeof(OllamaEmbedResponse))]
+[JsonSerializable(typeof(OllamaLegacyEmbeddingsRequest))]
+[JsonSerializable(typeof(OllamaLegacyEmbeddingsResponse))]
+[JsonSerializable(typeof(OllamaPsResponse))]
 [JsonSerializable(typeof(long))]
 [JsonSerializable(typeof(int))]
 [JsonSerializable(typeof(string))]

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 
+using Cria.Core.Inference;
 using Cria.Server.Auth;
 using Cria.Server.Engine;
 using Cria.Server.Http;
@@ -16,7 +17,8 @@ namespace Cria.Server.Ollama;
 
 /// <summary>
 /// Ollama's routes: <c>/api/chat</c> and <c>/api/generate</c> (newline-delimited JSON, streaming unless
-/// <c>"stream": false</c>), <c>/api/embed</c>, <c>/api/tags</c>, <c>/api/show</c>, <c>/api/version</c>. Durations are in
+/// <c>"stream": false</c>), <c>/api/embed</c> (and the older <c>/api/embeddings</c>), <c>/api/tags</c>, <c>/api/ps</c>,
+/// <c>/api/show</c>, <c>/api/version</c>. Durations are in
 /// nanoseconds, as Ollama reports them; errors are <c>{"error": "..."}</c>.
 /// </summary>
 internal static class OllamaEndpoints
@@ -28,6 +30,8 @@ internal static class OllamaEndpoints
         app.MapPost("/api/chat", http => Guard(http, () => Chat(http, Service(http))));
         app.MapPost("/api/generate", http => Guard(http, () => Generate(http, Service(http))));
         app.MapPost("/api/embed", http => Guard(http, () => Embed(http)));
+        app.MapPost("/api/embeddings", http => Guard(http, () => LegacyEmbeddings(http)));
+        app.MapGet("/api/ps", http => Guard(http, () => Running(http, Service(http))));
         app.MapGet("/api/tags", http => Guard(http, () => Tags(http, Service(http))));
         app.MapPost("/api/show", http => Guard(http, () => Show(http, Service(http))));
         app.MapGet("/api/version", http => Guard(http, () =>
@@ -51,19 +55,35 @@ internal static class OllamaEndpoints
     private static async Task Chat(HttpContext http, GenerationService service)
     {
         OllamaChatRequest body = await JsonBody.ReadAsync(http.Request, s_json.OllamaChatRequest);
+        if (body.Messages is null or { Count: 0 })
+        {
+            // Ollama's way to load (or, with keep_alive 0, unload) a model: a chat without messages.
+            await LoadOrUnload(http, service, body.Model, body.KeepAlive, done => new OllamaChatResponse
+            {
+                Model = done.Model,
+                CreatedAt = done.CreatedAt,
+                Message = new OllamaMessage { Role = "assistant", Content = "" },
+                Done = true,
+                DoneReason = done.DoneReason,
+            }, s_json.OllamaChatResponse);
+            return;
+        }
         GenerationRequest request = OllamaMapping.ToRequest(body);
         ModelAccess.Check(http, service.Models, request.Model);
         long start = TimeProvider.System.GetTimestamp();
         GenerationRun run = await service.StartAsync(request, http.RequestAborted);
         string model = body.Model ?? run.Model.Name;
+        var tokenizer = run.Model.Local.Tokenizer;
+        bool logprobs = request.Logprobs is not null;
         CancellationToken cancel = http.RequestAborted;
         try
         {
-            OllamaChatResponse Final(string content) => new()
+            OllamaChatResponse Final(string content, IReadOnlyList<TokenLogprob>? lp) => new()
             {
                 Model = model,
                 CreatedAt = Now(),
                 Message = new OllamaMessage { Role = "assistant", Content = content },
+                Logprobs = Logprobs(lp, tokenizer, logprobs),
                 Done = true,
                 DoneReason = OllamaMapping.DoneReason(run.Stats.FinishReason),
                 TotalDuration = Nanoseconds(TimeProvider.System.GetElapsedTime(start)),
@@ -75,51 +95,60 @@ internal static class OllamaEndpoints
             };
             if (body.Stream == false)
             {
-                string text = await CollectAsync(run, cancel);
-                await EventStream.WriteJsonAsync(http.Response, Final(text), s_json.OllamaChatResponse, cancel);
+                GeneratedPiece all = await run.CollectAsync(cancel);
+                await EventStream.WriteJsonAsync(http.Response, Final(all.Text, all.Logprobs), s_json.OllamaChatResponse, cancel);
                 return;
             }
             EventStream.StartNdjson(http.Response);
-            await foreach (string piece in run.Pieces.ReadAllAsync(cancel))
+            await foreach (GeneratedPiece piece in run.ReadPiecesAsync(cancel))
             {
-                var line = new OllamaChatResponse { Model = model, CreatedAt = Now(), Message = new OllamaMessage { Role = "assistant", Content = piece } };
+                var line = new OllamaChatResponse
+                {
+                    Model = model,
+                    CreatedAt = Now(),
+                    Message = new OllamaMessage { Role = "assistant", Content = piece.Text },
+                    Logprobs = Logprobs(piece.Logprobs, tokenizer, logprobs),
+                };
                 await EventStream.WriteLineAsync(http.Response, line, s_json.OllamaChatResponse, cancel);
             }
-            await EventStream.WriteLineAsync(http.Response, Final(""), s_json.OllamaChatResponse, cancel);
+            await EventStream.WriteLineAsync(http.Response, Final("", null), s_json.OllamaChatResponse, cancel);
         }
         finally
         {
             run.Cancel();
             RequestUsage.Add(http, run.PromptTokens + run.Stats.GeneratedTokens);
+            RequestLog.Of(http).Generation(http, run);
         }
     }
 
     private static async Task Generate(HttpContext http, GenerationService service)
     {
         OllamaGenerateRequest body = await JsonBody.ReadAsync(http.Request, s_json.OllamaGenerateRequest);
+        if (string.IsNullOrEmpty(body.Prompt))
+        {
+            // Ollama's way to load (or, with keep_alive 0, unload) a model: an empty prompt.
+            await LoadOrUnload(http, service, body.Model, body.KeepAlive, done => done, s_json.OllamaGenerateResponse);
+            return;
+        }
         GenerationRequest request = OllamaMapping.ToRequest(body);
         ModelAccess.Check(http, service.Models, request.Model);
         long start = TimeProvider.System.GetTimestamp();
-        if (string.IsNullOrEmpty(body.Prompt))
-        {
-            // Ollama's way to preload a model: an empty prompt loads it and answers done_reason "load".
-            ServedModel loaded = await service.Models.GetAsync(request.Model);
-            var done = new OllamaGenerateResponse { Model = body.Model ?? loaded.Name, CreatedAt = Now(), Response = "", Done = true, DoneReason = "load" };
-            await EventStream.WriteJsonAsync(http.Response, done, s_json.OllamaGenerateResponse, http.RequestAborted);
-            return;
-        }
         GenerationRun run = await service.StartAsync(request, http.RequestAborted);
         string model = body.Model ?? run.Model.Name;
+        var tokenizer = run.Model.Local.Tokenizer;
+        bool logprobs = request.Logprobs is not null;
         CancellationToken cancel = http.RequestAborted;
         try
         {
-            OllamaGenerateResponse Final(string text) => new()
+            OllamaGenerateResponse Final(string text, IReadOnlyList<TokenLogprob>? lp) => new()
             {
                 Model = model,
                 CreatedAt = Now(),
                 Response = text,
+                Logprobs = Logprobs(lp, tokenizer, logprobs),
                 Done = true,
                 DoneReason = OllamaMapping.DoneReason(run.Stats.FinishReason),
+                Context = [.. run.Prompt, .. run.GeneratedIds],
                 TotalDuration = Nanoseconds(TimeProvider.System.GetElapsedTime(start)),
                 LoadDuration = 0,
                 PromptEvalCount = run.PromptTokens,
@@ -129,23 +158,97 @@ internal static class OllamaEndpoints
             };
             if (body.Stream == false)
             {
-                string text = await CollectAsync(run, cancel);
-                await EventStream.WriteJsonAsync(http.Response, Final(text), s_json.OllamaGenerateResponse, cancel);
+                GeneratedPiece all = await run.CollectAsync(cancel);
+                await EventStream.WriteJsonAsync(http.Response, Final(all.Text, all.Logprobs), s_json.OllamaGenerateResponse, cancel);
                 return;
             }
             EventStream.StartNdjson(http.Response);
-            await foreach (string piece in run.Pieces.ReadAllAsync(cancel))
+            await foreach (GeneratedPiece piece in run.ReadPiecesAsync(cancel))
             {
-                var line = new OllamaGenerateResponse { Model = model, CreatedAt = Now(), Response = piece };
+                var line = new OllamaGenerateResponse { Model = model, CreatedAt = Now(), Response = piece.Text, Logprobs = Logprobs(piece.Logprobs, tokenizer, logprobs) };
                 await EventStream.WriteLineAsync(http.Response, line, s_json.OllamaGenerateResponse, cancel);
             }
-            await EventStream.WriteLineAsync(http.Response, Final(""), s_json.OllamaGenerateResponse, cancel);
+            await EventStream.WriteLineAsync(http.Response, Final("", null), s_json.OllamaGenerateResponse, cancel);
         }
         finally
         {
             run.Cancel();
             RequestUsage.Add(http, run.PromptTokens + run.Stats.GeneratedTokens);
+            RequestLog.Of(http).Generation(http, run);
         }
+    }
+
+    /// <summary>Loads the model (done_reason "load"), or unloads it when keep_alive is 0 (done_reason "unload").</summary>
+    private static async Task LoadOrUnload<T>(HttpContext http, GenerationService service, string? name, JsonElement? keepAliveJson,
+        Func<OllamaGenerateResponse, T> shape, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type)
+    {
+        string? modelName = OllamaMapping.ModelName(name);
+        ModelAccess.Check(http, service.Models, modelName);
+        ModelEntry entry = service.Models.Find(modelName);
+        TimeSpan? keepAlive = OllamaMapping.KeepAlive(keepAliveJson);
+        string reason;
+        if (keepAlive == TimeSpan.Zero)
+        {
+            if (service.Models.IsLoaded(entry) && !service.Models.TryUnload(entry))
+            {
+                throw new ApiException(409, $"model '{entry.Name}' is in use; it is unloaded when its running requests end", "model", "model_busy");
+            }
+            reason = "unload";
+        }
+        else
+        {
+            using ModelLease lease = await service.Models.AcquireAsync(modelName, keepAlive);
+            reason = "load";
+        }
+        var done = new OllamaGenerateResponse { Model = name ?? entry.Name, CreatedAt = Now(), Response = "", Done = true, DoneReason = reason };
+        await EventStream.WriteJsonAsync(http.Response, shape(done), type, http.RequestAborted);
+    }
+
+    private static List<OpenAi.TokenLogprobDto>? Logprobs(IReadOnlyList<TokenLogprob>? logprobs, Core.Tokenization.Tokenizer tokenizer, bool wanted) =>
+        wanted && logprobs is not null ? OpenAi.OpenAiLogprobs.ForChat(logprobs, tokenizer, true)!.Content : null;
+
+    /// <summary>Ollama's /api/ps: the models in memory, their size and when they will be unloaded.</summary>
+    private static Task Running(HttpContext http, GenerationService service)
+    {
+        var models = new List<OllamaRunningModel>();
+        foreach (ServedModel model in service.Models.Loaded())
+        {
+            if (!ModelAccess.Allows(http, model.Entry))
+            {
+                continue;
+            }
+            DateTimeOffset expires = model.Leases > 0
+                ? DateTimeOffset.UtcNow + (service.Options.KeepAlive < TimeSpan.Zero ? TimeSpan.FromDays(365 * 100) : service.Options.KeepAlive)
+                : model.ExpiresAt == DateTimeOffset.MaxValue ? DateTimeOffset.UtcNow.AddYears(100) : model.ExpiresAt;
+            models.Add(new OllamaRunningModel
+            {
+                Name = model.Name + ":latest",
+                Model = model.Name + ":latest",
+                Size = model.MemoryBytes,
+                Digest = Digest(model.Entry),
+                Details = Details(service.Models.GetDetails(model.Entry)),
+                ExpiresAt = expires.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture),
+                SizeVram = 0,
+                ContextLength = model.ContextLength,
+            });
+        }
+        return EventStream.WriteJsonAsync(http.Response, new OllamaPsResponse { Models = models }, s_json.OllamaPsResponse, http.RequestAborted);
+    }
+
+    /// <summary>The older /api/embeddings: one prompt, one vector under "embedding".</summary>
+    private static async Task LegacyEmbeddings(HttpContext http)
+    {
+        OllamaLegacyEmbeddingsRequest body = await JsonBody.ReadAsync(http.Request, s_json.OllamaLegacyEmbeddingsRequest);
+        if (body.Prompt is null)
+        {
+            throw ApiException.BadRequest("'prompt' is required", "prompt");
+        }
+        string? model = OllamaMapping.ModelName(body.Model);
+        ModelAccess.Check(http, http.RequestServices.GetRequiredService<ModelRegistry>(), model);
+        var service = http.RequestServices.GetRequiredService<EmbeddingService>();
+        EmbeddingResult result = await service.EmbedAsync(model, [new EmbeddingInput(body.Prompt, null)], "prompt", http.RequestAborted);
+        RequestUsage.Add(http, result.PromptTokens);
+        await EventStream.WriteJsonAsync(http.Response, new OllamaLegacyEmbeddingsResponse { Embedding = result.Vectors[0] }, s_json.OllamaLegacyEmbeddingsResponse, http.RequestAborted);
     }
 
     /// <summary>
@@ -185,6 +288,10 @@ internal static class OllamaEndpoints
         var tags = new List<OllamaTag>();
         foreach (ModelEntry entry in service.Models.Models)
         {
+            if (!ModelAccess.Allows(http, entry))
+            {
+                continue;
+            }
             tags.Add(new OllamaTag
             {
                 Name = entry.Name + ":latest",
@@ -241,14 +348,4 @@ internal static class OllamaEndpoints
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{entry.Path}|{entry.SizeBytes}|{entry.ModifiedAt.UtcTicks}")));
 
     private static long Nanoseconds(TimeSpan t) => t.Ticks * 100;
-
-    private static async Task<string> CollectAsync(GenerationRun run, CancellationToken cancel)
-    {
-        var text = new StringBuilder();
-        await foreach (string piece in run.Pieces.ReadAllAsync(cancel))
-        {
-            text.Append(piece);
-        }
-        return text.ToString();
-    }
 }

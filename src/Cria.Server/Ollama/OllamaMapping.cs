@@ -41,7 +41,12 @@ internal static class OllamaMapping
             }
             chat.Add(new ChatMessage(m.Role, m.Content ?? ""));
         }
-        return FromOptions(body.Model, body.Options) with { Messages = chat };
+        return FromOptions(body.Model, body.Options) with
+        {
+            Messages = chat,
+            KeepAlive = KeepAlive(body.KeepAlive),
+            Logprobs = Logprobs(body.Logprobs, body.TopLogprobs),
+        };
     }
 
     public static GenerationRequest ToRequest(OllamaGenerateRequest body)
@@ -55,7 +60,12 @@ internal static class OllamaMapping
         {
             throw ApiException.BadRequest("suffix is not supported yet", "suffix");
         }
-        GenerationRequest request = FromOptions(body.Model, body.Options);
+        GenerationRequest request = FromOptions(body.Model, body.Options) with
+        {
+            KeepAlive = KeepAlive(body.KeepAlive),
+            Logprobs = Logprobs(body.Logprobs, body.TopLogprobs),
+            Context = body.Context is { Count: > 0 } context ? context : null,
+        };
         if (body.Raw == true)
         {
             return request with { Prompt = body.Prompt ?? "" };
@@ -70,6 +80,97 @@ internal static class OllamaMapping
     }
 
     public static string DoneReason(FinishReason reason) => reason == FinishReason.Length ? "length" : "stop";
+
+    private static int? Logprobs(bool? logprobs, int? top)
+    {
+        if (top is < 0 or > TokenLogprob.MaxTop)
+        {
+            throw ApiException.BadRequest($"top_logprobs must be between 0 and {TokenLogprob.MaxTop}, got {top}", "top_logprobs");
+        }
+        return logprobs == true || top > 0 ? top ?? 0 : null;
+    }
+
+    /// <summary>
+    /// Ollama's <c>keep_alive</c>: a number of seconds, or a Go duration string ("5m", "1h30m", "300ms",
+    /// "-1"); negative keeps the model loaded, 0 unloads it after the request. Null: the server's default.
+    /// </summary>
+    public static TimeSpan? KeepAlive(JsonElement? value)
+    {
+        if (value is not { } v || v.ValueKind is JsonValueKind.Null or JsonValueKind.Undefined)
+        {
+            return null;
+        }
+        if (v.ValueKind == JsonValueKind.Number && v.TryGetDouble(out double seconds) && double.IsFinite(seconds))
+        {
+            return seconds < 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromSeconds(Math.Min(seconds, TimeSpan.MaxValue.TotalSeconds / 2));
+        }
+        if (v.ValueKind == JsonValueKind.String && ParseDuration(v.GetString()!) is { } duration)
+        {
+            return duration < TimeSpan.Zero ? Timeout.InfiniteTimeSpan : duration;
+        }
+        throw ApiException.BadRequest($"keep_alive must be a duration such as \"5m\" or \"1h30m\", a number of seconds, or -1, got {v.GetRawText()}", "keep_alive");
+    }
+
+    /// <summary>A Go <c>time.Duration</c> string (units ns us µs ms s m h), or a bare integer of seconds as Ollama also accepts; null when malformed.</summary>
+    internal static TimeSpan? ParseDuration(string text)
+    {
+        if (text.Length is 0 or > 64)
+        {
+            return null;
+        }
+        if (long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long whole))
+        {
+            return whole < 0 ? TimeSpan.FromSeconds(-1) : TimeSpan.FromSeconds(Math.Min(whole, 100L * 365 * 86400));
+        }
+        int i = 0;
+        bool negative = false;
+        if (text[0] is '-' or '+')
+        {
+            negative = text[0] == '-';
+            i = 1;
+        }
+        double totalSeconds = 0;
+        bool any = false;
+        while (i < text.Length)
+        {
+            int start = i;
+            while (i < text.Length && (char.IsAsciiDigit(text[i]) || text[i] == '.'))
+            {
+                i++;
+            }
+            if (i == start || !double.TryParse(text.AsSpan(start, i - start), NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out double number))
+            {
+                return null;
+            }
+            int unitStart = i;
+            while (i < text.Length && !char.IsAsciiDigit(text[i]) && text[i] != '.')
+            {
+                i++;
+            }
+            double scale = text[unitStart..i] switch
+            {
+                "ns" => 1e-9,
+                "us" or "µs" or "μs" => 1e-6,
+                "ms" => 1e-3,
+                "s" => 1,
+                "m" => 60,
+                "h" => 3600,
+                _ => double.NaN,
+            };
+            if (double.IsNaN(scale))
+            {
+                return null;
+            }
+            totalSeconds += number * scale;
+            any = true;
+        }
+        if (!any)
+        {
+            return null;
+        }
+        totalSeconds = Math.Min(totalSeconds, 100.0 * 365 * 86400);
+        return TimeSpan.FromSeconds(negative ? -totalSeconds : totalSeconds);
+    }
 
     private static void RejectUnsupported(JsonElement? format, JsonElement? tools)
     {

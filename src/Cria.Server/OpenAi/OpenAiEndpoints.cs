@@ -43,22 +43,38 @@ internal static class OpenAiEndpoints
     private static ErrorResponse ToResponse(ApiException error) =>
         new() { Error = new ErrorBody { Message = error.Message, Type = error.Type, Param = error.Param, Code = error.Code } };
 
+    /// <summary>The models and aliases the caller's key may use (all of them without keys).</summary>
     private static Task ListModels(HttpContext http, GenerationService service)
     {
-        var data = service.Models.Models.Select(ToDto).ToList();
+        ModelRegistry models = service.Models;
+        var data = new List<ModelDto>();
+        foreach (ModelEntry entry in models.Models)
+        {
+            if (ModelAccess.Allows(http, entry))
+            {
+                data.Add(ToDto(entry.Name, entry));
+            }
+        }
+        foreach ((string alias, string target) in models.Aliases)
+        {
+            if (models.TryGetEntry(target, out ModelEntry entry) && ModelAccess.Allows(http, entry))
+            {
+                data.Add(ToDto(alias, entry));
+            }
+        }
         return EventStream.WriteJsonAsync(http.Response, new ModelListResponse { Data = data }, s_json.ModelListResponse, http.RequestAborted);
     }
 
     private static Task GetModel(HttpContext http, string id, GenerationService service)
     {
-        if (!service.Models.TryGetEntry(id, out ModelEntry entry))
+        if (!service.Models.TryGetEntry(id, out ModelEntry entry) || !ModelAccess.Allows(http, entry))
         {
             throw new ApiException(404, $"The model '{id}' does not exist", "model", "model_not_found");
         }
-        return EventStream.WriteJsonAsync(http.Response, ToDto(entry), s_json.ModelDto, http.RequestAborted);
+        return EventStream.WriteJsonAsync(http.Response, ToDto(id, entry), s_json.ModelDto, http.RequestAborted);
     }
 
-    private static ModelDto ToDto(ModelEntry entry) => new() { Id = entry.Name, Created = entry.ModifiedAt.ToUnixTimeSeconds() };
+    private static ModelDto ToDto(string id, ModelEntry entry) => new() { Id = id, Created = entry.ModifiedAt.ToUnixTimeSeconds() };
 
     private static async Task ChatCompletions(HttpContext http, GenerationService service)
     {
@@ -69,30 +85,41 @@ internal static class OpenAiEndpoints
         string id = ServerInfo.NewId("chatcmpl-");
         long created = ServerInfo.UnixNow();
         string model = run.Model.Name;
+        var tokenizer = run.Model.Local.Tokenizer;
+        bool logprobs = request.Logprobs is not null;
         CancellationToken cancel = http.RequestAborted;
         try
         {
             if (body.Stream != true)
             {
-                string text = await CollectAsync(run, cancel);
+                GeneratedPiece all = await run.CollectAsync(cancel);
                 var response = new ChatCompletionResponse
                 {
                     Id = id,
                     Created = created,
                     Model = model,
-                    Choices = [new ChatChoice { Message = new ChatResponseMessage { Content = text }, FinishReason = OpenAiMapping.FinishReasonText(run.Stats.FinishReason) }],
+                    Choices =
+                    [
+                        new ChatChoice
+                        {
+                            Message = new ChatResponseMessage { Content = all.Text },
+                            Logprobs = OpenAiLogprobs.ForChat(all.Logprobs, tokenizer, logprobs),
+                            FinishReason = OpenAiMapping.FinishReasonText(run.Stats.FinishReason),
+                        },
+                    ],
                     Usage = Usage(run),
                 };
                 await EventStream.WriteJsonAsync(http.Response, response, s_json.ChatCompletionResponse, cancel);
                 return;
             }
             EventStream.StartSse(http.Response);
-            ChatCompletionChunk Chunk(ChunkDelta delta, string? finish) =>
-                new() { Id = id, Created = created, Model = model, Choices = [new ChunkChoice { Delta = delta, FinishReason = finish }] };
+            ChatCompletionChunk Chunk(ChunkDelta delta, string? finish, ChoiceLogprobs? lp = null) =>
+                new() { Id = id, Created = created, Model = model, Choices = [new ChunkChoice { Delta = delta, Logprobs = lp, FinishReason = finish }] };
             await EventStream.WriteSseAsync(http.Response, Chunk(new ChunkDelta { Role = "assistant", Content = "" }, null), s_json.ChatCompletionChunk, cancel);
-            await foreach (string piece in run.Pieces.ReadAllAsync(cancel))
+            await foreach (GeneratedPiece piece in run.ReadPiecesAsync(cancel))
             {
-                await EventStream.WriteSseAsync(http.Response, Chunk(new ChunkDelta { Content = piece }, null), s_json.ChatCompletionChunk, cancel);
+                var chunk = Chunk(new ChunkDelta { Content = piece.Text }, null, OpenAiLogprobs.ForChat(piece.Logprobs, tokenizer, logprobs));
+                await EventStream.WriteSseAsync(http.Response, chunk, s_json.ChatCompletionChunk, cancel);
             }
             await EventStream.WriteSseAsync(http.Response, Chunk(new ChunkDelta(), OpenAiMapping.FinishReasonText(run.Stats.FinishReason)), s_json.ChatCompletionChunk, cancel);
             if (body.StreamOptions?.IncludeUsage == true)
@@ -106,6 +133,7 @@ internal static class OpenAiEndpoints
         {
             run.Cancel(); // a no-op when the run has ended; stops it when writing failed
             RequestUsage.Add(http, run.PromptTokens + run.Stats.GeneratedTokens);
+            RequestLog.Of(http).Generation(http, run);
         }
     }
 
@@ -118,29 +146,42 @@ internal static class OpenAiEndpoints
         string id = ServerInfo.NewId("cmpl-");
         long created = ServerInfo.UnixNow();
         string model = run.Model.Name;
+        var tokenizer = run.Model.Local.Tokenizer;
+        bool logprobs = request.Logprobs is not null;
         CancellationToken cancel = http.RequestAborted;
         try
         {
             if (body.Stream != true)
             {
-                string text = await CollectAsync(run, cancel);
+                GeneratedPiece all = await run.CollectAsync(cancel);
                 var response = new CompletionResponse
                 {
                     Id = id,
                     Created = created,
                     Model = model,
-                    Choices = [new CompletionChoice { Text = text, FinishReason = OpenAiMapping.FinishReasonText(run.Stats.FinishReason) }],
+                    Choices =
+                    [
+                        new CompletionChoice
+                        {
+                            Text = all.Text,
+                            Logprobs = OpenAiLogprobs.ForCompletion(all.Logprobs, tokenizer, logprobs, 0),
+                            FinishReason = OpenAiMapping.FinishReasonText(run.Stats.FinishReason),
+                        },
+                    ],
                     Usage = Usage(run),
                 };
                 await EventStream.WriteJsonAsync(http.Response, response, s_json.CompletionResponse, cancel);
                 return;
             }
             EventStream.StartSse(http.Response);
-            CompletionResponse Chunk(string text, string? finish) =>
-                new() { Id = id, Created = created, Model = model, Choices = [new CompletionChoice { Text = text, FinishReason = finish }] };
-            await foreach (string piece in run.Pieces.ReadAllAsync(cancel))
+            CompletionResponse Chunk(string text, string? finish, CompletionLogprobs? lp = null) =>
+                new() { Id = id, Created = created, Model = model, Choices = [new CompletionChoice { Text = text, Logprobs = lp, FinishReason = finish }] };
+            int offset = 0;
+            await foreach (GeneratedPiece piece in run.ReadPiecesAsync(cancel))
             {
-                await EventStream.WriteSseAsync(http.Response, Chunk(piece, null), s_json.CompletionResponse, cancel);
+                var chunk = Chunk(piece.Text, null, OpenAiLogprobs.ForCompletion(piece.Logprobs, tokenizer, logprobs, offset));
+                offset += piece.Text.Length;
+                await EventStream.WriteSseAsync(http.Response, chunk, s_json.CompletionResponse, cancel);
             }
             await EventStream.WriteSseAsync(http.Response, Chunk("", OpenAiMapping.FinishReasonText(run.Stats.FinishReason)), s_json.CompletionResponse, cancel);
             if (body.StreamOptions?.IncludeUsage == true)
@@ -154,6 +195,7 @@ internal static class OpenAiEndpoints
         {
             run.Cancel();
             RequestUsage.Add(http, run.PromptTokens + run.Stats.GeneratedTokens);
+            RequestLog.Of(http).Generation(http, run);
         }
     }
 
@@ -183,16 +225,6 @@ internal static class OpenAiEndpoints
         };
         RequestUsage.Add(http, result.PromptTokens);
         await EventStream.WriteJsonAsync(http.Response, response, s_json.EmbeddingResponse, http.RequestAborted);
-    }
-
-    private static async Task<string> CollectAsync(GenerationRun run, CancellationToken cancel)
-    {
-        var text = new StringBuilder();
-        await foreach (string piece in run.Pieces.ReadAllAsync(cancel))
-        {
-            text.Append(piece);
-        }
-        return text.ToString();
     }
 
     private static UsageDto Usage(GenerationRun run) => new()

@@ -25,9 +25,21 @@ internal static class OpenAiMapping
         {
             throw ApiException.BadRequest("'messages' must be a non-empty array", "messages");
         }
-        if (body.Logprobs == true || body.TopLogprobs is > 0)
+        int? logprobs = null;
+        if (body.TopLogprobs is { } top)
         {
-            throw ApiException.BadRequest("logprobs are not supported yet", "logprobs");
+            if (body.Logprobs != true)
+            {
+                throw ApiException.BadRequest("top_logprobs needs logprobs set to true", "top_logprobs");
+            }
+            if (top is < 0 or > TokenLogprob.MaxTop)
+            {
+                throw ApiException.BadRequest($"top_logprobs must be between 0 and {TokenLogprob.MaxTop}, got {top}", "top_logprobs");
+            }
+        }
+        if (body.Logprobs == true)
+        {
+            logprobs = body.TopLogprobs ?? 0;
         }
         if (body.Tools is { ValueKind: JsonValueKind.Array } tools && tools.GetArrayLength() > 0)
         {
@@ -45,7 +57,7 @@ internal static class OpenAiMapping
         }
         int? maxTokens = body.MaxCompletionTokens ?? body.MaxTokens;
         string maxName = body.MaxCompletionTokens is null ? "max_tokens" : "max_completion_tokens";
-        return Common(body, maxTokens, maxName) with { Messages = chat };
+        return Common(body, maxTokens, maxName) with { Messages = chat, Logprobs = logprobs };
     }
 
     public static GenerationRequest ToRequest(CompletionRequest body)
@@ -54,9 +66,9 @@ internal static class OpenAiMapping
         {
             throw ApiException.BadRequest("echo is not supported yet", "echo");
         }
-        if (body.Logprobs is > 0)
+        if (body.Logprobs is < 0 or > TokenLogprob.MaxTop)
         {
-            throw ApiException.BadRequest("logprobs are not supported yet", "logprobs");
+            throw ApiException.BadRequest($"logprobs must be between 0 and {TokenLogprob.MaxTop}, got {body.Logprobs}", "logprobs");
         }
         if (!string.IsNullOrEmpty(body.Suffix))
         {
@@ -66,7 +78,7 @@ internal static class OpenAiMapping
         {
             throw ApiException.BadRequest($"only best_of = 1 is supported, got {bestOf}", "best_of");
         }
-        GenerationRequest request = Common(body, body.MaxTokens ?? 16, "max_tokens");
+        GenerationRequest request = Common(body, body.MaxTokens ?? 16, "max_tokens") with { Logprobs = body.Logprobs };
         JsonElement prompt = body.Prompt ?? default;
         switch (prompt.ValueKind)
         {

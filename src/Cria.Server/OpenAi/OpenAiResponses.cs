@@ -20,7 +20,7 @@ internal sealed class ChatChoice
 {
     public int Index { get; init; }
     public required ChatResponseMessage Message { get; init; }
-    public object? Logprobs { get; init; }
+    public ChoiceLogprobs? Logprobs { get; init; }
     public required string FinishReason { get; init; }
 }
 
@@ -48,7 +48,7 @@ internal sealed class ChunkChoice
 {
     public int Index { get; init; }
     public required ChunkDelta Delta { get; init; }
-    public object? Logprobs { get; init; }
+    public ChoiceLogprobs? Logprobs { get; init; }
     public string? FinishReason { get; init; }
 }
 
@@ -78,8 +78,39 @@ internal sealed class CompletionChoice
 {
     public required string Text { get; init; }
     public int Index { get; init; }
-    public object? Logprobs { get; init; }
+    public CompletionLogprobs? Logprobs { get; init; }
     public string? FinishReason { get; init; }
+}
+
+/// <summary>A chat choice's <c>logprobs</c>: one entry per generated token.</summary>
+internal sealed class ChoiceLogprobs
+{
+    public required List<TokenLogprobDto> Content { get; init; }
+    public object? Refusal { get; init; }
+}
+
+internal sealed class TokenLogprobDto
+{
+    public required string Token { get; init; }
+    public required double Logprob { get; init; }
+    public required List<int>? Bytes { get; init; }
+    public required List<TopLogprobDto> TopLogprobs { get; init; }
+}
+
+internal sealed class TopLogprobDto
+{
+    public required string Token { get; init; }
+    public required double Logprob { get; init; }
+    public required List<int>? Bytes { get; init; }
+}
+
+/// <summary>The legacy completions' <c>logprobs</c>: parallel lists per token, alternatives as token → logprob maps.</summary>
+internal sealed class CompletionLogprobs
+{
+    public required List<string> Tokens { get; init; }
+    public required List<double> TokenLogprobs { get; init; }
+    public required List<Dictionary<string, double>> TopLogprobs { get; init; }
+    public required List<int> TextOffset { get; init; }
 }
 
 internal sealed class UsageDto
