@@ -37,6 +37,7 @@ public sealed class MetricsTests
         Assert.Contains("cria_time_to_first_token_seconds_bucket", text);
         Assert.Contains("cria_time_per_output_token_seconds_bucket", text);
         Assert.Contains("cria_kv_cache_usage", text);
+        Assert.Contains("cria_decode_speed", text);
     }
 
     private static double Generated(string text)

@@ -6,7 +6,7 @@ namespace Cria.Server.Engine;
 /// Counters of the server's work since it started, published through the "Cria.Server" meter
 /// (OpenTelemetry exports it at /metrics in Prometheus format): generations, prompt and generated
 /// tokens, active generations, queue depth, loaded models, KV-cache use, and histograms of time to
-/// first token and time per output token (vLLM's two latency measures). HTTP requests by route and
+/// first token, time per output token (vLLM's two latency measures) and decode tokens/s. HTTP requests by route and
 /// status come from ASP.NET Core's own instrumentation.
 /// </summary>
 public sealed class ServerMetrics : IDisposable
@@ -15,10 +15,12 @@ public sealed class ServerMetrics : IDisposable
 
     private static readonly double[] s_ttftBuckets = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
     private static readonly double[] s_tpotBuckets = [0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.15, 0.2, 0.3, 0.5, 1];
+    private static readonly double[] s_speedBuckets = [1, 2, 5, 10, 15, 20, 30, 40, 60, 80, 120, 200, 500, 1000];
 
     private readonly Meter _meter;
     private readonly Histogram<double> _timeToFirstToken;
     private readonly Histogram<double> _timePerOutputToken;
+    private readonly Histogram<double> _decodeSpeed;
     private long _started;
     private long _finished;
     private long _cancelled;
@@ -54,6 +56,8 @@ public sealed class ServerMetrics : IDisposable
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = s_ttftBuckets });
         _timePerOutputToken = _meter.CreateHistogram("cria.time_per_output_token", "s", "mean decode time per generated token after the first, per generation",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = s_tpotBuckets });
+        _decodeSpeed = _meter.CreateHistogram("cria.decode.speed", "{token}/s", "generated tokens per second of decoding, per generation",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = s_speedBuckets });
     }
 
     public void Dispose() => _meter.Dispose();
@@ -100,6 +104,7 @@ public sealed class ServerMetrics : IDisposable
         if (generatedTokens > 1 && generationTime > TimeSpan.Zero)
         {
             _timePerOutputToken.Record(generationTime.TotalSeconds / generatedTokens);
+            _decodeSpeed.Record(generatedTokens / generationTime.TotalSeconds);
         }
         Interlocked.Add(ref _promptTokens, promptTokens);
         Interlocked.Add(ref _generatedTokens, generatedTokens);
