@@ -55,17 +55,9 @@ public sealed class InferenceContext
                 Values16![l] = new Half[cacheLength];
             }
         }
-        X = new float[maxBatch * dim];
-        Xb = new float[maxBatch * dim];
-        Q = new float[maxBatch * config.QDim];
-        K = new float[maxBatch * config.KvDim];
-        V = new float[maxBatch * config.KvDim];
-        Att = new float[maxBatch * config.QDim];
-        Hb = new float[maxBatch * config.FeedForwardLength];
-        Hb2 = new float[maxBatch * config.FeedForwardLength];
+        Act = new Activations(config, maxBatch);
+        History = new List<int>(contextLength); // full capacity up front: appending never allocates
         Logits = new float[vocabSize];
-        RopeCos = new float[maxBatch * (config.RopeDimensions / 2)];
-        RopeSin = new float[maxBatch * (config.RopeDimensions / 2)];
     }
 
     public int ContextLength { get; }
@@ -84,22 +76,24 @@ public sealed class InferenceContext
     internal float[][]? Values { get; }
     internal Half[][]? Keys16 { get; }
     internal Half[][]? Values16 { get; }
-    internal float[] X { get; }     // residual stream [maxBatch, dim]
-    internal float[] Xb { get; }    // normed input / block output [maxBatch, dim]
-    internal float[] Q { get; }     // [maxBatch, qDim]
-    internal float[] K { get; }     // [maxBatch, kvDim]
-    internal float[] V { get; }     // [maxBatch, kvDim]
-    internal float[] Att { get; }   // attention output [maxBatch, qDim]
-    internal float[] Hb { get; }    // gate / SwiGLU [maxBatch, ff]
-    internal float[] Hb2 { get; }   // up [maxBatch, ff]
-    internal float[] RopeCos { get; }   // [maxBatch, ropeDims/2] for the positions of the batch
-    internal float[] RopeSin { get; }
+    /// <summary>Activation buffers for batches of this sequence alone ([maxBatch, width] each).</summary>
+    internal Activations Act { get; }
 
     /// <summary>Logits of the last position fed, [vocab].</summary>
     public float[] Logits { get; }
 
+    /// <summary>
+    /// The token ids whose keys and values the cache holds, positions [0, Position) in order (so a new
+    /// prompt can reuse the longest prefix it shares with them, see <see cref="Truncate"/>).
+    /// </summary>
+    public List<int> History { get; }
+
     /// <summary>Forgets every token (the next forward starts at position 0).</summary>
-    public void Reset() => Position = 0;
+    public void Reset()
+    {
+        Position = 0;
+        History.Clear();
+    }
 
     /// <summary>Drops the cache back to <paramref name="position"/> tokens (e.g. to reuse a shared prefix).</summary>
     public void Truncate(int position)
@@ -107,5 +101,44 @@ public sealed class InferenceContext
         ArgumentOutOfRangeException.ThrowIfNegative(position);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(position, Position);
         Position = position;
+        if (History.Count > position)
+        {
+            History.RemoveRange(position, History.Count - position);
+        }
     }
+}
+
+/// <summary>
+/// The activation buffers of one forward pass over up to <see cref="Capacity"/> tokens, allocated once.
+/// Shapes are [capacity, width] row-major; token t of the batch uses row t.
+/// </summary>
+internal sealed class Activations
+{
+    public Activations(ModelConfig config, int capacity)
+    {
+        Capacity = capacity;
+        int dim = config.EmbeddingLength;
+        X = new float[capacity * dim];
+        Xb = new float[capacity * dim];
+        Q = new float[capacity * config.QDim];
+        K = new float[capacity * config.KvDim];
+        V = new float[capacity * config.KvDim];
+        Att = new float[capacity * config.QDim];
+        Hb = new float[capacity * config.FeedForwardLength];
+        Hb2 = new float[capacity * config.FeedForwardLength];
+        RopeCos = new float[capacity * (config.RopeDimensions / 2)];
+        RopeSin = new float[capacity * (config.RopeDimensions / 2)];
+    }
+
+    public int Capacity { get; }
+    public float[] X { get; }     // residual stream [capacity, dim]
+    public float[] Xb { get; }    // normed input / block output [capacity, dim]
+    public float[] Q { get; }     // [capacity, qDim]
+    public float[] K { get; }     // [capacity, kvDim]
+    public float[] V { get; }     // [capacity, kvDim]
+    public float[] Att { get; }   // attention output [capacity, qDim]
+    public float[] Hb { get; }    // gate / SwiGLU [capacity, ff]
+    public float[] Hb2 { get; }   // up [capacity, ff]
+    public float[] RopeCos { get; }   // [capacity, ropeDims/2] for the positions of the batch
+    public float[] RopeSin { get; }
 }

@@ -108,11 +108,12 @@ public sealed class LlamaModel : IDisposable
         for (int done = 0; done < tokens.Length;)
         {
             int n = Math.Min(ctx.MaxBatch, tokens.Length - done);
-            RunLayers(ctx, tokens.Slice(done, n));
+            ReadOnlySpan<SequenceChunk> one = [new SequenceChunk(ctx, 0, n)];
+            RunLayers(ctx.Act, tokens.Slice(done, n), one);
             for (int t = 0; t < n; t++)
             {
-                Span<float> xb = ctx.Xb.AsSpan(t * dim, dim);
-                RmsNorm.Run(ctx.X.AsSpan(t * dim, dim), Weights.OutputNorm, Config.RmsEpsilon, xb);
+                Span<float> xb = ctx.Act.Xb.AsSpan(t * dim, dim);
+                RmsNorm.Run(ctx.Act.X.AsSpan(t * dim, dim), Weights.OutputNorm, Config.RmsEpsilon, xb);
                 Add(pooled, xb);
             }
             done += n;
@@ -141,16 +142,18 @@ public sealed class LlamaModel : IDisposable
         ModelConfig c = Config;
         int n = tokens.Length;
         int dim = c.EmbeddingLength;
-        RunLayers(s, tokens);
+        Activations a = s.Act;
+        ReadOnlySpan<SequenceChunk> one = [new SequenceChunk(s, 0, n)];
+        RunLayers(a, tokens, one);
 
         // Output: all positions when asked, else only the last one of the last batch.
         if (!allLogits.IsEmpty)
         {
             for (int t = 0; t < n; t++)
             {
-                RmsNorm.Run(s.X.AsSpan(t * dim, dim), Weights.OutputNorm, c.RmsEpsilon, s.Xb.AsSpan(t * dim, dim));
+                RmsNorm.Run(a.X.AsSpan(t * dim, dim), Weights.OutputNorm, c.RmsEpsilon, a.Xb.AsSpan(t * dim, dim));
             }
-            MatMul.Run(Pool, Weights.Output, s.Xb, allLogits, n);
+            MatMul.Run(Pool, Weights.Output, a.Xb, allLogits, n);
             if (last)
             {
                 allLogits.Slice((n - 1) * VocabSize, VocabSize).CopyTo(s.Logits);
@@ -158,16 +161,81 @@ public sealed class LlamaModel : IDisposable
         }
         else if (last)
         {
-            RmsNorm.Run(s.X.AsSpan((n - 1) * dim, dim), Weights.OutputNorm, c.RmsEpsilon, s.Xb.AsSpan(0, dim));
-            MatMul.Run(Pool, Weights.Output, s.Xb.AsSpan(0, dim), s.Logits, 1);
+            RmsNorm.Run(a.X.AsSpan((n - 1) * dim, dim), Weights.OutputNorm, c.RmsEpsilon, a.Xb.AsSpan(0, dim));
+            MatMul.Run(Pool, Weights.Output, a.Xb.AsSpan(0, dim), s.Logits, 1);
         }
     }
 
     /// <summary>
-    /// Embeds <paramref name="tokens"/> at the context's position and runs every block over them,
-    /// leaving the final residual stream (before the output norm) in <c>s.X</c> [n, dim].
+    /// One forward pass over tokens of several sequences at once (continuous batching): the weights
+    /// are read once for the whole batch. <paramref name="tokens"/> holds each chunk's tokens at
+    /// [Offset, Offset+Count); a chunk's tokens go into its context at the context's position. Every
+    /// chunk's context gets the logits of its last token in <see cref="InferenceContext.Logits"/>. The
+    /// kernels are batch-invariant, so each sequence's logits are bit-identical to running it alone.
     /// </summary>
-    private void RunLayers(InferenceContext s, ReadOnlySpan<int> tokens)
+    public void ForwardBatch(BatchWorkspace workspace, ReadOnlySpan<int> tokens, ReadOnlySpan<SequenceChunk> chunks)
+    {
+        ArgumentNullException.ThrowIfNull(workspace);
+        if (chunks.IsEmpty)
+        {
+            return;
+        }
+        if (chunks.Length > workspace.MaxSequences || tokens.Length > workspace.Act.Capacity)
+        {
+            throw new ArgumentException($"the batch has {chunks.Length} sequences and {tokens.Length} tokens; the workspace holds {workspace.MaxSequences} and {workspace.Act.Capacity}");
+        }
+        int next = 0;
+        for (int i = 0; i < chunks.Length; i++)
+        {
+            SequenceChunk chunk = chunks[i];
+            ArgumentNullException.ThrowIfNull(chunk.Context, nameof(chunks));
+            if (chunk.Offset != next || chunk.Count < 1)
+            {
+                throw new ArgumentException("chunks must cover the tokens in order, each with at least one token", nameof(chunks));
+            }
+            if (chunk.Context.Position + chunk.Count > chunk.Context.ContextLength)
+            {
+                throw new ArgumentException($"chunk {i}: {chunk.Context.Position} + {chunk.Count} tokens exceed the context of {chunk.Context.ContextLength}");
+            }
+            for (int j = 0; j < i; j++)
+            {
+                if (chunks[j].Context == chunk.Context)
+                {
+                    throw new ArgumentException("a sequence may appear in one chunk of a batch only", nameof(chunks));
+                }
+            }
+            next += chunk.Count;
+        }
+        if (next != tokens.Length)
+        {
+            throw new ArgumentException("chunks must cover every token", nameof(chunks));
+        }
+        CheckVocabulary(tokens);
+
+        ModelConfig c = Config;
+        int dim = c.EmbeddingLength;
+        Activations a = workspace.Act;
+        RunLayers(a, tokens, chunks);
+        float[] normed = workspace.LastNormed;   // [sequences, dim]
+        float[] logits = workspace.Logits;       // [sequences, vocab]
+        for (int i = 0; i < chunks.Length; i++)
+        {
+            int last = chunks[i].Offset + chunks[i].Count - 1;
+            RmsNorm.Run(a.X.AsSpan(last * dim, dim), Weights.OutputNorm, c.RmsEpsilon, normed.AsSpan(i * dim, dim));
+        }
+        MatMul.Run(Pool, Weights.Output, normed.AsSpan(0, chunks.Length * dim), logits.AsSpan(0, chunks.Length * VocabSize), chunks.Length);
+        for (int i = 0; i < chunks.Length; i++)
+        {
+            logits.AsSpan(i * VocabSize, VocabSize).CopyTo(chunks[i].Context.Logits);
+        }
+    }
+
+    /// <summary>
+    /// Embeds <paramref name="tokens"/> and runs every block over them, leaving the final residual
+    /// stream (before the output norm) in <c>a.X</c> [n, dim]. Each chunk's tokens sit at its context's
+    /// position onward; their keys and values go into that context's cache, and attention reads it.
+    /// </summary>
+    private void RunLayers(Activations a, ReadOnlySpan<int> tokens, ReadOnlySpan<SequenceChunk> chunks)
     {
         ModelConfig c = Config;
         int n = tokens.Length;
@@ -175,13 +243,17 @@ public sealed class LlamaModel : IDisposable
         int qDim = c.QDim;
         int kvDim = c.KvDim;
         int ff = c.FeedForwardLength;
-        int start = s.Position;
 
         int pairs = _invFreq.Length;
-        for (int t = 0; t < n; t++)
+        foreach (SequenceChunk chunk in chunks)
         {
-            Dequantize.Row(Weights.TokenEmbedding.Type, Weights.TokenEmbedding.Row(tokens[t]), s.X.AsSpan(t * dim, dim));
-            Rope.Angles(start + t, _invFreq, s.RopeCos.AsSpan(t * pairs, pairs), s.RopeSin.AsSpan(t * pairs, pairs));
+            int start = chunk.Context.Position;
+            for (int i = 0; i < chunk.Count; i++)
+            {
+                int t = chunk.Offset + i;
+                Dequantize.Row(Weights.TokenEmbedding.Type, Weights.TokenEmbedding.Row(tokens[t]), a.X.AsSpan(t * dim, dim));
+                Rope.Angles(start + i, _invFreq, a.RopeCos.AsSpan(t * pairs, pairs), a.RopeSin.AsSpan(t * pairs, pairs));
+            }
         }
 
         for (int l = 0; l < c.BlockCount; l++)
@@ -191,57 +263,72 @@ public sealed class LlamaModel : IDisposable
             // Attention block.
             for (int t = 0; t < n; t++)
             {
-                RmsNorm.Run(s.X.AsSpan(t * dim, dim), w.AttnNorm, c.RmsEpsilon, s.Xb.AsSpan(t * dim, dim));
+                RmsNorm.Run(a.X.AsSpan(t * dim, dim), w.AttnNorm, c.RmsEpsilon, a.Xb.AsSpan(t * dim, dim));
             }
-            MatMul.Run(Pool, s.Xb, n, w.Wq, s.Q, w.Wk, s.K, w.Wv, s.V);
-            for (int t = 0; t < n; t++)
+            MatMul.Run(Pool, a.Xb.AsSpan(0, n * dim), n, w.Wq, a.Q, w.Wk, a.K, w.Wv, a.V);
+            foreach (SequenceChunk chunk in chunks)
             {
-                Span<float> q = s.Q.AsSpan(t * qDim, qDim);
-                Span<float> k = s.K.AsSpan(t * kvDim, kvDim);
-                Span<float> v = s.V.AsSpan(t * kvDim, kvDim);
-                if (w.Bq is not null)
+                InferenceContext s = chunk.Context;
+                int start = s.Position;
+                for (int i = 0; i < chunk.Count; i++)
                 {
-                    Add(q, w.Bq);
-                    Add(k, w.Bk!);
-                    Add(v, w.Bv!);
+                    int t = chunk.Offset + i;
+                    Span<float> q = a.Q.AsSpan(t * qDim, qDim);
+                    Span<float> k = a.K.AsSpan(t * kvDim, kvDim);
+                    Span<float> v = a.V.AsSpan(t * kvDim, kvDim);
+                    if (w.Bq is not null)
+                    {
+                        Add(q, w.Bq);
+                        Add(k, w.Bk!);
+                        Add(v, w.Bv!);
+                    }
+                    ReadOnlySpan<float> cos = a.RopeCos.AsSpan(t * pairs, pairs);
+                    ReadOnlySpan<float> sin = a.RopeSin.AsSpan(t * pairs, pairs);
+                    Rope.Apply(q, c.HeadCount, c.HeadDim, cos, sin, c.RopeStyle);
+                    Rope.Apply(k, c.HeadCountKv, c.HeadDim, cos, sin, c.RopeStyle);
+                    if (s.Keys is not null)
+                    {
+                        k.CopyTo(s.Keys[l].AsSpan((start + i) * kvDim, kvDim));
+                        v.CopyTo(s.Values![l].AsSpan((start + i) * kvDim, kvDim));
+                    }
+                    else
+                    {
+                        TensorPrimitives.ConvertToHalf(k, s.Keys16![l].AsSpan((start + i) * kvDim, kvDim));
+                        TensorPrimitives.ConvertToHalf(v, s.Values16![l].AsSpan((start + i) * kvDim, kvDim));
+                    }
                 }
-                ReadOnlySpan<float> cos = s.RopeCos.AsSpan(t * pairs, pairs);
-                ReadOnlySpan<float> sin = s.RopeSin.AsSpan(t * pairs, pairs);
-                Rope.Apply(q, c.HeadCount, c.HeadDim, cos, sin, c.RopeStyle);
-                Rope.Apply(k, c.HeadCountKv, c.HeadDim, cos, sin, c.RopeStyle);
+                ReadOnlySpan<float> qs = a.Q.AsSpan(chunk.Offset * qDim, chunk.Count * qDim);
+                Span<float> att = a.Att.AsSpan(chunk.Offset * qDim, chunk.Count * qDim);
                 if (s.Keys is not null)
                 {
-                    k.CopyTo(s.Keys[l].AsSpan((start + t) * kvDim, kvDim));
-                    v.CopyTo(s.Values![l].AsSpan((start + t) * kvDim, kvDim));
+                    Attention.Run(Pool, qs, s.Keys[l], s.Values![l], att, chunk.Count, start, c.HeadCount, c.HeadCountKv, c.HeadDim);
                 }
                 else
                 {
-                    TensorPrimitives.ConvertToHalf(k, s.Keys16![l].AsSpan((start + t) * kvDim, kvDim));
-                    TensorPrimitives.ConvertToHalf(v, s.Values16![l].AsSpan((start + t) * kvDim, kvDim));
+                    Attention.Run(Pool, qs, s.Keys16![l], s.Values16![l], att, chunk.Count, start, c.HeadCount, c.HeadCountKv, c.HeadDim);
                 }
             }
-            if (s.Keys is not null)
-            {
-                Attention.Run(Pool, s.Q, s.Keys[l], s.Values![l], s.Att, n, start, c.HeadCount, c.HeadCountKv, c.HeadDim);
-            }
-            else
-            {
-                Attention.Run(Pool, s.Q, s.Keys16![l], s.Values16![l], s.Att, n, start, c.HeadCount, c.HeadCountKv, c.HeadDim);
-            }
-            MatMul.Run(Pool, w.Wo, s.Att, s.Xb, n);
-            Add(s.X.AsSpan(0, n * dim), s.Xb.AsSpan(0, n * dim));
+            MatMul.Run(Pool, w.Wo, a.Att.AsSpan(0, n * qDim), a.Xb, n);
+            Add(a.X.AsSpan(0, n * dim), a.Xb.AsSpan(0, n * dim));
 
             // Feed-forward block.
             for (int t = 0; t < n; t++)
             {
-                RmsNorm.Run(s.X.AsSpan(t * dim, dim), w.FfnNorm, c.RmsEpsilon, s.Xb.AsSpan(t * dim, dim));
+                RmsNorm.Run(a.X.AsSpan(t * dim, dim), w.FfnNorm, c.RmsEpsilon, a.Xb.AsSpan(t * dim, dim));
             }
-            MatMul.Run(Pool, s.Xb, n, w.Gate, s.Hb, w.Up, s.Hb2);
-            SwiGlu.Run(s.Hb.AsSpan(0, n * ff), s.Hb2.AsSpan(0, n * ff));
-            MatMul.Run(Pool, w.Down, s.Hb, s.Xb, n);
-            Add(s.X.AsSpan(0, n * dim), s.Xb.AsSpan(0, n * dim));
+            MatMul.Run(Pool, a.Xb.AsSpan(0, n * dim), n, w.Gate, a.Hb, w.Up, a.Hb2);
+            SwiGlu.Run(a.Hb.AsSpan(0, n * ff), a.Hb2.AsSpan(0, n * ff));
+            MatMul.Run(Pool, w.Down, a.Hb.AsSpan(0, n * ff), a.Xb, n);
+            Add(a.X.AsSpan(0, n * dim), a.Xb.AsSpan(0, n * dim));
         }
-        s.Position = start + n;
+        foreach (SequenceChunk chunk in chunks)
+        {
+            chunk.Context.Position += chunk.Count;
+            for (int i = 0; i < chunk.Count; i++)
+            {
+                chunk.Context.History.Add(tokens[chunk.Offset + i]);
+            }
+        }
     }
 
     private static void Add(Span<float> x, ReadOnlySpan<float> y) => TensorPrimitives.Add(x, y, x);

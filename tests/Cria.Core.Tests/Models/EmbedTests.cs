@@ -30,7 +30,7 @@ public sealed class EmbedTests(Stories260KFixture fixture) : IClassFixture<Stori
         {
             for (int i = 0; i < dim; i++)
             {
-                mean[i] += whole.Xb[t * dim + i] / tokens.Length;
+                mean[i] += whole.Act.Xb[t * dim + i] / tokens.Length;
             }
         }
         double norm = Math.Sqrt(mean.Sum(v => v * v));
