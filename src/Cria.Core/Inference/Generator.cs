@@ -112,73 +112,61 @@ public sealed class Generator
 
     private IEnumerable<GenerationStep> Run(InferenceContext ctx, IReadOnlyList<int> prompt, GenerationOptions options, GenerationStats stats, CancellationToken cancel)
     {
-        var sampler = new Sampler(_model.VocabSize, options.Sampling);
-        var decoder = new StreamingDecoder(_tokenizer);
-        var stops = new StopMatcher(options.Stop);
         int[] promptIds = prompt.ToArray();
-        foreach (int t in promptIds)
-        {
-            sampler.Accept(t);
-        }
+        var sequence = new SequenceDecoder(_tokenizer, _model.VocabSize, promptIds, options, stats);
 
         var clock = Stopwatch.StartNew();
-        ctx.Reset();
-        _model.Forward(ctx, promptIds);
-        stats.PromptTokens = promptIds.Length;
+        int reused = ReusePrefix(ctx, promptIds);
+        _model.Forward(ctx, promptIds.AsSpan(reused));
         stats.PromptTime = clock.Elapsed;
         clock.Restart();
 
-        int previous = promptIds[^1];
-        bool stripSpace = _tokenizer.AddSpacePrefix && previous == _tokenizer.BosId;
-        stats.FinishReason = FinishReason.Length;
-        for (int i = 0; i < options.MaxTokens; i++)
+        while (!sequence.Finished)
         {
             if (cancel.IsCancellationRequested)
             {
-                stats.FinishReason = FinishReason.Cancelled;
+                sequence.Finish(FinishReason.Cancelled);
                 break;
             }
-            int next = sampler.Sample(ctx.Logits);
-            TokenLogprob? logprob = options.Logprobs is { } top ? TokenLogprob.Compute(ctx.Logits, next, top) : null;
-            if (_tokenizer.IsEndOfGeneration(next))
+            if (sequence.Next(ctx.Logits) is not { } step)
             {
-                stats.FinishReason = FinishReason.Stop;
-                break;
+                break; // end of generation
             }
-            stats.GeneratedTokens++;
-            sampler.Accept(next);
-            string text = decoder.Push(next);
-            if (stripSpace && text.Length > 0)
+            yield return step;
+            if (sequence.Finished)
             {
-                // SentencePiece adds a space before the first word; after BOS the reference
-                // implementations (llama2.c run.c, llama.cpp) do not print it.
-                if (text[0] == ' ')
-                {
-                    text = text[1..];
-                }
-                stripSpace = false;
-            }
-            yield return new GenerationStep(next, stops.Push(text), logprob);
-            if (stops.Stopped)
-            {
-                stats.FinishReason = FinishReason.Stop;
                 break;
             }
             if (ctx.Position >= ctx.ContextLength)
             {
+                sequence.Finish(FinishReason.Length);
                 break;
             }
-            _model.Forward(ctx, [next]);
+            _model.Forward(ctx, [step.Token]);
             stats.GenerationTime = clock.Elapsed;
         }
         stats.GenerationTime = clock.Elapsed;
-        if (!stops.Stopped)
+        if (sequence.Flush() is { } tail)
         {
-            string tail = stops.Push(decoder.Flush()) + stops.Flush();
-            if (tail.Length > 0)
-            {
-                yield return new GenerationStep(-1, tail, null);
-            }
+            yield return tail;
         }
+    }
+
+    /// <summary>
+    /// Keeps the longest prefix the context already holds of <paramref name="prompt"/> (a conversation's
+    /// earlier turns, a shared system prompt) and returns its length; at least the last prompt token is
+    /// always fed again, so its logits are fresh.
+    /// </summary>
+    public static int ReusePrefix(InferenceContext ctx, ReadOnlySpan<int> prompt)
+    {
+        ArgumentNullException.ThrowIfNull(ctx);
+        int common = 0;
+        int limit = Math.Min(ctx.History.Count, prompt.Length - 1);
+        while (common < limit && ctx.History[common] == prompt[common])
+        {
+            common++;
+        }
+        ctx.Truncate(common);
+        return common;
     }
 }

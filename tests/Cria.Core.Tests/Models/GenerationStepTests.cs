@@ -54,4 +54,27 @@ public sealed class GenerationStepTests(Stories260KFixture fixture) : IClassFixt
         });
         Assert.Throws<ArgumentException>(() => gen.GenerateSteps(model.Model.CreateContext(128), prompt, plain with { Logprobs = 21 }, new GenerationStats()));
     }
+
+    [Fact]
+    public void A_context_reuses_the_prefix_it_holds_and_gives_the_same_text_as_a_fresh_one()
+    {
+        var model = fixture.Model;
+        var gen = new Generator(model.Model, model.Tokenizer);
+        var options = new GenerationOptions { MaxTokens = 20, Sampling = SamplingOptions.Greedy };
+        int[] first = model.Tokenizer.Encode("Once upon a time there was a cat", addSpecial: true);
+        int[] second = model.Tokenizer.Encode("Once upon a time there was a dog", addSpecial: true);
+        var ctx = model.Model.CreateContext(256);
+        _ = string.Concat(gen.Generate(ctx, first, options, new GenerationStats()));
+
+        int common = first.Zip(second).TakeWhile(p => p.First == p.Second).Count();
+        Assert.True(common > 3);
+        Assert.Equal(common, Generator.ReusePrefix(ctx, second));
+        Assert.Equal(second[..common], ctx.History);
+        string reused = string.Concat(gen.Generate(ctx, second, options, new GenerationStats()));
+        string fresh = string.Concat(gen.Generate(model.Model.CreateContext(256), second, options, new GenerationStats()));
+        Assert.Equal(fresh, reused);
+
+        // The same prompt again: everything but the last token is reused.
+        Assert.Equal(second.Length - 1, Generator.ReusePrefix(ctx, second));
+    }
 }
