@@ -5,6 +5,7 @@ using System.Text.Json;
 using Cria.Server.Engine;
 
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace Cria.Server.Tests;
@@ -26,6 +27,8 @@ public sealed class RunningServer : IAsyncDisposable
     public HttpClient Http { get; }
 
     public ServerMetrics Metrics => _app.Metrics();
+
+    internal ModelRegistry Registry => _app.Services.GetRequiredService<ModelRegistry>();
 
     public static async Task<RunningServer> StartAsync(ServerOptions? options = null, Action<ILoggingBuilder>? logging = null)
     {

@@ -42,11 +42,11 @@ public readonly record struct GenerationStep(int Token, string Text, TokenLogpro
 /// <summary>Counters and timings of a finished (or running) generation.</summary>
 public sealed class GenerationStats
 {
-    public int PromptTokens { get; internal set; }
-    public int GeneratedTokens { get; internal set; }
-    public TimeSpan PromptTime { get; internal set; }
-    public TimeSpan GenerationTime { get; internal set; }
-    public FinishReason FinishReason { get; internal set; }
+    public int PromptTokens { get; set; }
+    public int GeneratedTokens { get; set; }
+    public TimeSpan PromptTime { get; set; }
+    public TimeSpan GenerationTime { get; set; }
+    public FinishReason FinishReason { get; set; }
 
     public double PromptTokensPerSecond => PromptTime.TotalSeconds > 0 ? PromptTokens / PromptTime.TotalSeconds : 0;
     public double TokensPerSecond => GenerationTime.TotalSeconds > 0 ? GeneratedTokens / GenerationTime.TotalSeconds : 0;

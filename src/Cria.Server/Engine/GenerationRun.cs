@@ -1,6 +1,8 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 
 using Cria.Core.Inference;
+using Cria.Core.Models;
 
 namespace Cria.Server.Engine;
 
@@ -8,11 +10,11 @@ namespace Cria.Server.Engine;
 internal readonly record struct GeneratedPiece(string Text, IReadOnlyList<TokenLogprob> Logprobs);
 
 /// <summary>
-/// One generation running on its own thread (the decode loop is CPU-bound and synchronous), handing
+/// One generation, stepped by its model's <see cref="BatchEngine"/> together with the others, handing
 /// decode steps to the HTTP side through a channel. Invariants: the slot, the context and the model
-/// lease are given back exactly once, by the generation thread, after its last forward pass;
+/// lease are given back exactly once, by the engine thread, when the sequence ends (<see cref="Complete"/>);
 /// <see cref="Stats"/> and <see cref="GeneratedIds"/> are final once <see cref="Steps"/> completes;
-/// cancelling the token stops the loop before the next decode step.
+/// cancelling stops the sequence before the engine's next step.
 /// </summary>
 internal sealed class GenerationRun
 {
@@ -20,12 +22,25 @@ internal sealed class GenerationRun
 
     private readonly CancellationTokenSource _cancel;
     private readonly List<int> _generated = [];
+    private readonly GenerationOptions _options;
+    private readonly IDisposable _slot;
+    private readonly IDisposable _lease;
+    private readonly ServerMetrics _metrics;
+    private readonly Stopwatch _clock = new();
+    private int _completed;
 
-    private GenerationRun(ServedModel model, int[] prompt, CancellationTokenSource cancel)
+    public GenerationRun(ServedModel model, int[] prompt, GenerationOptions options, IDisposable slot, IDisposable lease,
+        ServerMetrics metrics, CancellationTokenSource cancel, DateTimeOffset arrived)
     {
         Model = model;
         Prompt = prompt;
+        _options = options;
+        _slot = slot;
+        _lease = lease;
+        _metrics = metrics;
         _cancel = cancel;
+        Created = arrived;
+        metrics.OnStarted();
     }
 
     public ServedModel Model { get; }
@@ -34,6 +49,9 @@ internal sealed class GenerationRun
     public int[] Prompt { get; }
 
     public int PromptTokens => Prompt.Length;
+
+    /// <summary>Prompt tokens whose keys and values were already in the context (a shared prefix), not computed again.</summary>
+    public int CachedTokens { get; private set; }
 
     /// <summary>The generated token ids (end-of-generation token excluded); complete once <see cref="Steps"/> completes.</summary>
     public IReadOnlyList<int> GeneratedIds => _generated;
@@ -44,7 +62,76 @@ internal sealed class GenerationRun
     public GenerationStats Stats { get; } = new();
 
     /// <summary>When the request reached the engine (before waiting for a slot), for time-to-first-token.</summary>
-    public DateTimeOffset Created { get; private init; }
+    public DateTimeOffset Created { get; }
+
+    // Engine-side state, touched only by the engine thread.
+    internal InferenceContext? Context { get; private set; }
+    internal SequenceDecoder? Sequence { get; private set; }
+    internal int Prefilled { get; set; }
+    internal bool IsDecoding { get; private set; }
+    internal int NextToken { get; private set; }
+    internal bool CancelRequested => _cancel.IsCancellationRequested;
+
+    /// <summary>Engine: the sequence got its context; the prefix it already holds is skipped.</summary>
+    internal void Begin(InferenceContext ctx)
+    {
+        Context = ctx;
+        Sequence = new SequenceDecoder(Model.Local.Tokenizer, Model.Local.Model.VocabSize, Prompt, _options, Stats);
+        Prefilled = Generator.ReusePrefix(ctx, Prompt);
+        CachedTokens = Prefilled;
+        _metrics.OnPromptCached(CachedTokens);
+        _clock.Start();
+    }
+
+    /// <summary>Engine: the whole prompt has been fed.</summary>
+    internal void OnPromptDone()
+    {
+        if (!IsDecoding && Stats.PromptTime == TimeSpan.Zero)
+        {
+            Stats.PromptTime = _clock.Elapsed;
+            _clock.Restart();
+        }
+    }
+
+    /// <summary>Engine: a decode step's result.</summary>
+    internal void OnStep(GenerationStep step)
+    {
+        if (step.Token >= 0)
+        {
+            if (FirstTokenAt is null)
+            {
+                FirstTokenAt = DateTimeOffset.UtcNow;
+                _metrics.OnFirstToken(FirstTokenAt.Value - Created, Prompt.Length);
+            }
+            _generated.Add(step.Token);
+            NextToken = step.Token;
+            IsDecoding = true;
+        }
+        Stats.GenerationTime = _clock.Elapsed;
+        _steps.Writer.TryWrite(step);
+    }
+
+    /// <summary>Engine: the sequence ended (its context is already back); gives back the slot and the lease, once.</summary>
+    internal void Complete(Exception? error)
+    {
+        if (Interlocked.Exchange(ref _completed, 1) != 0)
+        {
+            return;
+        }
+        if (IsDecoding)
+        {
+            Stats.GenerationTime = _clock.Elapsed;
+        }
+        if (Stats.FinishReason == FinishReason.None)
+        {
+            Stats.FinishReason = error is null ? FinishReason.Cancelled : FinishReason.Stop;
+        }
+        _slot.Dispose();
+        _lease.Dispose();
+        _metrics.OnFinished(Stats.PromptTokens, Stats.GeneratedTokens, Stats.FinishReason == FinishReason.Cancelled, Stats.GenerationTime);
+        _steps.Writer.TryComplete(error);
+        _cancel.Dispose();
+    }
 
     /// <summary>Decode steps as they happen; completes (with the error, if one happened) when the generation ends.</summary>
     public ChannelReader<GenerationStep> Steps => _steps.Reader;
@@ -83,7 +170,7 @@ internal sealed class GenerationRun
         return new GeneratedPiece(text.ToString(), logprobs);
     }
 
-    /// <summary>Stops the generation before its next decode step (e.g. when the client can no longer be written to).</summary>
+    /// <summary>Stops the generation before the engine's next step (e.g. when the client can no longer be written to).</summary>
     public void Cancel()
     {
         try
@@ -93,72 +180,6 @@ internal sealed class GenerationRun
         catch (ObjectDisposedException)
         {
             // The run has already ended.
-        }
-    }
-
-    /// <summary>Starts generating; takes ownership of <paramref name="slot"/>, <paramref name="lease"/> and <paramref name="cancel"/>.</summary>
-    public static GenerationRun Start(ServedModel model, int[] prompt, GenerationOptions options, IDisposable slot, IDisposable lease,
-        ServerMetrics metrics, TimeSpan pieceDelay, CancellationTokenSource cancel, DateTimeOffset arrived)
-    {
-        var run = new GenerationRun(model, prompt, cancel) { Created = arrived };
-        metrics.OnStarted();
-        var thread = new Thread(() => run.Execute(prompt, options, slot, lease, metrics, pieceDelay, cancel.Token))
-        {
-            IsBackground = true,
-            Name = "cria-generation",
-        };
-        try
-        {
-            thread.Start();
-        }
-        catch
-        {
-            metrics.OnFinished(0, 0, cancelled: false);
-            slot.Dispose();
-            lease.Dispose();
-            cancel.Dispose();
-            throw;
-        }
-        return run;
-    }
-
-    private void Execute(int[] prompt, GenerationOptions options, IDisposable slot, IDisposable lease, ServerMetrics metrics, TimeSpan pieceDelay, CancellationToken cancel)
-    {
-        Exception? error = null;
-        var ctx = Model.RentContext();
-        try
-        {
-            var generator = new Generator(Model.Local.Model, Model.Local.Tokenizer);
-            foreach (GenerationStep step in generator.GenerateSteps(ctx, prompt, options, Stats, cancel))
-            {
-                if (step.Token >= 0)
-                {
-                    if (FirstTokenAt is null)
-                    {
-                        FirstTokenAt = DateTimeOffset.UtcNow;
-                        metrics.OnFirstToken(FirstTokenAt.Value - Created, Stats.PromptTokens);
-                    }
-                    _generated.Add(step.Token);
-                }
-                _steps.Writer.TryWrite(step);
-                if (pieceDelay > TimeSpan.Zero)
-                {
-                    cancel.WaitHandle.WaitOne(pieceDelay);
-                }
-            }
-        }
-        catch (Exception e)
-        {
-            error = e;
-        }
-        finally
-        {
-            Model.ReturnContext(ctx);
-            slot.Dispose();
-            lease.Dispose();
-            metrics.OnFinished(Stats.PromptTokens, Stats.GeneratedTokens, Stats.FinishReason == FinishReason.Cancelled, Stats.GenerationTime);
-            _steps.Writer.TryComplete(error);
-            _cancel.Dispose();
         }
     }
 }

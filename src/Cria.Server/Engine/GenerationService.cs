@@ -61,7 +61,9 @@ internal sealed class GenerationService(ModelRegistry models, GenerationSchedule
         try
         {
             IDisposable slot = await scheduler.AcquireAsync(linked.Token).ConfigureAwait(false);
-            return GenerationRun.Start(model, prompt, generation, slot, lease, metrics, options.PieceDelay, linked, arrived);
+            var run = new GenerationRun(model, prompt, generation, slot, lease, metrics, linked, arrived);
+            model.Engine.Submit(run);
+            return run;
         }
         catch
         {

@@ -16,12 +16,13 @@ namespace Cria.Server.Engine;
 /// </summary>
 internal sealed class ServedModel : IDisposable
 {
-    private readonly ConcurrentBag<InferenceContext> _free = [];
+    private readonly List<InferenceContext> _free = [];
+    private readonly Lock _freeLock = new();
     private readonly ConcurrentDictionary<InferenceContext, byte> _rented = new(ReferenceEqualityComparer.Instance);
     private readonly string _bosText;
     private readonly string _eosText;
 
-    public ServedModel(ModelEntry entry, LocalModel local, ChatTemplate template, int contextLength, int parallel)
+    public ServedModel(ModelEntry entry, LocalModel local, ChatTemplate template, int contextLength, int parallel, TimeSpan pieceDelay = default)
     {
         Entry = entry;
         Name = entry.Name;
@@ -41,7 +42,11 @@ internal sealed class ServedModel : IDisposable
         LoadedAt = DateTimeOffset.UtcNow;
         LastUsed = LoadedAt;
         ExpiresAt = DateTimeOffset.MaxValue;
+        Engine = new BatchEngine(this, parallel, pieceDelay);
     }
+
+    /// <summary>Steps this model's generations together (continuous batching).</summary>
+    public BatchEngine Engine { get; }
 
     public ModelEntry Entry { get; }
 
@@ -127,18 +132,69 @@ internal sealed class ServedModel : IDisposable
         return copy;
     }
 
-    public InferenceContext RentContext()
+    /// <summary>
+    /// A sequence slot for <paramref name="prompt"/>: the free context that holds the longest prefix of
+    /// it (so a shared system prompt or the conversation so far is not computed again), else any free
+    /// one, else a new one. Contexts keep their tokens when returned, for the next request to reuse.
+    /// </summary>
+    public InferenceContext RentContext(ReadOnlySpan<int> prompt = default)
     {
-        InferenceContext ctx = _free.TryTake(out InferenceContext? free) ? free : Local.Model.CreateContext(ContextLength, cacheType: KvCacheType.F16);
-        _rented.TryAdd(ctx, 0);
-        return ctx;
+        InferenceContext? best = null;
+        lock (_freeLock)
+        {
+            int bestShared = -1;
+            foreach (InferenceContext free in _free)
+            {
+                int shared = SharedPrefix(free.History, prompt);
+                if (shared > bestShared)
+                {
+                    best = free;
+                    bestShared = shared;
+                }
+            }
+            if (best is not null)
+            {
+                _free.Remove(best);
+            }
+        }
+        best ??= Local.Model.CreateContext(ContextLength, cacheType: KvCacheType.F16);
+        _rented.TryAdd(best, 0);
+        return best;
+    }
+
+    /// <summary>Contexts rented now (each is one running sequence or embedding).</summary>
+    public int RentedContexts => _rented.Count;
+
+    /// <summary>Contexts made so far (rented or free); bounded by the scheduler's slots.</summary>
+    public int CreatedContexts
+    {
+        get
+        {
+            lock (_freeLock)
+            {
+                return _free.Count + _rented.Count;
+            }
+        }
     }
 
     public void ReturnContext(InferenceContext ctx)
     {
         _rented.TryRemove(ctx, out _);
-        ctx.Reset();
-        _free.Add(ctx);
+        lock (_freeLock)
+        {
+            _free.Add(ctx);
+        }
+    }
+
+    private static int SharedPrefix(List<int> history, ReadOnlySpan<int> prompt)
+    {
+        int n = Math.Min(history.Count, prompt.Length);
+        int i = 0;
+        while (i < n && history[i] == prompt[i])
+        {
+            i++;
+        }
+        return i;
     }
 
     /// <summary>Tokens held in the KV caches of the sequences running now (a momentary reading, for /metrics).</summary>
@@ -155,5 +211,9 @@ internal sealed class ServedModel : IDisposable
         }
     }
 
-    public void Dispose() => Local.Dispose();
+    public void Dispose()
+    {
+        Engine.Dispose();
+        Local.Dispose();
+    }
 }

@@ -26,6 +26,7 @@ public sealed class ServerMetrics : IDisposable
     private long _cancelled;
     private long _generatedTokens;
     private long _promptTokens;
+    private long _cachedTokens;
     private int _active;
     private int _queued;
 
@@ -37,6 +38,8 @@ public sealed class ServerMetrics : IDisposable
         _meter.CreateObservableCounter("cria.generations.cancelled", () => GenerationsCancelled, "{generation}", "generations ended by a client disconnect or shutdown");
         _meter.CreateObservableCounter("cria.tokens.prompt", () => PromptTokens, "{token}", "prompt tokens processed");
         _meter.CreateObservableCounter("cria.tokens.generated", () => GeneratedTokens, "{token}", "tokens generated");
+        _meter.CreateObservableCounter("cria.tokens.prompt_cached", () => CachedPromptTokens, "{token}", "prompt tokens found in a context's cache (a shared prefix) and not computed again");
+        _meter.CreateObservableGauge("cria.prefix_cache.hit_rate", () => PromptTokens == 0 ? 0.0 : Math.Min(1.0, (double)CachedPromptTokens / PromptTokens), "1", "prompt tokens served from cache / prompt tokens");
         _meter.CreateObservableGauge("cria.generations.active", () => ActiveGenerations, "{generation}", "generations running now");
         _meter.CreateObservableGauge("cria.queue.depth", () => QueueDepth, "{request}", "requests waiting for a generation slot");
         if (loadedModels is not null)
@@ -72,6 +75,11 @@ public sealed class ServerMetrics : IDisposable
     public long GeneratedTokens => Interlocked.Read(ref _generatedTokens);
 
     public long PromptTokens => Interlocked.Read(ref _promptTokens);
+
+    /// <summary>Prompt tokens that were already in a context's KV cache (prefix reuse).</summary>
+    public long CachedPromptTokens => Interlocked.Read(ref _cachedTokens);
+
+    internal void OnPromptCached(int tokens) => Interlocked.Add(ref _cachedTokens, tokens);
 
     public int ActiveGenerations => Volatile.Read(ref _active);
 

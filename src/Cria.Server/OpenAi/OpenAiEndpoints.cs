@@ -232,5 +232,6 @@ internal static class OpenAiEndpoints
         PromptTokens = run.PromptTokens,
         CompletionTokens = run.Stats.GeneratedTokens,
         TotalTokens = run.PromptTokens + run.Stats.GeneratedTokens,
+        PromptTokensDetails = new PromptTokensDetails { CachedTokens = run.CachedTokens },
     };
 }

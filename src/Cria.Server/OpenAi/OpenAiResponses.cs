@@ -118,6 +118,15 @@ internal sealed class UsageDto
     public int PromptTokens { get; init; }
     public int CompletionTokens { get; init; }
     public int TotalTokens { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public PromptTokensDetails? PromptTokensDetails { get; init; }
+}
+
+/// <summary>OpenAI's <c>usage.prompt_tokens_details</c>: prompt tokens served from the prefix cache.</summary>
+internal sealed class PromptTokensDetails
+{
+    public int CachedTokens { get; init; }
 }
 
 internal sealed class ModelListResponse
