@@ -6,6 +6,8 @@ using Cria.Bench;
 //           (also the default when the first argument is an option)
 //   synth   --shape tiny|small-110m|tinyllama-1.1b|llama3.2-1b --type q4_0 --out F --vocab VOCAB [--seed 1]
 //   quants  --model F [--rows 256]   (Cria's block formats against ggml's, bit for bit)
+//   serve   --model F [--clients 1,4,8,16] [--gen 64] [--threads 2] [--prefix-tokens 1000] [--rounds 1]   (Cria's server under concurrent streaming clients)
+//   batchstep --model F [--threads 2] [--steps 20] [--context 64]   (ms per batched decode step vs prefill chunk)
 //   memory  --engine cria|llama.cpp|none ...   (the child process of bench's memory phase)
 string mode = args.Length > 0 && !args[0].StartsWith("--", StringComparison.Ordinal) ? args[0] : "bench";
 string[] rest = args.Length > 0 && args[0] == mode ? args[1..] : args;
@@ -19,7 +21,9 @@ try
         "synth" => SynthMode.Run(options),
         "quants" => QuantsMode.Run(options),
         "memory" => BenchMode.RunMemoryChild(options),
-        _ => throw new ArgumentException($"unknown mode \"{mode}\" (compare, bench, quants, synth)"),
+        "serve" => ServeMode.Run(options),
+        "batchstep" => BatchStepMode.Run(options),
+        _ => throw new ArgumentException($"unknown mode \"{mode}\" (compare, bench, quants, synth, serve)"),
     };
 }
 catch (ArgumentException e)

@@ -55,6 +55,10 @@ internal static unsafe class TiledQ4_0
     public static void Run(byte* tile, int blocks, sbyte* xq, float* xd, int* xsum, int n, float* y, long yStride)
     {
         int t = 0;
+        for (; t + 4 <= n; t += 4)
+        {
+            Run4(tile, blocks, xq + (long)t * blocks * 32, xd + (long)t * blocks, xsum + (long)t * blocks, blocks * 32, blocks, y + t * yStride, yStride);
+        }
         for (; t + 2 <= n; t += 2)
         {
             Run2(tile, blocks, xq + (long)t * blocks * 32, xd + (long)t * blocks, xsum + (long)t * blocks, blocks * 32, blocks, y + t * yStride, yStride);
@@ -64,7 +68,6 @@ internal static unsafe class TiledQ4_0
             Run1(tile, blocks, xq + (long)t * blocks * 32, xd + (long)t * blocks, xsum + (long)t * blocks, y + t * yStride);
         }
     }
-
 
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -119,5 +122,53 @@ internal static unsafe class TiledQ4_0
         }
         acc0.Store(y);
         acc1.Store(y + yStride);
+    }
+
+    /// <summary>
+    /// Four tokens per pass over the tile: each unpacked weight vector and scale vector serves four
+    /// tokens (a batch of decoding sequences, or a prompt). Per token the operations and their order
+    /// are exactly those of <see cref="Run1"/>, so a token's result does not depend on its batch.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Run4(byte* tile, int blocks, sbyte* xq, float* xd, int* xsum, int xStride, int dStride, float* y, long yStride)
+    {
+        Vector256<byte> mask = Vector256.Create((byte)0x0F);
+        Vector256<float> acc0 = Vector256<float>.Zero, acc1 = Vector256<float>.Zero, acc2 = Vector256<float>.Zero, acc3 = Vector256<float>.Zero;
+        for (nint b = 0; b < blocks; b++)
+        {
+            byte* blk = tile + b * BlockBytes;
+            sbyte* x0 = xq + b * 32;
+            sbyte* x1 = x0 + xStride;
+            sbyte* x2 = x1 + xStride;
+            sbyte* x3 = x2 + xStride;
+            Vector256<int> i0 = Vector256<int>.Zero, i1 = Vector256<int>.Zero, i2 = Vector256<int>.Zero, i3 = Vector256<int>.Zero;
+            for (int k = 0; k < 4; k++)
+            {
+                Vector256<byte> s = Vector256.Load(blk + 16 + 32 * k);
+                Vector256<byte> lo = s & mask;
+                Vector256<byte> hi = Avx2.ShiftRightLogical(s.AsUInt16(), 4).AsByte() & mask;
+                i0 = Simd.Dot4(i0, lo, x0 + 4 * k);
+                i1 = Simd.Dot4(i1, lo, x1 + 4 * k);
+                i2 = Simd.Dot4(i2, lo, x2 + 4 * k);
+                i3 = Simd.Dot4(i3, lo, x3 + 4 * k);
+                i0 = Simd.Dot4(i0, hi, x0 + 16 + 4 * k);
+                i1 = Simd.Dot4(i1, hi, x1 + 16 + 4 * k);
+                i2 = Simd.Dot4(i2, hi, x2 + 16 + 4 * k);
+                i3 = Simd.Dot4(i3, hi, x3 + 16 + 4 * k);
+            }
+            Vector256<float> sc = Simd.WidenHalves(blk) * Vector256.Create(Simd.HalfRebias);
+            i0 -= Vector256.Create(8 * xsum[b]);
+            i1 -= Vector256.Create(8 * xsum[b + dStride]);
+            i2 -= Vector256.Create(8 * xsum[b + 2 * dStride]);
+            i3 -= Vector256.Create(8 * xsum[b + 3 * dStride]);
+            acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(i0), sc * Vector256.Create(xd[b]), acc0);
+            acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(i1), sc * Vector256.Create(xd[b + dStride]), acc1);
+            acc2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(i2), sc * Vector256.Create(xd[b + 2 * dStride]), acc2);
+            acc3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(i3), sc * Vector256.Create(xd[b + 3 * dStride]), acc3);
+        }
+        acc0.Store(y);
+        acc1.Store(y + yStride);
+        acc2.Store(y + 2 * yStride);
+        acc3.Store(y + 3 * yStride);
     }
 }
