@@ -23,6 +23,7 @@ internal sealed class GrammarAutomaton
     private readonly HashSet<(int Position, long Parent)> _visited = [];
     private readonly List<GrammarStack> _found = [];
     private long _nextStackId;
+    private long _cachedStackRefs; // sum of Stacks.Length over the interned states
 
     public GrammarAutomaton(GrammarProgram program)
     {
@@ -74,7 +75,7 @@ internal sealed class GrammarAutomaton
         {
             return s;
         }
-        if (_cached.Count >= GrammarLimits.MaxCachedStates || _stacks.Count >= 16 * GrammarLimits.MaxCachedStates)
+        if (_cached.Count >= GrammarLimits.MaxCachedStates || _cachedStackRefs >= GrammarLimits.MaxCachedStacks || _stacks.Count >= GrammarLimits.MaxCachedStacks)
         {
             DropCache();
         }
@@ -250,6 +251,7 @@ internal sealed class GrammarAutomaton
             state = new GrammarState([.. _found], hasEmpty);
             _states[key] = state;
             _cached.Add(state);
+            _cachedStackRefs += state.Stacks.Length;
         }
         return state;
     }
@@ -265,6 +267,7 @@ internal sealed class GrammarAutomaton
         _cached.Clear();
         _states.Clear();
         _stacks.Clear();
+        _cachedStackRefs = 0;
     }
 
     private sealed class StateKey : IEquatable<StateKey>

@@ -22,11 +22,14 @@ public static class GrammarLimits
     public const int MaxRepetition = 10_000;
 
     /// <summary>Parses alive at once in a matcher (an ambiguous grammar keeps several).</summary>
-    public const int MaxStacks = 4096;
+    public const int MaxStacks = 16_384;
 
     /// <summary>Nesting depth of one parse (open rules on a stack).</summary>
     public const int MaxStackDepth = 1 << 16;
 
     /// <summary>Automaton states a grammar caches before it drops its cache and starts again.</summary>
     public const int MaxCachedStates = 20_000;
+
+    /// <summary>Parses held by all cached states together (about 8 bytes each) before the cache is dropped.</summary>
+    public const int MaxCachedStacks = 4_000_000;
 }

@@ -19,7 +19,7 @@ public sealed class GrammarMatcher
     private readonly bool[] _allowed;       // [vocab] scratch of Mask
     private GrammarState _state;
 
-    internal GrammarMatcher(Grammar grammar, Tokenizer tokenizer)
+    internal GrammarMatcher(CompiledGrammar grammar, Tokenizer tokenizer)
     {
         _automaton = grammar.Automaton;
         _tokenizer = tokenizer;
@@ -30,7 +30,7 @@ public sealed class GrammarMatcher
         Grammar = grammar;
     }
 
-    public Grammar Grammar { get; }
+    public CompiledGrammar Grammar { get; }
 
     /// <summary>The text so far is a complete sentence: end-of-generation tokens are allowed.</summary>
     public bool CanEnd => _state.CanEnd;

@@ -270,25 +270,26 @@ internal sealed class JsonSchemaConverter
         }
         _refChain = savedChain;
 
-        // rest(i): properties i.. after at least one was written (each with its comma); first(i): none written yet
-        string? rest = extraKv is null ? null : AddRule(NewName(Hint(hint, "additional-rest")), $"(\",\" {space} {extraKv})*");
-        string? first = extraKv is null ? null : AddRule(NewName(Hint(hint, "additional-first")), $"{extraKv} {rest}");
-        bool firstNullable = true;
+        // pick(i): write one of the properties i.. (skipping optional ones, never a required one), then rest;
+        // rest(i): after a property, either nothing more (when no required one is left) or a comma and pick(i).
+        // Sharing the comma and its space keeps the parses alive at once few, even with thousands of properties.
+        string? restN = extraKv is null ? null : AddRule(NewName(Hint(hint, "additional-rest")), $"(\",\" {space} {extraKv})*");
+        string? pick = extraKv is null ? null : AddRule(NewName(Hint(hint, "additional-first")), $"{extraKv} {restN}");
+        string? rest = restN;
+        bool allOptional = true;
         for (int i = properties.Count - 1; i >= 0; i--)
         {
-            string tail = rest ?? "";
             bool isRequired = required.Contains(properties[i].Name);
-            string written = $"{kv[i]} {tail}".TrimEnd();
-            string firstBody = isRequired || first is null ? written : $"{written} | {first}";
-            firstNullable &= !isRequired;
-            first = AddRule(NewName(Hint(hint, $"first-{i}")), firstBody);
+            allOptional &= !isRequired;
+            string written = $"{kv[i]} {rest}".TrimEnd();
+            pick = AddRule(NewName(Hint(hint, $"pick-{i}")), isRequired || pick is null ? written : $"{written} | {pick}");
             if (i > 0)
             {
-                string item = $"\",\" {space} {kv[i]}";
-                rest = AddRule(NewName(Hint(hint, $"rest-{i}")), (isRequired ? $"{item} {tail}" : $"({item})? {tail}").TrimEnd());
+                string comma = $"\",\" {space} {pick}";
+                rest = AddRule(NewName(Hint(hint, $"rest-{i}")), allOptional ? $"({comma})?" : comma);
             }
         }
-        string body = first is null ? "" : firstNullable ? $"({first})? " : first + " ";
+        string body = pick is null ? "" : allOptional ? $"({pick})? " : pick + " ";
         return $"\"{{\" {space} {body}\"}}\" {space}";
     }
 

@@ -1,3 +1,4 @@
+using Cria.Core.Grammar;
 using Cria.Core.Sampling;
 using Cria.Core.Tokenization;
 
@@ -9,7 +10,9 @@ namespace Cria.Core.Inference;
 /// final (UTF-8 complete, not part of a possible stop string). It does not run the model, so one
 /// loop can drive many sequences through a batched forward pass (<see cref="Generator"/> drives one).
 /// Invariant: once <see cref="Finished"/>, <see cref="GenerationStats.FinishReason"/> says why and no
-/// more tokens are sampled; <see cref="Flush"/> then releases any text still held back, once.
+/// more tokens are sampled; <see cref="Flush"/> then releases any text still held back, once. With a
+/// grammar, every token handed out was allowed by it, end of generation comes only where the grammar can
+/// end, and a grammar that is complete with nothing more possible ends the sequence (Stop).
 /// </summary>
 public sealed class SequenceDecoder
 {
@@ -18,6 +21,7 @@ public sealed class SequenceDecoder
     private readonly Sampler _sampler;
     private readonly StreamingDecoder _decoder;
     private readonly StopMatcher _stops;
+    private readonly GrammarMatcher? _grammar;
     private bool _stripSpace;
     private bool _flushed;
 
@@ -46,6 +50,7 @@ public sealed class SequenceDecoder
         _sampler = new Sampler(vocabSize, options.Sampling);
         _decoder = new StreamingDecoder(tokenizer);
         _stops = new StopMatcher(options.Stop);
+        _grammar = options.Sampling.Grammar?.CreateMatcher(tokenizer);
         foreach (int t in prompt)
         {
             _sampler.Accept(t);
@@ -58,6 +63,10 @@ public sealed class SequenceDecoder
         if (options.MaxTokens <= 0)
         {
             Finish(FinishReason.Length);
+        }
+        else if (_grammar is { IsComplete: true })
+        {
+            Finish(FinishReason.Stop); // a grammar that matches only the empty text
         }
     }
 
@@ -76,7 +85,7 @@ public sealed class SequenceDecoder
         {
             throw new InvalidOperationException("the sequence has finished");
         }
-        int next = _sampler.Sample(logits);
+        int next = _sampler.Sample(logits, _grammar);
         TokenLogprob? logprob = _options.Logprobs is { } top ? TokenLogprob.Compute(logits, next, top) : null;
         if (_tokenizer.IsEndOfGeneration(next))
         {
@@ -85,6 +94,7 @@ public sealed class SequenceDecoder
         }
         Stats.GeneratedTokens++;
         _sampler.Accept(next);
+        _grammar?.Accept(next);
         string text = _decoder.Push(next);
         if (_stripSpace && text.Length > 0)
         {
@@ -95,7 +105,7 @@ public sealed class SequenceDecoder
             _stripSpace = false;
         }
         var step = new GenerationStep(next, _stops.Push(text), logprob);
-        if (_stops.Stopped)
+        if (_stops.Stopped || _grammar is { IsComplete: true })
         {
             Finish(FinishReason.Stop);
         }

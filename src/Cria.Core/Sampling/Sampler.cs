@@ -1,7 +1,9 @@
+using Cria.Core.Grammar;
+
 namespace Cria.Core.Sampling;
 
 /// <summary>
-/// A sampler chain in llama.cpp's default order: logit bias → penalties → top-k → top-p → min-p →
+/// A sampler chain in llama.cpp's default order: logit bias → penalties → grammar → top-k → top-p → min-p →
 /// temperature → draw (or argmax when the temperature is 0). Holds its scratch for one sequence, so
 /// sampling a token allocates nothing. Not thread-safe: one sampler per sequence.
 /// </summary>
@@ -44,7 +46,26 @@ public sealed class Sampler
     }
 
     /// <summary>Picks the next token from <paramref name="logits"/> ([vocab]).</summary>
-    public int Sample(ReadOnlySpan<float> logits)
+    public int Sample(ReadOnlySpan<float> logits) => Run(logits, null);
+
+    /// <summary>
+    /// Picks the next token that <paramref name="grammar"/> allows (null: any), lazily as llama.cpp does: sample
+    /// as if unconstrained, and only when that token is not allowed, mask all disallowed tokens and sample
+    /// again. For a plain softmax draw this is the masked distribution exactly (a token t is taken with
+    /// p(t) + p(rejected)·p(t)/(1 − p(rejected)) = p(t)/(1 − p(rejected))), and most steps skip the mask.
+    /// </summary>
+    /// <exception cref="GrammarException">No token with a finite logit is allowed.</exception>
+    public int Sample(ReadOnlySpan<float> logits, GrammarMatcher? grammar)
+    {
+        int token = Run(logits, null);
+        if (grammar is null || grammar.IsAllowed(token))
+        {
+            return token;
+        }
+        return Run(logits, grammar);
+    }
+
+    private int Run(ReadOnlySpan<float> logits, GrammarMatcher? grammar)
     {
         SamplingOptions o = Options;
         Candidates c = _candidates;
@@ -62,6 +83,10 @@ public sealed class Sampler
                 window[i] = _recent[(_recentHead - n + i + _recent.Length * 2) % _recent.Length];
             }
             SamplerStages.Penalties(c, window, o.RepeatPenalty, o.FrequencyPenalty, o.PresencePenalty, _counts);
+        }
+        if (grammar is not null)
+        {
+            SamplerStages.Grammar(c, grammar);
         }
         if (o.Temperature <= 0f)
         {

@@ -1,3 +1,5 @@
+using Cria.Core.Grammar;
+
 namespace Cria.Core.Sampling;
 
 /// <summary>
@@ -45,6 +47,32 @@ public static class SamplerStages
             l -= count * frequency + presence;
             c.Logits[id] = l;
         }
+    }
+
+    /// <summary>
+    /// Keeps only the candidates <paramref name="grammar"/> allows, and no candidate whose logit is −∞ (a draw
+    /// must never land on one). Runs while candidates are still in id order (before any stage that sorts).
+    /// </summary>
+    /// <exception cref="GrammarException">No allowed token has a finite logit.</exception>
+    public static void Grammar(Candidates c, GrammarMatcher grammar)
+    {
+        ArgumentNullException.ThrowIfNull(grammar);
+        grammar.Mask(c.Logits.AsSpan(0, c.Count));
+        int n = 0;
+        for (int i = 0; i < c.Count; i++)
+        {
+            if (!float.IsNegativeInfinity(c.Logits[i]))
+            {
+                c.Ids[n] = c.Ids[i];
+                c.Logits[n] = c.Logits[i];
+                n++;
+            }
+        }
+        if (n == 0)
+        {
+            throw new GrammarException("no token the grammar allows has a finite logit (all were banned)");
+        }
+        c.Count = n;
     }
 
     /// <summary>Keeps the k most likely candidates, sorted.</summary>

@@ -1,3 +1,5 @@
+using Cria.Core.Grammar;
+
 namespace Cria.Core.Sampling;
 
 /// <summary>
@@ -16,6 +18,12 @@ public sealed record SamplingOptions
     public float PresencePenalty { get; init; }
     public IReadOnlyDictionary<int, float>? LogitBias { get; init; }
     public ulong? Seed { get; init; }
+
+    /// <summary>
+    /// Constrains the text to a grammar (null: unconstrained). The compiled grammar is shared and immutable;
+    /// each generation makes its own <see cref="GrammarMatcher"/> from it.
+    /// </summary>
+    public CompiledGrammar? Grammar { get; init; }
 
     public static SamplingOptions Greedy { get; } = new() { Temperature = 0f };
 

@@ -5,13 +5,13 @@ namespace Cria.Core.Tests.Grammar;
 /// <summary>GBNF syntax (llama.cpp's grammars/README.md) and the errors for bad grammars.</summary>
 public sealed class GbnfParserTests
 {
-    private static GrammarException Fails(string gbnf) => Assert.Throws<GrammarException>(() => Cria.Core.Grammar.Grammar.Parse(gbnf));
+    private static GrammarException Fails(string gbnf) => Assert.Throws<GrammarException>(() => CompiledGrammar.Parse(gbnf));
 
     [Fact]
     public void Parses_llama_cpp_arithmetic_grammar()
     {
         // grammars/arithmetic.gbnf from llama.cpp
-        var g = Cria.Core.Grammar.Grammar.Parse("""
+        var g = CompiledGrammar.Parse("""
             root  ::= (expr "=" ws term "\n")+
             expr  ::= term ([-+*/] term)*
             term  ::= ident | num | "(" ws expr ")" ws
@@ -31,7 +31,7 @@ public sealed class GbnfParserTests
     [Fact]
     public void Comments_newlines_in_groups_and_after_bars_are_allowed()
     {
-        var g = Cria.Core.Grammar.Grammar.Parse("""
+        var g = CompiledGrammar.Parse("""
             # a comment line
             root ::= ( # comment inside a group
                 "a"
@@ -47,7 +47,7 @@ public sealed class GbnfParserTests
     [Fact]
     public void Escapes_in_literals_and_classes()
     {
-        var g = Cria.Core.Grammar.Grammar.Parse(@"root ::= ""\x41\u00e9\U0001F600\t\n\r\\\""[\]"" [\x30-\x39\-\]]");
+        var g = CompiledGrammar.Parse(@"root ::= ""\x41\u00e9\U0001F600\t\n\r\\\""[\]"" [\x30-\x39\-\]]");
         Assert.True(g.Matches("Aé😀\t\n\r\\\"[]5"));
         Assert.True(g.Matches("Aé😀\t\n\r\\\"[]-"));
         Assert.True(g.Matches("Aé😀\t\n\r\\\"[]]"));
@@ -57,7 +57,7 @@ public sealed class GbnfParserTests
     [Fact]
     public void Negated_classes_and_any_char()
     {
-        var g = Cria.Core.Grammar.Grammar.Parse("root ::= \"\\\"\" [^\"\\\\]* \"\\\"\" .");
+        var g = CompiledGrammar.Parse("root ::= \"\\\"\" [^\"\\\\]* \"\\\"\" .");
         Assert.True(g.Matches("\"héllo 世界\"x"));
         Assert.True(g.Matches("\"\"\n"));
         Assert.False(g.Matches("\"a\\b\"x"));
@@ -82,12 +82,12 @@ public sealed class GbnfParserTests
     [InlineData("root ::= (\"a\" | \"b\")+ \"c\"?", "c", false)]
     [InlineData("root ::= ( \"a\" ){ 1 , 2 }", "aa", true)]
     public void Repetition_bounds(string gbnf, string text, bool matches) =>
-        Assert.Equal(matches, Cria.Core.Grammar.Grammar.Parse(gbnf).Matches(text));
+        Assert.Equal(matches, CompiledGrammar.Parse(gbnf).Matches(text));
 
     [Fact]
     public void Empty_alternatives_and_empty_literals()
     {
-        var g = Cria.Core.Grammar.Grammar.Parse("root ::= \"\" | \"a\" opt\nopt ::= | \"b\"");
+        var g = CompiledGrammar.Parse("root ::= \"\" | \"a\" opt\nopt ::= | \"b\"");
         Assert.True(g.Matches(""));
         Assert.True(g.Matches("a"));
         Assert.True(g.Matches("ab"));
@@ -150,7 +150,7 @@ public sealed class GbnfParserTests
     [Fact]
     public void Ambiguous_grammars_keep_every_parse_but_bounded()
     {
-        var g = Cria.Core.Grammar.Grammar.Parse("root ::= (\"a\" | \"a\" \"a\" | \"aaa\")* \"b\"");
+        var g = CompiledGrammar.Parse("root ::= (\"a\" | \"a\" \"a\" | \"aaa\")* \"b\"");
         Assert.True(g.Matches(new string('a', 200) + "b"));
         Assert.False(g.Matches(new string('a', 200) + "c"));
     }

@@ -11,12 +11,12 @@ namespace Cria.Core.Grammar;
 /// <see cref="GrammarMatcher"/> with <see cref="CreateMatcher"/>. Internally it caches the states its matchers
 /// reach (bounded by <see cref="GrammarLimits.MaxCachedStates"/>), so later generations are faster than the first.
 /// </summary>
-public sealed class Grammar
+public sealed class CompiledGrammar
 {
-    private static readonly Lazy<Grammar> s_jsonObject = new(() => Parse(JsonSchemaConverter.AnyJson(objectOnly: true)));
-    private static readonly Lazy<Grammar> s_jsonValue = new(() => Parse(JsonSchemaConverter.AnyJson(objectOnly: false)));
+    private static readonly Lazy<CompiledGrammar> s_jsonObject = new(() => Parse(JsonSchemaConverter.AnyJson(objectOnly: true)));
+    private static readonly Lazy<CompiledGrammar> s_jsonValue = new(() => Parse(JsonSchemaConverter.AnyJson(objectOnly: false)));
 
-    private Grammar(string gbnf, GrammarProgram program)
+    private CompiledGrammar(string gbnf, GrammarProgram program)
     {
         Gbnf = gbnf;
         Program = program;
@@ -30,10 +30,10 @@ public sealed class Grammar
     public int RuleCount => Program.Alternatives.Length;
 
     /// <summary>Any JSON object (OpenAI's <c>response_format: {"type": "json_object"}</c>, Ollama's <c>format: "json"</c>).</summary>
-    public static Grammar JsonObject => s_jsonObject.Value;
+    public static CompiledGrammar JsonObject => s_jsonObject.Value;
 
     /// <summary>Any JSON value.</summary>
-    public static Grammar JsonValue => s_jsonValue.Value;
+    public static CompiledGrammar JsonValue => s_jsonValue.Value;
 
     internal GrammarProgram Program { get; }
 
@@ -41,20 +41,20 @@ public sealed class Grammar
 
     /// <summary>Compiles GBNF text whose start rule is <c>root</c>.</summary>
     /// <exception cref="GrammarException">A syntax error, an undefined or twice-defined rule, no root, left recursion, a rule that can never finish, or a limit crossed; the message has line and column.</exception>
-    public static Grammar Parse(string gbnf)
+    public static CompiledGrammar Parse(string gbnf)
     {
         ArgumentNullException.ThrowIfNull(gbnf);
         List<GbnfRule> rules = GbnfParser.Parse(gbnf);
-        return new Grammar(gbnf, GrammarCompiler.Compile(gbnf, rules));
+        return new CompiledGrammar(gbnf, GrammarCompiler.Compile(gbnf, rules));
     }
 
     /// <summary>The grammar of the JSON texts valid under <paramref name="schema"/> (see <see cref="JsonSchemaGrammar"/>).</summary>
     /// <exception cref="GrammarException">The schema uses a keyword that cannot be enforced; the message names it and its JSON pointer.</exception>
-    public static Grammar FromJsonSchema(JsonElement schema) => Parse(JsonSchemaGrammar.ToGbnf(schema));
+    public static CompiledGrammar FromJsonSchema(JsonElement schema) => Parse(JsonSchemaGrammar.ToGbnf(schema));
 
     /// <summary>Like <see cref="FromJsonSchema(JsonElement)"/>, from the schema's JSON text.</summary>
     /// <exception cref="GrammarException">The text is not JSON, or the schema cannot be enforced.</exception>
-    public static Grammar FromJsonSchema(string schemaJson)
+    public static CompiledGrammar FromJsonSchema(string schemaJson)
     {
         ArgumentNullException.ThrowIfNull(schemaJson);
         JsonDocument doc;
