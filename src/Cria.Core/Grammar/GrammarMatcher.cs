@@ -90,14 +90,16 @@ public sealed class GrammarMatcher
     /// Sets the logit of every token that may not come next to −∞ (<paramref name="logits"/>: [vocab], ids
     /// beyond the tokenizer's vocabulary included, they are never allowed). Returns how many tokens stay allowed.
     /// </summary>
-    /// <exception cref="GrammarException">No token at all is allowed (the grammar is complete and the vocabulary has no end-of-generation token).</exception>
+    /// <exception cref="GrammarException">No token at all is allowed (the vocabulary cannot write what the grammar needs, or has no end-of-generation token for a complete text).</exception>
     public int Mask(Span<float> logits)
     {
         bool[] allowed = _allowed;
         int count = FillAllowed(allowed);
         if (count == 0)
         {
-            throw new GrammarException("no token is allowed by the grammar here: the text so far is complete and the vocabulary has no end-of-generation token");
+            throw new GrammarException(_state.CanEnd
+                ? "no token is allowed by the grammar here: the text is complete and the vocabulary has no end-of-generation token"
+                : "no token is allowed by the grammar here: no token of the vocabulary can write what the grammar needs next");
         }
         int n = Math.Min(logits.Length, allowed.Length);
         for (int i = 0; i < n; i++)
