@@ -4,6 +4,8 @@ using System.Text;
 
 using Cria.Core.Gguf;
 using Cria.Core.Grammar;
+using Cria.Core.Inference;
+using Cria.Core.Sampling;
 using Cria.Core.Tokenization;
 
 namespace Cria.Bench;
@@ -12,7 +14,8 @@ namespace Cria.Bench;
 /// Grammar-constrained decoding cost, without a model: a JSON Schema grammar is walked along a valid
 /// instance token by token on a real vocabulary, and each step times a full mask (every token checked)
 /// and the lazy check of one token. Napkin math: a TinyLlama-sized model decodes a token in about 20 ms
-/// on this machine, so keeping 80% of its speed leaves 5 ms per step for the grammar.
+/// on this machine, so keeping 80% of its speed leaves 5 ms per step for the grammar. With --model, also
+/// decode speed with and without the grammar on that file.
 /// </summary>
 internal static class GrammarMode
 {
@@ -38,6 +41,9 @@ internal static class GrammarMode
         string? schemaFile = o.String("schema");
         string? textFile = o.String("text");
         int reps = Math.Max(1, o.Int("reps", 5));
+        string? model = o.String("model");
+        int gen = Math.Max(1, o.Int("gen", 64));
+        int threads = Math.Max(1, o.Int("threads", 2));
         o.ThrowIfUnused();
 
         var clock = Stopwatch.StartNew();
@@ -63,6 +69,7 @@ internal static class GrammarMode
         Console.WriteLine(Inv($"walk: {ids.Length} tokens of a {text.Length}-character instance, {reps} passes (pass 1 builds the automaton states, the rest reuse them)"));
         var logits = new float[tok.VocabSize];
         var warm = new List<double>();
+        double coldMean = 0, checkMean = 0;
         for (int rep = 0; rep < reps; rep++)
         {
             GrammarMatcher m = grammar.CreateMatcher(tok);
@@ -83,6 +90,11 @@ internal static class GrammarMode
             if (rep > 0)
             {
                 warm.AddRange(maskMs);
+                checkMean += checkUs / ids.Length / (reps - 1);
+            }
+            else
+            {
+                coldMean = maskMs.Average();
             }
             maskMs.Sort();
             Console.WriteLine(Inv($"pass {rep + 1}: full mask {maskMs.Average():F3} ms/step (p50 {maskMs[maskMs.Count / 2]:F3}, max {maskMs[^1]:F3}), lazy check {checkUs / ids.Length:F2} µs/step, {allowedSum / ids.Length} tokens allowed on average"));
@@ -92,8 +104,53 @@ internal static class GrammarMode
             warm.Sort();
             double mean = warm.Average();
             Console.WriteLine(Inv($"warm: full mask {mean:F3} ms/step (p50 {warm[warm.Count / 2]:F3}, p95 {warm[(int)(warm.Count * 0.95)]:F3}, max {warm[^1]:F3}); at 20 ms per decoded token a mask every step keeps {20 / (20 + mean) * 100:F1}% of the speed"));
+            Console.WriteLine(Inv($"RESULT vocab={tok.VocabSize} steps={ids.Length} cold_mask_ms={coldMean:F3} warm_mask_ms={mean:F3} warm_mask_p95_ms={warm[(int)(warm.Count * 0.95)]:F3} check_us={checkMean:F2}"));
+        }
+        if (model is not null)
+        {
+            EndToEnd(model, grammar, gen, reps, threads);
         }
         return 0;
+    }
+
+    /// <summary>
+    /// Decode speed of a real model file with and without the grammar, runs alternating (this machine's speed
+    /// drifts). With random weights the unconstrained draw is almost never allowed, so nearly every step
+    /// pays the full mask: the worst case for the lazy path.
+    /// </summary>
+    private static void EndToEnd(string path, CompiledGrammar grammar, int gen, int reps, int threads)
+    {
+        using var pool = new Cria.Numerics.Threading.ComputePool(threads);
+        using LocalModel m = LocalModel.Load(path, pool);
+        var generator = new Generator(m.Model, m.Tokenizer);
+        int[] prompt = m.Tokenizer.Encode("Write a JSON object about a person:", addSpecial: true);
+        var plain = new List<double>();
+        var constrained = new List<double>();
+        int constrainedTokens = 0;
+        for (int rep = 0; rep <= reps; rep++)
+        {
+            foreach (bool useGrammar in rep % 2 == 0 ? [false, true] : (bool[])[true, false])
+            {
+                var stats = new GenerationStats();
+                var sampling = new SamplingOptions { Seed = (ulong)rep + 1, Grammar = useGrammar ? grammar : null };
+                var options = new GenerationOptions { MaxTokens = gen, Sampling = sampling };
+                foreach (string _ in generator.Generate(m.Model.CreateContext(prompt.Length + gen + 1), prompt, options, stats))
+                {
+                }
+                if (rep == 0)
+                {
+                    continue; // warm-up
+                }
+                (useGrammar ? constrained : plain).Add(stats.TokensPerSecond);
+                if (useGrammar)
+                {
+                    constrainedTokens += stats.GeneratedTokens;
+                }
+            }
+        }
+        double p = plain.Average(), c = constrained.Average();
+        Console.WriteLine(Inv($"model {Path.GetFileName(path)}: decode {p:F1} tok/s unconstrained, {c:F1} tok/s with the grammar ({constrainedTokens / reps} tokens a run): {c / p * 100:F1}%"));
+        Console.WriteLine(Inv($"RESULT e2e_plain_tok_s={p:F2} e2e_grammar_tok_s={c:F2} e2e_ratio={c / p:F3}"));
     }
 
     private static Tokenizer LoadGguf(string path)

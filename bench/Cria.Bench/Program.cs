@@ -8,7 +8,7 @@ using Cria.Bench;
 //   quants  --model F [--rows 256]   (Cria's block formats against ggml's, bit for bit)
 //   serve   --model F [--clients 1,4,8,16] [--gen 64] [--threads 2] [--prefix-tokens 1000] [--rounds 1]   (Cria's server under concurrent streaming clients)
 //   batchstep --model F [--threads 2] [--steps 20] [--context 64]   (ms per batched decode step vs prefill chunk)
-//   grammar [--vocab GGUF|tokenizer.json] [--schema FILE --text FILE] [--reps 5]   (ms per full grammar mask on a 32k vocabulary)
+//   grammar [--vocab GGUF|tokenizer.json] [--schema FILE --text FILE] [--reps 5] [--model F --gen 64 --threads 2]   (ms per full grammar mask on a 32k vocabulary; decode tok/s with and without it)
 //   memory  --engine cria|llama.cpp|none ...   (the child process of bench's memory phase)
 string mode = args.Length > 0 && !args[0].StartsWith("--", StringComparison.Ordinal) ? args[0] : "bench";
 string[] rest = args.Length > 0 && args[0] == mode ? args[1..] : args;

@@ -91,6 +91,7 @@ public sealed class CompiledGrammar
         byte[] bytes = Encoding.UTF8.GetBytes(text);
         lock (Automaton.Gate)
         {
+            Automaton.BeginCall();
             return Automaton.Walk(Automaton.Initial, bytes);
         }
     }

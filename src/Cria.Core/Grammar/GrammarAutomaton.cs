@@ -24,6 +24,7 @@ internal sealed class GrammarAutomaton
     private readonly List<GrammarStack> _found = [];
     private long _nextStackId;
     private long _cachedStackRefs; // sum of Stacks.Length over the interned states
+    private long _spent;           // parse steps since BeginCall
 
     public GrammarAutomaton(GrammarProgram program)
     {
@@ -40,7 +41,11 @@ internal sealed class GrammarAutomaton
     /// <summary>The state before any text: every alternative of the root, expanded.</summary>
     public GrammarState Initial { get; }
 
+    /// <summary>The one state no text can continue from (every dead end returns this object).</summary>
     public static GrammarState Dead { get; } = new([], hasEmpty: false);
+
+    /// <summary>Starts the work budget of one call (<see cref="GrammarLimits.MaxWorkPerCall"/>).</summary>
+    public void BeginCall() => _spent = 0;
 
     /// <summary>The state after <paramref name="b"/>; <see cref="Dead"/> when no parse can read it.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -161,6 +166,7 @@ internal sealed class GrammarAutomaton
         _work.Clear();
         _visited.Clear();
         _found.Clear();
+        _spent += s.Stacks.Length;
         foreach (GrammarStack stack in s.Stacks)
         {
             if (SetAt(stack.Position).Contains(cp))
@@ -185,6 +191,10 @@ internal sealed class GrammarAutomaton
         while (_work.Count > 0)
         {
             (int position, GrammarStack? parent) = _work.Pop();
+            if (++_spent > GrammarLimits.MaxWorkPerCall)
+            {
+                throw new GrammarException($"the grammar is too costly to match: more than {GrammarLimits.MaxWorkPerCall} parse steps for one token");
+            }
             if (!_visited.Add((position, parent?.Id ?? -1)))
             {
                 continue;

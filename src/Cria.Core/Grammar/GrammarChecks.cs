@@ -18,7 +18,7 @@ internal static class GrammarChecks
         bool[] nullable = Fixpoint(program, static _ => false);
         CheckLeftRecursion(program, reachable, nullable, sourceRules, isLoop, error);
         bool[] productive = Fixpoint(program, static set => !set.IsEmpty);
-        if (!Array.TrueForAll(productive, p => p) && FirstUnproductive(program, reachable, productive, sourceRules) is int culprit and >= 0)
+        if (FirstUnproductive(program, reachable, productive, sourceRules) is int culprit and >= 0)
         {
             throw error(culprit, $"rule '{program.RuleNames[culprit]}' can never finish: every alternative needs a rule that cannot finish (itself, or a class that matches nothing)");
         }
@@ -30,16 +30,15 @@ internal static class GrammarChecks
     /// </summary>
     private static int FirstUnproductive(GrammarProgram p, bool[] reachable, bool[] productive, int sourceRules)
     {
-        int start = Array.FindIndex(productive, r => !r);
-        for (int r = 0; r < productive.Length; r++)
+        int start = -1;
+        for (int r = 0; r < productive.Length && start < 0; r++)
         {
             if (reachable[r] && !productive[r])
             {
                 start = r;
-                break;
             }
         }
-        if (start < 0 || !reachable[start])
+        if (start < 0)
         {
             return -1;
         }

@@ -24,6 +24,13 @@ public static class GrammarLimits
     /// <summary>Parses alive at once in a matcher (an ambiguous grammar keeps several).</summary>
     public const int MaxStacks = 16_384;
 
+    /// <summary>
+    /// Parse steps (stack expansions) one call may spend computing new automaton states — one mask, one token
+    /// check or one accept — about a second of work; past it the grammar is refused as too costly to match.
+    /// Cached states cost nothing, so only a pathologically ambiguous grammar ever gets near it.
+    /// </summary>
+    public const int MaxWorkPerCall = 20_000_000;
+
     /// <summary>Nesting depth of one parse (open rules on a stack).</summary>
     public const int MaxStackDepth = 1 << 16;
 

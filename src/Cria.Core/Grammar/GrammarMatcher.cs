@@ -52,6 +52,7 @@ public sealed class GrammarMatcher
             case TokenTrie.TokenKind.Text:
                 lock (_automaton.Gate)
                 {
+                    _automaton.BeginCall();
                     return !_automaton.Walk(_state, _tokenizer.TokenBytes(token)).IsDead;
                 }
             default:
@@ -73,6 +74,7 @@ public sealed class GrammarMatcher
                     GrammarState next;
                     lock (_automaton.Gate)
                     {
+                        _automaton.BeginCall();
                         next = _automaton.Walk(_state, _tokenizer.TokenBytes(token));
                     }
                     if (!next.IsDead)
@@ -125,16 +127,18 @@ public sealed class GrammarMatcher
         int[] tokens = trie.Tokens;
         GrammarState[] path = _path;
         GrammarAutomaton automaton = _automaton;
+        GrammarState dead = GrammarAutomaton.Dead;
         int count = 0;
         lock (automaton.Gate)
         {
+            automaton.BeginCall();
             path[0] = _state;
             int n = trie.NodeCount;
             for (int i = 0; i < n;)
             {
                 int d = depth[i];
                 GrammarState s = automaton.Step(path[d - 1], bytes[i]);
-                if (s.IsDead)
+                if (s == dead)
                 {
                     i = subtreeEnd[i]; // every token under this prefix is rejected
                     continue;

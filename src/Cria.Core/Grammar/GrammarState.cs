@@ -23,6 +23,7 @@ internal sealed class GrammarState
         PendingValue = value;
         PendingNeed = need;
         PendingLength = length;
+        NextOffset = 0x80;
     }
 
     /// <summary>[stacks] parses alive, sorted by id; each top is a Chars element.</summary>
@@ -49,8 +50,10 @@ internal sealed class GrammarState
     /// </summary>
     public GrammarState?[]? Next { get; set; }
 
-    public int NextOffset => PendingNeed == 0 ? 0 : 0x80;
+    /// <summary>What <see cref="Next"/> is indexed from: 0, or 0x80 inside a character.</summary>
+    public int NextOffset { get; }
 
+    /// <summary>No text can follow (only <see cref="GrammarAutomaton.Dead"/> is such a state).</summary>
     public bool IsDead => Stacks.Length == 0 && !HasEmpty && PendingNeed == 0;
 
     /// <summary>The text so far is a complete sentence of the grammar.</summary>

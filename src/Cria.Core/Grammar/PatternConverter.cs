@@ -21,7 +21,6 @@ internal sealed class PatternConverter
         [('\t', '\r'), (' ', ' '), (0xA0, 0xA0), (0x1680, 0x1680), (0x2000, 0x200A), (0x2028, 0x2029), (0x202F, 0x202F), (0x205F, 0x205F), (0x3000, 0x3000), (0xFEFF, 0xFEFF)]);
     private static readonly CodePointSet s_dot = CodePointSet.FromRanges([('\n', '\n'), ('\r', '\r'), (0x2028, 0x2029)]).Complement();
     private static readonly CodePointSet s_surrogates = CodePointSet.FromRanges([(0xD800, 0xDFFF)]);
-    private static readonly CodePointSet s_needsEscape = CodePointSet.FromRanges([(0, 0x1F), ('"', '"'), ('\\', '\\')]);
 
     private readonly string _re;
     private readonly string _path;
@@ -433,42 +432,6 @@ internal sealed class PatternConverter
     /// <summary>A set of characters as JSON string content: plain characters as a class, the rest escaped.</summary>
     private string Class(CodePointSet set) =>
         set.Except(s_surrogates).IsEmpty ? throw Error("a character class that matches no character") : _classRule(set);
-
-    /// <summary>GBNF for <paramref name="set"/> written inside a JSON string (without a rule around it).</summary>
-    public static string JsonContent(CodePointSet set)
-    {
-        var parts = new List<string>();
-        CodePointSet plain = set.Except(s_needsEscape).Except(s_surrogates);
-        if (!plain.IsEmpty)
-        {
-            parts.Add(plain.RangeCount == 1 && plain.Range(0).Lo == plain.Range(0).Hi
-                ? GbnfText.Literal(char.ConvertFromUtf32(plain.Range(0).Lo))
-                : plain.ToString());
-        }
-        foreach ((int lo, int hi) in set.Intersect(s_needsEscape).Ranges())
-        {
-            for (int c = lo; c <= hi; c++)
-            {
-                string escaped = c switch
-                {
-                    '"' => "\\\"",
-                    '\\' => "\\\\",
-                    '\b' => "\\b",
-                    '\f' => "\\f",
-                    '\n' => "\\n",
-                    '\r' => "\\r",
-                    '\t' => "\\t",
-                    _ => string.Create(CultureInfo.InvariantCulture, $"\\u{c:x4}"),
-                };
-                parts.Add(GbnfText.Literal(escaped));
-            }
-        }
-        if (parts.Count == 0)
-        {
-            return "";
-        }
-        return parts.Count == 1 ? parts[0] : "(" + string.Join(" | ", parts) + ")";
-    }
 
     private GrammarException Error(string message) =>
         new($"pattern {Quote(_re)}: {message} (at character {_pos + 1})", _path);
