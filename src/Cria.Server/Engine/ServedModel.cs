@@ -108,7 +108,7 @@ internal sealed class ServedModel : IDisposable
             return CheckIds(ids, "prompt");
         }
         string text = request.Messages is { } messages
-            ? Template.Render(messages, addGenerationPrompt: true, _bosText, _eosText)
+            ? Template.Render(messages, addGenerationPrompt: true, _bosText, _eosText, OfferedTools(request))
             : request.Prompt ?? "";
         if (request.Context is { Count: > 0 } context)
         {
@@ -116,6 +116,24 @@ internal sealed class ServedModel : IDisposable
             return [.. CheckIds(context, "context"), .. tokenizer.Encode(text, addSpecial: false, parseSpecial: true)];
         }
         return tokenizer.Encode(text, addSpecial: true, parseSpecial: true);
+    }
+
+    /// <summary>How this model writes tool calls (from its template's syntax).</summary>
+    public ToolCallFormat ToolFormat => ToolCalls.DetectFormat(Template.Source);
+
+    /// <summary>The tools to render, or null; a template that cannot show tools is a 400, never a silent drop.</summary>
+    private System.Text.Json.JsonElement? OfferedTools(GenerationRequest request)
+    {
+        if (request.Tools is not { Choice: not ToolChoiceMode.None } tools)
+        {
+            return null;
+        }
+        if (!Template.SupportsTools)
+        {
+            throw new ApiException(400, $"the chat template of '{Name}' does not render tools, so the model would never see them; use a model whose template supports tools, or pass one with --chat-template",
+                "tools", "tools_not_supported");
+        }
+        return tools.Tools;
     }
 
     private int[] CheckIds(IReadOnlyList<int> ids, string param)

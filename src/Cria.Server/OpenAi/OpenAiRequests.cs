@@ -44,6 +44,8 @@ internal sealed class ChatCompletionRequest : OpenAiSamplingFields
     public bool? Logprobs { get; set; }
     public int? TopLogprobs { get; set; }
     public JsonElement? Tools { get; set; }
+    public JsonElement? ToolChoice { get; set; }
+    public bool? ParallelToolCalls { get; set; }
     public JsonElement? ResponseFormat { get; set; }
 }
 
