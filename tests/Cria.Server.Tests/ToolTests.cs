@@ -75,4 +75,25 @@ public sealed class ToolTests
         Assert.True(answer.Usage.InputTokenCount > first.Usage.InputTokenCount);
         Assert.NotNull(answer.Content);
     }
+
+    [Fact]
+    public async Task Ollama_chat_takes_tools_and_tool_messages()
+    {
+        string template = TestData.Path("llama.cpp/templates/Qwen-Qwen2.5-7B-Instruct.jinja");
+        await using RunningServer server = await RunningServer.StartAsync(new ServerOptions { ChatTemplatePath = template, ContextLength = 2048 });
+        using HttpResponseMessage response = await server.PostJsonAsync("api/chat", $$"""
+            {"model":"stories260K","stream":false,"tools":[{{s_weatherTool}}],"options":{"num_predict":4,"temperature":0},
+             "messages":[{"role":"user","content":"Weather in Paris?"},
+                         {"role":"assistant","content":"","tool_calls":[{"function":{"name":"get_weather","arguments":{"city":"Paris"}}}]},
+                         {"role":"tool","content":"Sunny","tool_name":"get_weather"}]}
+            """);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        JsonElement body = await RunningServer.JsonAsync(response);
+        Assert.True(body.GetProperty("prompt_eval_count").GetInt32() > 100);
+
+        await using RunningServer plain = await RunningServer.StartAsync();
+        using HttpResponseMessage refused = await plain.PostJsonAsync("api/chat",
+            $$"""{"model":"stories260K","tools":[{{s_weatherTool}}],"messages":[{"role":"user","content":"x"}]}""");
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+    }
 }

@@ -32,6 +32,14 @@ internal sealed class OllamaMessage
     public string? Role { get; set; }
     public string? Content { get; set; }
 
+    /// <summary>Calls the assistant made: <c>[{"function": {"name", "arguments": {…}}}]</c> (arguments as an object, not a string).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public JsonElement? ToolCalls { get; set; }
+
+    /// <summary>On a tool message: the tool that produced it.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? ToolName { get; set; }
+
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public List<string>? Images { get; set; }
 }
