@@ -81,8 +81,8 @@ public sealed class ToolTests
     {
         string template = TestData.Path("llama.cpp/templates/Qwen-Qwen2.5-7B-Instruct.jinja");
         await using RunningServer server = await RunningServer.StartAsync(new ServerOptions { ChatTemplatePath = template, ContextLength = 2048 });
-        using HttpResponseMessage response = await server.PostJsonAsync("api/chat", $$"""
-            {"model":"stories260K","stream":false,"tools":[{{s_weatherTool}}],"options":{"num_predict":4,"temperature":0},
+        using HttpResponseMessage response = await server.PostJsonAsync("api/chat", $$$$"""
+            {"model":"stories260K","stream":false,"tools":[{{{{s_weatherTool}}}}],"options":{"num_predict":4,"temperature":0},
              "messages":[{"role":"user","content":"Weather in Paris?"},
                          {"role":"assistant","content":"","tool_calls":[{"function":{"name":"get_weather","arguments":{"city":"Paris"}}}]},
                          {"role":"tool","content":"Sunny","tool_name":"get_weather"}]}
