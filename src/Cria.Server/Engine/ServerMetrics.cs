@@ -21,6 +21,7 @@ public sealed class ServerMetrics : IDisposable
     private readonly Histogram<double> _timeToFirstToken;
     private readonly Histogram<double> _timePerOutputToken;
     private readonly Histogram<double> _decodeSpeed;
+    private readonly Histogram<double> _queueWait;
     private long _started;
     private long _finished;
     private long _cancelled;
@@ -59,6 +60,8 @@ public sealed class ServerMetrics : IDisposable
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = s_ttftBuckets });
         _timePerOutputToken = _meter.CreateHistogram("cria.time_per_output_token", "s", "mean decode time per generated token after the first, per generation",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = s_tpotBuckets });
+        _queueWait = _meter.CreateHistogram("cria.queue.wait", "s", "time a request waited for a generation slot (requests admitted at once are not counted)",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = s_ttftBuckets });
         _decodeSpeed = _meter.CreateHistogram("cria.decode.speed", "{token}/s", "generated tokens per second of decoding, per generation",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = s_speedBuckets });
     }
@@ -87,7 +90,11 @@ public sealed class ServerMetrics : IDisposable
 
     internal void OnQueued() => Interlocked.Increment(ref _queued);
 
-    internal void OnDequeued() => Interlocked.Decrement(ref _queued);
+    internal void OnDequeued(TimeSpan waited)
+    {
+        Interlocked.Decrement(ref _queued);
+        _queueWait.Record(waited.TotalSeconds);
+    }
 
     internal void OnStarted()
     {
