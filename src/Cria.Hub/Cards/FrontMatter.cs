@@ -73,9 +73,9 @@ public static class FrontMatter
             return value;
         }
         var b = new StringBuilder(value.Length + 2).Append('"');
-        foreach (char c in value)
+        foreach (Rune r in value.EnumerateRunes()) // a lone surrogate comes out as U+FFFD: it cannot be written in UTF-8
         {
-            switch (c)
+            switch (r.Value)
             {
                 case '"': b.Append("\\\""); break;
                 case '\\': b.Append("\\\\"); break;
@@ -83,13 +83,13 @@ public static class FrontMatter
                 case '\t': b.Append("\\t"); break;
                 case '\r': b.Append("\\r"); break;
                 default:
-                    if (char.IsControl(c) || char.IsSurrogate(c) || c is '\u2028' or '\u2029' or '\uFEFF')
+                    if (Rune.IsControl(r) || r.Value is 0x2028 or 0x2029 or 0xFEFF)
                     {
-                        b.Append(CultureInfo.InvariantCulture, $"\\u{(int)c:x4}");
+                        b.Append(CultureInfo.InvariantCulture, $"\\u{r.Value:x4}");
                     }
                     else
                     {
-                        b.Append(c);
+                        b.Append(r.ToString());
                     }
                     break;
             }

@@ -175,6 +175,11 @@ internal static class FrontMatterReader
                         b.Append(char.ConvertFromUtf32((int)cp));
                         i += digits;
                     }
+                    else if (e == 'u' && TrySurrogatePair(s, i, out int pair))
+                    {
+                        b.Append(char.ConvertFromUtf32(pair)); // "\ud83e\udd99", as JSON writes an emoji
+                        i += 10;
+                    }
                     else
                     {
                         b.Append('\\').Append(e);
@@ -184,6 +189,21 @@ internal static class FrontMatterReader
             }
         }
         return b.ToString();
+    }
+
+    /// <summary>A \\uD8xx\\uDCxx pair starting at the 'u' at <paramref name="i"/>.</summary>
+    private static bool TrySurrogatePair(string s, int i, out int codePoint)
+    {
+        codePoint = 0;
+        if (i + 10 < s.Length && s[i + 5] == '\\' && s[i + 6] == 'u'
+            && ushort.TryParse(s.AsSpan(i + 1, 4), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out ushort high)
+            && ushort.TryParse(s.AsSpan(i + 7, 4), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out ushort low)
+            && char.IsHighSurrogate((char)high) && char.IsLowSurrogate((char)low))
+        {
+            codePoint = char.ConvertToUtf32((char)high, (char)low);
+            return true;
+        }
+        return false;
     }
 
     private static List<string> ParseFlowList(string s)

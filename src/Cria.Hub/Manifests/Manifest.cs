@@ -42,7 +42,7 @@ public sealed record Manifest
     public IEnumerable<ManifestLayer> FindAll(string mediaType) => Layers.Where(l => l.MediaType == mediaType);
 
     /// <summary>The manifest as compact JSON — the bytes that are stored and whose SHA-256 is its digest.</summary>
-    public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(this, HubJsonContext.Default.Manifest);
+    public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(this, HubJsonContext.Store.Manifest);
 
     /// <summary>Parses and checks a manifest: schema 2, a Docker or OCI manifest media type, valid digests, sizes ≥ 0, bounded counts.</summary>
     /// <param name="source">Where it came from, for error messages (a path or a name).</param>
@@ -56,7 +56,7 @@ public sealed record Manifest
         Manifest? m;
         try
         {
-            m = JsonSerializer.Deserialize(json, HubJsonContext.Default.Manifest);
+            m = JsonSerializer.Deserialize(json, HubJsonContext.Store.Manifest);
         }
         catch (JsonException e)
         {

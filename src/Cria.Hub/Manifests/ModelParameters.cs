@@ -123,7 +123,7 @@ public sealed class ModelParameters
     public byte[] ToJson()
     {
         using var buffer = new MemoryStream();
-        using (var w = new Utf8JsonWriter(buffer))
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = HubJsonContext.Encoder }))
         {
             w.WriteStartObject();
             foreach ((string k, object v) in _values)

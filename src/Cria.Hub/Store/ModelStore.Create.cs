@@ -136,15 +136,15 @@ public sealed partial class ModelStore
         }
         if (recipe.Messages.Count > 0)
         {
-            byte[] json = JsonSerializer.SerializeToUtf8Bytes(recipe.Messages.ToList(), HubJsonContext.Default.ListChatMessage);
+            byte[] json = JsonSerializer.SerializeToUtf8Bytes(recipe.Messages.ToList(), HubJsonContext.Store.ListChatMessage);
             layers.Messages = Layer(MediaTypes.Messages, PutTracked(created, () => Blobs.PutBytes(json)));
         }
-        byte[] lineageJson = JsonSerializer.SerializeToUtf8Bytes(lineage, HubJsonContext.Default.ListLineageStep);
+        byte[] lineageJson = JsonSerializer.SerializeToUtf8Bytes(lineage, HubJsonContext.Store.ListLineageStep);
         layers.Lineage = Layer(MediaTypes.Lineage, PutTracked(created, () => Blobs.PutBytes(lineageJson)));
         string card = recipe.ModelCard
             ?? ModelCard.Generate(name.DisplayShortest(), config, [.. licenseTexts.Select(LicenseNames.ShortName)], lineage);
         layers.Card = Layer(MediaTypes.ModelCard, PutText(created, card));
-        byte[] configJson = JsonSerializer.SerializeToUtf8Bytes(config, HubJsonContext.Default.ImageConfig);
+        byte[] configJson = JsonSerializer.SerializeToUtf8Bytes(config, HubJsonContext.Store.ImageConfig);
         ManifestLayer configLayer = Layer(MediaTypes.Config, PutTracked(created, () => Blobs.PutBytes(configJson)));
 
         // 3. The manifest, under the lock; then the replaced manifest's blobs that nothing uses any more.

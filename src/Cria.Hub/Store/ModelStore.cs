@@ -133,9 +133,9 @@ public sealed partial class ModelStore
             Template = template is null ? null : ReadText(template),
             System = system is null ? null : ReadText(system),
             Licenses = [.. m.FindAll(MediaTypes.License).Select(ReadText)],
-            Messages = messages is null ? [] : CheckNoNulls(ReadJson(messages, HubJsonContext.Default.ListChatMessage, source), m => m.Role is not null && m.Content is not null, "messages", source),
+            Messages = messages is null ? [] : CheckNoNulls(ReadJson(messages, HubJsonContext.Store.ListChatMessage, source), m => m.Role is not null && m.Content is not null, "messages", source),
             AdapterPaths = [.. m.FindAll(MediaTypes.Adapter).Select(a => Blobs.PathOf(a.Digest))],
-            Lineage = lineage is null ? [] : CheckNoNulls(ReadJson(lineage, HubJsonContext.Default.ListLineageStep, source), l => l.Relation is not null && l.Source is not null, "lineage", source),
+            Lineage = lineage is null ? [] : CheckNoNulls(ReadJson(lineage, HubJsonContext.Store.ListLineageStep, source), l => l.Relation is not null && l.Source is not null, "lineage", source),
             ModelCard = card is null ? null : ReadText(card),
         };
     }
@@ -393,7 +393,7 @@ public sealed partial class ModelStore
         {
             throw new HubException($"config blob {m.Manifest.Config.Digest} of {m.Name.DisplayShortest()} is {m.Manifest.Config.Size:N0} bytes; at most {MaxConfigBytes:N0} are read");
         }
-        return ReadJson(m.Manifest.Config, HubJsonContext.Default.ImageConfig, m.Name.DisplayShortest());
+        return ReadJson(m.Manifest.Config, HubJsonContext.Store.ImageConfig, m.Name.DisplayShortest());
     }
 
     private byte[] ReadBytes(ManifestLayer layer)
