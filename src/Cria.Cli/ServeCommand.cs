@@ -11,7 +11,7 @@ internal static class ServeCommand
 {
     public static Command Create()
     {
-        var models = new Option<string[]>("--model", "-m") { Description = "GGUF model file to serve (repeatable; a request's \"model\" is the file name without extension; default: the bundled stories260K model)", AllowMultipleArgumentsPerToken = false };
+        var models = new Option<string[]>("--model", "-m") { Description = "GGUF model file or store name to serve (repeatable; a request's \"model\" is the file name without extension; default: the bundled stories260K model)", AllowMultipleArgumentsPerToken = false };
         var host = new Option<string>("--host") { Description = "address to listen on", DefaultValueFactory = _ => "127.0.0.1" };
         var port = new Option<int>("--port", "-p") { Description = "TCP port", DefaultValueFactory = _ => 11435 };
         var ctx = CommonOptions.Context("context length of each sequence slot in tokens (default: the model's, at most 4096)");
@@ -37,9 +37,12 @@ internal static class ServeCommand
             {
                 throw new UserException($"--threads must be between 1 and 1024, got {threadCount}");
             }
+            // Store names become their weights' blob paths; the server names a model by its file name, so a
+            // stored model is requested as "sha256-…" until the server learns store names.
+            List<Hub.Store.ResolvedModel> resolved = [.. (p.GetValue(models) ?? []).Select(m => ModelPaths.ResolveModel(m))];
             var options = new ServerOptions
             {
-                ModelPaths = p.GetValue(models) ?? [],
+                ModelPaths = [.. resolved.Select(r => r.ModelPath)],
                 Host = p.GetValue(host) ?? "127.0.0.1",
                 Port = p.GetValue(port),
                 ContextLength = p.GetValue(ctx),
@@ -52,7 +55,9 @@ internal static class ServeCommand
             WebApplication app = CriaServer.Build(options);
             app.Lifetime.ApplicationStarted.Register(() =>
             {
-                string names = string.Join(", ", options.ModelPaths.Count > 0 ? options.ModelPaths.Select(Path.GetFileNameWithoutExtension) : [Path.GetFileNameWithoutExtension(ServerOptions.DefaultModelFile)]);
+                string names = string.Join(", ", resolved.Count > 0
+                    ? resolved.Select(r => r.Name is null ? Path.GetFileNameWithoutExtension(r.ModelPath) : $"{r.DisplayName} as \"{Path.GetFileNameWithoutExtension(r.ModelPath)}\"")
+                    : [Path.GetFileNameWithoutExtension(ServerOptions.DefaultModelFile)]);
                 Console.Error.WriteLine($"cria: serving {names} on {string.Join(", ", app.Urls)} (OpenAI: /v1, Ollama: /api); Ctrl-C stops");
             });
             // Ctrl-C (SIGINT) and SIGTERM stop the host: running generations are cancelled and their
