@@ -1,4 +1,5 @@
 using System.CommandLine;
+
 using Cria.Hub.Store;
 
 namespace Cria.Cli;

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
+
 using Cria.Hub;
 using Cria.Hub.Modelfiles;
 using Cria.Hub.Store;

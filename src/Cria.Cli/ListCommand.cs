@@ -1,5 +1,7 @@
 using System.CommandLine;
+
 using Cria.Hub.Store;
+
 using Spectre.Console;
 
 namespace Cria.Cli;

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+
 using Cria.Hub.Cards;
 using Cria.Hub.Manifests;
 using Cria.Hub.Store;

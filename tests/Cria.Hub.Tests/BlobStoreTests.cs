@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+
 using Cria.Hub.Blobs;
 
 namespace Cria.Hub.Tests;

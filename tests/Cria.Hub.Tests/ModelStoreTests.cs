@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+
 using Cria.Core.Gguf;
 using Cria.Hub.Cards;
 using Cria.Hub.Manifests;

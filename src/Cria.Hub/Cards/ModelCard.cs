@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+
 using Cria.Hub.Manifests;
 
 namespace Cria.Hub.Cards;

@@ -1,4 +1,5 @@
 using System.Globalization;
+
 using Cria.Core.Gguf;
 
 namespace Cria.Hub.Store;

@@ -1,4 +1,5 @@
 using System.Text;
+
 using Cria.Hub.Manifests;
 using Cria.Hub.Modelfiles;
 

@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
+
 using Cria.Hub.Blobs;
 using Cria.Hub.Cards;
 using Cria.Hub.Manifests;

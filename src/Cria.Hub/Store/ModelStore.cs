@@ -1,4 +1,5 @@
 using System.Text.Json;
+
 using Cria.Hub.Blobs;
 using Cria.Hub.Cards;
 using Cria.Hub.Manifests;
@@ -171,97 +172,6 @@ public sealed partial class ModelStore
         return WriteManifestLocked(to, m.Manifest, m.Bytes);
     }
 
-    /// <summary>
-    /// Removes a model's manifest, then deletes each of its blobs that no other manifest refers to.
-    /// Blobs are kept (with a warning) when another manifest cannot be read, since it might refer to them.
-    /// </summary>
-    /// <exception cref="ModelNotFoundException">No such model.</exception>
-    public RemoveResult Remove(string name) => Remove(ModelName.Parse(name));
-
-    public RemoveResult Remove(ModelName name)
-    {
-        ArgumentNullException.ThrowIfNull(name);
-        using StoreLock _ = StoreLock.Acquire(ModelsDirectory, s_lockTimeout);
-        string path = LocateManifest(name)
-            ?? throw new ModelNotFoundException($"model \"{name.DisplayShortest()}\" not found in the store ({ModelsDirectory})");
-        var warnings = new List<string>();
-        StoredManifest? removed = null;
-        try
-        {
-            removed = ReadManifest(path, name);
-        }
-        catch (HubException e)
-        {
-            warnings.Add($"its manifest could not be read ({e.Message}); its blobs were left in place");
-        }
-        File.Delete(path);
-        PruneEmptyDirectories(Path.GetDirectoryName(path)!);
-
-        var deleted = new List<Digest>();
-        if (removed is not null)
-        {
-            HashSet<Digest>? inUse = ReferencedBlobs(warnings);
-            if (inUse is not null)
-            {
-                foreach (ManifestLayer layer in removed.Manifest.Blobs)
-                {
-                    if (!inUse.Contains(layer.Digest) && !deleted.Contains(layer.Digest) && Blobs.Delete(layer.Digest))
-                    {
-                        deleted.Add(layer.Digest);
-                    }
-                }
-            }
-        }
-        return new RemoveResult(removed?.Name ?? name, removed?.Digest, deleted, warnings);
-    }
-
-    /// <summary>
-    /// Deletes every blob no manifest refers to that is older than <paramref name="minimumAge"/> (a pull
-    /// in progress has blobs without a manifest yet), and stale temporary files. Nothing is deleted when
-    /// some manifest cannot be read.
-    /// </summary>
-    public IReadOnlyList<Digest> CollectGarbage(TimeSpan minimumAge)
-    {
-        using StoreLock _ = StoreLock.Acquire(ModelsDirectory, s_lockTimeout);
-        var warnings = new List<string>();
-        HashSet<Digest>? inUse = ReferencedBlobs(warnings);
-        if (inUse is null)
-        {
-            throw new HubException($"garbage collection skipped: {string.Join("; ", warnings)}");
-        }
-        var deleted = new List<Digest>();
-        DateTime cutoff = DateTime.UtcNow - minimumAge;
-        foreach (Digest d in Blobs.Enumerate().ToList())
-        {
-            if (!inUse.Contains(d) && File.GetLastWriteTimeUtc(Blobs.PathOf(d)) <= cutoff && Blobs.Delete(d))
-            {
-                deleted.Add(d);
-            }
-        }
-        Blobs.DeleteStaleTemporaryFiles(minimumAge);
-        return deleted;
-    }
-
-    /// <summary>The digests every manifest refers to; null (with a warning) when some manifest cannot be read.</summary>
-    private HashSet<Digest>? ReferencedBlobs(List<string> warnings)
-    {
-        var inUse = new HashSet<Digest>();
-        bool complete = true;
-        foreach ((ModelName other, string otherPath) in EnumerateManifestFiles())
-        {
-            try
-            {
-                inUse.UnionWith(ReadManifest(otherPath, other).Manifest.Blobs.Select(l => l.Digest));
-            }
-            catch (HubException e)
-            {
-                warnings.Add($"manifest {other.DisplayShortest()} cannot be read ({e.Message}), so no blob was deleted; remove it with cria rm");
-                complete = false;
-            }
-        }
-        return complete ? inUse : null;
-    }
-
     private StoredManifest WriteManifestLocked(ModelName name, Manifest manifest, byte[] raw)
     {
         foreach (ManifestLayer layer in manifest.Blobs)
@@ -374,17 +284,6 @@ public sealed partial class ModelStore
         return s.Length == 4 && ModelName.TryParse($"{s[0]}/{s[1]}/{s[2]}:{s[3]}", out ModelName? n)
             ? n
             : throw new HubException($"{path} is not a manifest path of the store");
-    }
-
-    /// <summary>Removes now-empty directories from a removed manifest's folder up to (not including) manifests/.</summary>
-    private void PruneEmptyDirectories(string dir)
-    {
-        string root = Path.TrimEndingDirectorySeparator(ManifestsDirectory);
-        while (dir.Length > root.Length && dir.StartsWith(root, StringComparison.Ordinal) && !Directory.EnumerateFileSystemEntries(dir).Any())
-        {
-            Directory.Delete(dir);
-            dir = Path.GetDirectoryName(dir)!;
-        }
     }
 
     private ImageConfig ReadConfig(StoredManifest m)
