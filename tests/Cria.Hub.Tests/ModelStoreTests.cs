@@ -397,7 +397,49 @@ public sealed class ModelStoreTests : IDisposable
         string traversal = "sha256:" + string.Concat(Enumerable.Repeat("../", 21)) + "a";
         byte[] evil = Encoding.UTF8.GetBytes($$"""{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":{"mediaType":"a","digest":"{{traversal}}","size":0},"layers":[]}""");
         Assert.Contains("only lowercase hex", Assert.Throws<HubException>(() => Store.WriteManifest(ModelName.Parse("m5"), evil)).Message);
+        Digest notGguf = Store.Blobs.PutBytes("not weights"u8).Digest;
+        var fake = m.Manifest with { Layers = [new ManifestLayer { MediaType = MediaTypes.Model, Digest = notGguf, Size = 11 }] };
+        Assert.Throws<GgufFormatException>(() => Store.WriteManifest(ModelName.Parse("m6"), fake));
         Assert.Equal(2, Store.List().Count);
+    }
+
+    [Fact]
+    public void Resolve_says_what_it_looked_for()
+    {
+        Assert.Contains("model file not found: ./nope.gguf", Assert.Throws<ModelNotFoundException>(() => Store.Resolve("./nope.gguf")).Message);
+        ModelNotFoundException e = Assert.Throws<ModelNotFoundException>(() => Store.Resolve("nosuch"));
+        Assert.Contains("no nosuch:latest in the store", e.Message);
+        Assert.Contains("`cria list`", e.Message);
+        Assert.Contains("not a model name", Assert.Throws<ModelNotFoundException>(() => Store.Resolve("no such")).Message);
+        Assert.Contains("is a directory", Assert.Throws<HubException>(() => Store.Resolve(_t.Root)).Message);
+    }
+
+    [Fact]
+    public void Concurrent_creates_from_one_file_all_succeed_and_share_the_weights()
+    {
+        const int n = 4;
+        var errors = new Exception?[n];
+        using var start = new Barrier(n);
+        var threads = Enumerable.Range(0, n).Select(i => new Thread(() =>
+        {
+            start.SignalAndWait();
+            try
+            {
+                Modelfile mf = Modelfile.Parse($"FROM ./stories260K.gguf\nSYSTEM model {i}\n");
+                Store.Create(ModelName.Parse($"m{i}"), mf, _t.Root);
+            }
+            catch (Exception e)
+            {
+                errors[i] = e;
+            }
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+        Assert.All(errors, Assert.Null);
+        Assert.Equal(n, Store.List().Count);
+        Assert.All(Store.Blobs.Enumerate(), d => Assert.True(Store.Blobs.Verify(d)));
+        Assert.Single(_t.Files(), f => f.EndsWith(Sha(TempStore.BundledModel)[7..], StringComparison.Ordinal));
+        Assert.DoesNotContain(_t.Files(), f => f.Contains(".tmp-", StringComparison.Ordinal));
     }
 
     /// <summary>Orders digests by their hex, so sets can be compared as sequences.</summary>

@@ -18,20 +18,20 @@ public sealed partial class ModelStore
         {
             return new ResolvedModel { ModelPath = Path.GetFullPath(nameOrPath) };
         }
-        if (Directory.Exists(nameOrPath))
-        {
-            throw new HubException($"{nameOrPath} is a directory, not a GGUF file or a model name");
-        }
         if (LooksLikePath(nameOrPath))
         {
-            throw new ModelNotFoundException($"model file not found: {nameOrPath}");
+            throw Directory.Exists(nameOrPath)
+                ? new HubException($"{nameOrPath} is a directory, not a GGUF file")
+                : new ModelNotFoundException($"model file not found: {nameOrPath}");
         }
         if (!ModelName.TryParse(nameOrPath, out ModelName? name, out string? error))
         {
             throw new ModelNotFoundException($"model \"{Digest.Printable(nameOrPath)}\" not found: there is no such file, and it is not a model name ({error})");
         }
         StoredManifest stored = Find(name)
-            ?? throw new ModelNotFoundException($"model \"{nameOrPath}\" not found: no such file, and no {name.DisplayShortest()} in the store ({ModelsDirectory}); `cria list` shows what is there");
+            ?? throw new ModelNotFoundException(Directory.Exists(nameOrPath)
+                ? $"{nameOrPath} is a directory, and there is no {name.DisplayShortest()} in the store ({ModelsDirectory})"
+                : $"model \"{nameOrPath}\" not found: no such file, and no {name.DisplayShortest()} in the store ({ModelsDirectory}); `cria list` shows what is there");
         ModelDetails d = Describe(stored);
         if (d.ModelPath is null || d.ModelDigest is null)
         {
@@ -108,13 +108,12 @@ public sealed partial class ModelStore
         {
             return ModelSource.FromFile(path);
         }
-        if (Directory.Exists(path))
-        {
-            throw new ModelfileException(source, from.Line, $"FROM {value}: {path} is a directory; Cria imports a single GGUF file");
-        }
+        bool isDirectory = Directory.Exists(path);
         if (LooksLikePath(value))
         {
-            throw new ModelfileException(source, from.Line, $"FROM {value}: file not found ({path})");
+            throw new ModelfileException(source, from.Line, isDirectory
+                ? $"FROM {value}: {path} is a directory; Cria imports a single GGUF file"
+                : $"FROM {value}: file not found ({path})");
         }
         if (!ModelName.TryParse(value, out ModelName? name, out string? error))
         {
@@ -122,8 +121,9 @@ public sealed partial class ModelStore
         }
         if (Find(name) is null)
         {
-            throw new ModelfileException(source, from.Line,
-                $"FROM {value}: no such file, and no model {name.DisplayShortest()} in the store ({ModelsDirectory}); run `cria pull {value}` first");
+            throw new ModelfileException(source, from.Line, isDirectory
+                ? $"FROM {value}: {path} is a directory (Cria imports a single GGUF file), and there is no model {name.DisplayShortest()} in the store"
+                : $"FROM {value}: no such file, and no model {name.DisplayShortest()} in the store ({ModelsDirectory}); run `cria pull {value}` first");
         }
         return ModelSource.FromStore(name);
     }

@@ -143,14 +143,24 @@ public sealed partial class ModelStore
 
     /// <summary>
     /// Files a manifest given as bytes (a pull stores the registry's bytes unchanged, so the digest
-    /// matches). Every blob it names must already be in the store with the size it says.
+    /// matches). Every blob it names must already be in the store with the size it says, and its model
+    /// and adapter layers must open with the engine's GGUF parser.
     /// </summary>
     /// <exception cref="HubException">Not a valid manifest, or a blob is missing or of the wrong size.</exception>
+    /// <exception cref="Core.Gguf.GgufFormatException">A model or adapter layer is not a valid GGUF file.</exception>
     public StoredManifest WriteManifest(ModelName name, ReadOnlySpan<byte> bytes)
     {
         ArgumentNullException.ThrowIfNull(name);
         byte[] raw = bytes.ToArray();
         Manifest manifest = Manifest.Parse(raw, name.DisplayShortest());
+        foreach (ManifestLayer layer in manifest.Layers.Where(l => l.MediaType is MediaTypes.Model or MediaTypes.Adapter))
+        {
+            if (!Blobs.Exists(layer.Digest))
+            {
+                throw new HubException($"cannot write {name.DisplayShortest()}: blob {layer.Digest} ({layer.MediaType}) is not in the store");
+            }
+            GgufFacts.Read(Blobs.PathOf(layer.Digest));
+        }
         using StoreLock _ = StoreLock.Acquire(ModelsDirectory, s_lockTimeout);
         return WriteManifestLocked(name, manifest, raw);
     }
