@@ -24,15 +24,23 @@ public sealed class PartialBlob : IDisposable
         Size = size;
         FilePath = store.PathOf(expected) + BlobStore.PartialSuffix;
         _handle = File.OpenHandle(FilePath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-        long length = RandomAccess.GetLength(_handle);
-        if (length > size)
+        try
         {
-            RandomAccess.SetLength(_handle, 0); // longer than the blob can be: not a prefix of it
-            length = 0;
+            long length = RandomAccess.GetLength(_handle);
+            if (length > size)
+            {
+                RandomAccess.SetLength(_handle, 0); // longer than the blob can be: not a prefix of it
+                length = 0;
+            }
+            if (length < size)
+            {
+                DiskSpace.Ensure(store.Directory, size - length);
+            }
         }
-        if (length < size)
+        catch
         {
-            DiskSpace.Ensure(store.Directory, size - length);
+            _handle.Dispose();
+            throw;
         }
     }
 
