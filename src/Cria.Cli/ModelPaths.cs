@@ -1,21 +1,37 @@
+using Cria.Hub.Store;
+
 namespace Cria.Cli;
 
-/// <summary>Where models are found: an explicit path, or the bundled default model next to the binary.</summary>
+/// <summary>
+/// Where models are found: the bundled default model next to the binary when none is named; else an
+/// existing GGUF file; else a name in the model store under <c>$CRIA_HOME</c> (default <c>~/.cria</c>).
+/// </summary>
 internal static class ModelPaths
 {
     public const string DefaultModelFile = "stories260K.gguf";
 
     public static string DefaultModel => Path.Combine(AppContext.BaseDirectory, "models", DefaultModelFile);
 
-    public static string Resolve(string? model)
+    /// <summary>The GGUF file a model argument names.</summary>
+    public static string Resolve(string? model) => ResolveModel(model).ModelPath;
+
+    /// <summary>The GGUF file a model argument names, with the defaults a stored model carries (template, system prompt, parameters).</summary>
+    public static ResolvedModel ResolveModel(string? model)
     {
-        string path = string.IsNullOrEmpty(model) ? DefaultModel : model;
-        if (!File.Exists(path))
+        if (string.IsNullOrEmpty(model))
         {
-            throw new UserException(string.IsNullOrEmpty(model)
-                ? $"the bundled default model is missing at {path}; pass --model PATH"
-                : $"model file not found: {path}");
+            string path = DefaultModel;
+            if (!File.Exists(path))
+            {
+                throw new UserException($"the bundled default model is missing at {path}; pass --model PATH");
+            }
+            return new ResolvedModel { ModelPath = path };
         }
-        return path;
+        ResolvedModel resolved = ModelStore.OpenDefault().Resolve(model);
+        if (resolved.AdapterPaths.Count > 0)
+        {
+            throw new UserException($"{resolved.DisplayName} has {resolved.AdapterPaths.Count} LoRA adapter layer(s); Cria cannot apply adapters yet");
+        }
+        return resolved;
     }
 }

@@ -21,6 +21,11 @@ internal static class Program
             SelfTestCommand.Create(),
             ServeCommand.Create(),
             KeysCommand.Create(),
+            ListCommand.Create(),
+            ShowCommand.Create(),
+            CreateCommand.Create(),
+            CopyCommand.Create(),
+            RemoveCommand.Create(),
         };
         return root.Parse(args).Invoke();
     }

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Cria.Core.Inference;
 using Cria.Core.Sampling;
+using Cria.Hub.Store;
 
 namespace Cria.Cli;
 
@@ -33,27 +34,35 @@ internal static class RunCommand
         };
         cmd.SetAction(p => CliErrors.Run(() =>
         {
+            // A stored model's PARAMETERs are the defaults; options given on the command line win.
+            ResolvedModel resolved = ModelPaths.ResolveModel(p.GetValue(model));
+            var defaults = new StoreDefaults(p, resolved.Parameters);
             var sampling = new SamplingOptions
             {
-                Temperature = p.GetValue(temperature),
-                TopK = p.GetValue(topK),
-                TopP = p.GetValue(topP),
-                MinP = p.GetValue(minP),
-                RepeatPenalty = p.GetValue(repeat),
-                PenaltyLastN = p.GetValue(repeatLastN),
-                PresencePenalty = p.GetValue(presence),
-                FrequencyPenalty = p.GetValue(frequency),
-                Seed = p.GetValue(seed),
+                Temperature = defaults.Float(temperature, "temperature"),
+                TopK = defaults.Int(topK, "top_k"),
+                TopP = defaults.Float(topP, "top_p"),
+                MinP = defaults.Float(minP, "min_p"),
+                RepeatPenalty = defaults.Float(repeat, "repeat_penalty"),
+                PenaltyLastN = defaults.Int(repeatLastN, "repeat_last_n"),
+                PresencePenalty = defaults.Float(presence, "presence_penalty"),
+                FrequencyPenalty = defaults.Float(frequency, "frequency_penalty"),
+                Seed = defaults.Seed(seed),
             };
             sampling.Validate();
-            int n = p.GetValue(maxTokens);
-            if (n < -1)
+            int n = defaults.Int(maxTokens, "num_predict");
+            if (n < -2)
             {
                 throw new UserException($"--max-tokens must be ≥ -1, got {n}");
             }
-            using LocalModel lm = CommonOptions.Load(p.GetValue(model), p.GetValue(threads));
-            int ctxLen = ResolveContext(p.GetValue(ctx), lm.Model.Config.ContextLength);
-            var options = new GenerationOptions { MaxTokens = n < 0 ? int.MaxValue : n, Sampling = sampling, Stop = p.GetValue(stop) };
+            if (p.GetValue(verbose) && (resolved.System is not null || resolved.Template is not null))
+            {
+                Console.Error.WriteLine($"cria: {resolved.DisplayName} has a system prompt or template; `cria run` continues raw text, so they are not applied");
+            }
+            using LocalModel lm = CommonOptions.Load(resolved.ModelPath, p.GetValue(threads));
+            int ctxLen = ResolveContext(defaults.Int(ctx, "num_ctx"), lm.Model.Config.ContextLength);
+            string[] stops = defaults.Strings(stop, "stop");
+            var options = new GenerationOptions { MaxTokens = n < 0 ? int.MaxValue : n, Sampling = sampling, Stop = stops };
             string? text = p.GetValue(prompt);
             if (text is null && Console.IsInputRedirected)
             {

@@ -11,7 +11,7 @@ internal static class ServeCommand
 {
     public static Command Create()
     {
-        var models = new Option<string[]>("--model", "-m") { Description = "GGUF model file to serve, as PATH or NAME=PATH (repeatable; a request's \"model\" is NAME, by default the file name without extension; default: the bundled stories260K model)", AllowMultipleArgumentsPerToken = false };
+        var models = new Option<string[]>("--model", "-m") { Description = "GGUF model file or store name to serve, as MODEL or NAME=MODEL (repeatable; a request\'s \"model\" is NAME, by default the store name or the file name without extension; default: the bundled stories260K model)", AllowMultipleArgumentsPerToken = false };
         var aliases = new Option<string[]>("--alias") { Description = "another name for a served model, as ALIAS=NAME (repeatable), e.g. --alias gpt-4o-mini=stories260K", AllowMultipleArgumentsPerToken = false };
         var keepAlive = new Option<string>("--keep-alive") { Description = "how long a model stays loaded after its last request: 5m, 1h30m, 300 (seconds), 0 (unload at once) or -1 (forever)", DefaultValueFactory = _ => "5m" };
         var maxLoaded = new Option<int>("--max-loaded") { Description = "most models in memory at once; loading another unloads the least recently used idle one (0: no limit)", DefaultValueFactory = _ => 3 };
@@ -60,6 +60,15 @@ internal static class ServeCommand
             }
             string? budgetText = p.GetValue(memoryBudget);
             long budget = budgetText is null ? 0 : CommonOptions.ParseSize(budgetText, "--memory-budget");
+            // A store name is served under that name (NAME=MODEL names it otherwise), a file under its file name.
+            var specs = new List<string>();
+            foreach (string spec in p.GetValue(models) ?? [])
+            {
+                (string? name, string target) = ServerOptions.SplitModelSpec(spec);
+                Hub.Store.ResolvedModel resolved = ModelPaths.ResolveModel(target);
+                string? served = name ?? resolved.Name?.DisplayShortest();
+                specs.Add(served is null ? resolved.ModelPath : $"{served}={resolved.ModelPath}");
+            }
             var options = new ServerOptions
             {
                 Aliases = aliasMap,
@@ -67,7 +76,7 @@ internal static class ServeCommand
                 MaxLoadedModels = p.GetValue(maxLoaded),
                 MemoryBudgetBytes = budget,
                 LogPrompts = p.GetValue(logPrompts),
-                ModelPaths = p.GetValue(models) ?? [],
+                ModelPaths = specs,
                 Host = p.GetValue(host) ?? "127.0.0.1",
                 Port = p.GetValue(port),
                 ContextLength = p.GetValue(ctx),
