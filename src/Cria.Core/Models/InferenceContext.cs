@@ -88,6 +88,24 @@ public sealed class InferenceContext
     /// </summary>
     public List<int> History { get; }
 
+    /// <summary>The LoRA adapters applied to this sequence (none by default).</summary>
+    public IReadOnlyList<ActiveAdapter> Adapters { get; private set; } = [];
+
+    /// <summary>
+    /// Sets the adapters for what is fed next. A cache computed under other adapters is not valid
+    /// under these, so changing them forgets every token.
+    /// </summary>
+    public void SetAdapters(IReadOnlyList<ActiveAdapter>? adapters)
+    {
+        adapters ??= [];
+        if (adapters.SequenceEqual(Adapters))
+        {
+            return;
+        }
+        Adapters = [.. adapters];
+        Reset();
+    }
+
     /// <summary>Forgets every token (the next forward starts at position 0).</summary>
     public void Reset()
     {
