@@ -27,11 +27,42 @@ internal static class ModelPaths
             }
             return new ResolvedModel { ModelPath = path };
         }
-        ResolvedModel resolved = ModelStore.OpenDefault().Resolve(model);
-        if (resolved.AdapterPaths.Count > 0)
+        return ModelStore.OpenDefault().Resolve(model);
+    }
+
+    /// <summary>"FILE" or "FILE:SCALE" (as llama.cpp's --lora-scaled takes them) → (path, scale).</summary>
+    public static (string Path, float Scale) ParseAdapterSpec(string spec)
+    {
+        int colon = spec.LastIndexOf(':');
+        if (colon > 0 && !File.Exists(spec)
+            && float.TryParse(spec.AsSpan(colon + 1), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out float scale))
         {
-            throw new UserException($"{resolved.DisplayName} has {resolved.AdapterPaths.Count} LoRA adapter layer(s); Cria cannot apply adapters yet");
+            if (!float.IsFinite(scale))
+            {
+                throw new UserException($"--adapter {spec}: the scale must be a finite number");
+            }
+            return (spec[..colon], scale);
         }
-        return resolved;
+        return (spec, 1f);
+    }
+
+    /// <summary>Loads adapter files against a model; a stored model's own ADAPTER layers come first, at scale 1.</summary>
+    public static List<Core.Models.ActiveAdapter> LoadAdapters(ResolvedModel model, IEnumerable<string> specs, Core.Models.ModelConfig config)
+    {
+        var adapters = new List<Core.Models.ActiveAdapter>();
+        foreach (string path in model.AdapterPaths)
+        {
+            adapters.Add(new Core.Models.ActiveAdapter(Core.Models.LoraAdapter.Load(path, config)));
+        }
+        foreach (string spec in specs)
+        {
+            (string path, float scale) = ParseAdapterSpec(spec);
+            if (!File.Exists(path))
+            {
+                throw new UserException($"adapter file not found: {path}");
+            }
+            adapters.Add(new Core.Models.ActiveAdapter(Core.Models.LoraAdapter.Load(path, config), scale));
+        }
+        return adapters;
     }
 }

@@ -18,6 +18,7 @@ internal static class Program
             BenchCommand.Create(),
             SynthCommand.Create(),
             QuantizeCommand.Create(),
+            MergeCommand.Create(),
             SelfTestCommand.Create(),
             ServeCommand.Create(),
             KeysCommand.Create(),

@@ -26,11 +26,12 @@ internal static class RunCommand
         var ctx = CommonOptions.Context();
         var threads = CommonOptions.Threads();
         var verbose = new Option<bool>("--verbose", "-v") { Description = "print timings to stderr" };
+        var adapter = new Option<string[]>("--adapter") { Description = "apply a LoRA adapter (llama.cpp GGUF format), as FILE or FILE:SCALE (repeatable)", AllowMultipleArgumentsPerToken = false };
         var kvType = new Option<string>("--kv-type") { Description = "KV cache element type: f16 (default) or f32", DefaultValueFactory = _ => "f16" };
 
         var cmd = new Command("run", "Generate text with a model, streaming the continuation (not the prompt) to stdout.")
         {
-            prompt, model, maxTokens, temperature, topK, topP, minP, repeat, repeatLastN, presence, frequency, seed, stop, ctx, threads, kvType, verbose,
+            prompt, model, adapter, maxTokens, temperature, topK, topP, minP, repeat, repeatLastN, presence, frequency, seed, stop, ctx, threads, kvType, verbose,
         };
         cmd.SetAction(p => CliErrors.Run(() =>
         {
@@ -74,7 +75,8 @@ internal static class RunCommand
                 "f32" => Core.Models.KvCacheType.F32,
                 var other => throw new UserException($"--kv-type must be f16 or f32, got \"{other}\""),
             };
-            var session = new RunSession(lm, ctxLen, options, p.GetValue(verbose), cacheType);
+            List<Core.Models.ActiveAdapter> adapters = ModelPaths.LoadAdapters(resolved, p.GetValue(adapter) ?? [], lm.Model.Config);
+            var session = new RunSession(lm, ctxLen, options, p.GetValue(verbose), cacheType, adapters);
             if (text is not null)
             {
                 session.Generate(text);
