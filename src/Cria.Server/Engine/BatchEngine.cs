@@ -135,7 +135,7 @@ internal sealed class BatchEngine : IDisposable
             }
             try
             {
-                run.Begin(_model.RentContext(run.Prompt));
+                run.Begin(_model.RentContext(run.Prompt, run.Adapters));
                 _running.Add(run);
             }
             catch (Exception e)

@@ -64,6 +64,9 @@ internal sealed class GenerationRun
     /// <summary>When the request reached the engine (before waiting for a slot), for time-to-first-token.</summary>
     public DateTimeOffset Created { get; }
 
+    /// <summary>The LoRA adapters this sequence runs with.</summary>
+    public IReadOnlyList<ActiveAdapter> Adapters { get; init; } = [];
+
     // Engine-side state, touched only by the engine thread.
     internal InferenceContext? Context { get; private set; }
     internal SequenceDecoder? Sequence { get; private set; }

@@ -45,6 +45,23 @@ internal sealed class ServedModel : IDisposable
         Engine = new BatchEngine(this, parallel, pieceDelay);
     }
 
+    private readonly ConcurrentDictionary<string, Lazy<LoraAdapter>> _adapters = new(StringComparer.Ordinal);
+
+    /// <summary>An adapter loaded for this model (once; a file that does not fit is a 400 naming why).</summary>
+    public ActiveAdapter Adapter(string name, string path)
+    {
+        Lazy<LoraAdapter> lazy = _adapters.GetOrAdd(name, n => new Lazy<LoraAdapter>(() => LoraAdapter.Load(path, Local.Model.Config, n)));
+        try
+        {
+            return new ActiveAdapter(lazy.Value);
+        }
+        catch (ModelException e)
+        {
+            _adapters.TryRemove(name, out _);
+            throw new ApiException(400, $"adapter '{name}' cannot be applied to '{Name}': {e.Message}", "model", "adapter_mismatch");
+        }
+    }
+
     /// <summary>Steps this model's generations together (continuous batching).</summary>
     public BatchEngine Engine { get; }
 
@@ -155,15 +172,17 @@ internal sealed class ServedModel : IDisposable
     /// it (so a shared system prompt or the conversation so far is not computed again), else any free
     /// one, else a new one. Contexts keep their tokens when returned, for the next request to reuse.
     /// </summary>
-    public InferenceContext RentContext(ReadOnlySpan<int> prompt = default)
+    public InferenceContext RentContext(ReadOnlySpan<int> prompt = default, IReadOnlyList<ActiveAdapter>? adapters = null)
     {
         InferenceContext? best = null;
+        adapters ??= [];
         lock (_freeLock)
         {
             int bestShared = -1;
             foreach (InferenceContext free in _free)
             {
-                int shared = SharedPrefix(free.History, prompt);
+                // A cache made under other adapters is of no use: it counts as sharing nothing.
+                int shared = free.Adapters.SequenceEqual(adapters) ? SharedPrefix(free.History, prompt) : 0;
                 if (shared > bestShared)
                 {
                     best = free;
@@ -176,6 +195,7 @@ internal sealed class ServedModel : IDisposable
             }
         }
         best ??= Local.Model.CreateContext(ContextLength, cacheType: KvCacheType.F16);
+        best.SetAdapters(adapters);
         _rented.TryAdd(best, 0);
         return best;
     }

@@ -133,6 +133,7 @@ internal static class OpenAiMapping
             MaxTokens = maxTokens,
             Sampling = sampling,
             Stop = Stops(body.Stop),
+            Adapters = body.Adapter,
         };
     }
 

@@ -28,6 +28,10 @@ internal abstract class OpenAiSamplingFields
     public double? FrequencyPenalty { get; set; }
     public Dictionary<string, double>? LogitBias { get; set; }
     public int? N { get; set; }
+
+    /// <summary>Cria's extension: a LoRA adapter name (or an array of names) served with <c>--adapter NAME=FILE</c>.</summary>
+    [JsonConverter(typeof(StringListConverter))]
+    public List<string>? Adapter { get; set; }
     public bool? Stream { get; set; }
     public OpenAiStreamOptions? StreamOptions { get; set; }
 }
