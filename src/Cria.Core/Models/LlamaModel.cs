@@ -275,6 +275,11 @@ public sealed class LlamaModel : IDisposable
         int ff = c.FeedForwardLength;
 
         int pairs = _invFreq.Length;
+        // Cache blocks first, for every chunk: running out of KV blocks fails the step before any work.
+        foreach (SequenceChunk chunk in chunks)
+        {
+            chunk.Context.Reserve(chunk.Context.Position + chunk.Count);
+        }
         foreach (SequenceChunk chunk in chunks)
         {
             int start = chunk.Context.Position;
@@ -319,26 +324,27 @@ public sealed class LlamaModel : IDisposable
                     ReadOnlySpan<float> sin = a.RopeSin.AsSpan(t * pairs, pairs);
                     Rope.Apply(q, c.HeadCount, c.HeadDim, cos, sin, c.RopeStyle);
                     Rope.Apply(k, c.HeadCountKv, c.HeadDim, cos, sin, c.RopeStyle);
+                    int row = s.Rows[start + i];
                     if (s.Keys is not null)
                     {
-                        k.CopyTo(s.Keys[l].AsSpan((start + i) * kvDim, kvDim));
-                        v.CopyTo(s.Values![l].AsSpan((start + i) * kvDim, kvDim));
+                        k.CopyTo(s.Keys[l].AsSpan(row * kvDim, kvDim));
+                        v.CopyTo(s.Values![l].AsSpan(row * kvDim, kvDim));
                     }
                     else
                     {
-                        TensorPrimitives.ConvertToHalf(k, s.Keys16![l].AsSpan((start + i) * kvDim, kvDim));
-                        TensorPrimitives.ConvertToHalf(v, s.Values16![l].AsSpan((start + i) * kvDim, kvDim));
+                        TensorPrimitives.ConvertToHalf(k, s.Keys16![l].AsSpan(row * kvDim, kvDim));
+                        TensorPrimitives.ConvertToHalf(v, s.Values16![l].AsSpan(row * kvDim, kvDim));
                     }
                 }
                 ReadOnlySpan<float> qs = a.Q.AsSpan(chunk.Offset * qDim, chunk.Count * qDim);
                 Span<float> att = a.Att.AsSpan(chunk.Offset * qDim, chunk.Count * qDim);
                 if (s.Keys is not null)
                 {
-                    Attention.Run(Pool, qs, s.Keys[l], s.Values![l], att, chunk.Count, start, c.HeadCount, c.HeadCountKv, c.HeadDim);
+                    Attention.Run(Pool, qs, s.Keys[l], s.Values![l], att, chunk.Count, start, c.HeadCount, c.HeadCountKv, c.HeadDim, s.Rows);
                 }
                 else
                 {
-                    Attention.Run(Pool, qs, s.Keys16![l], s.Values16![l], att, chunk.Count, start, c.HeadCount, c.HeadCountKv, c.HeadDim);
+                    Attention.Run(Pool, qs, s.Keys16![l], s.Values16![l], att, chunk.Count, start, c.HeadCount, c.HeadCountKv, c.HeadDim, s.Rows);
                 }
             }
             MatMul.Run(Pool, w.Wo, a.Att.AsSpan(0, n * qDim), a.Xb, n);
@@ -360,10 +366,16 @@ public sealed class LlamaModel : IDisposable
         }
         foreach (SequenceChunk chunk in chunks)
         {
-            chunk.Context.Position += chunk.Count;
+            InferenceContext s = chunk.Context;
+            int from = s.Position;
+            s.Position += chunk.Count;
             for (int i = 0; i < chunk.Count; i++)
             {
-                chunk.Context.History.Add(tokens[chunk.Offset + i]);
+                s.History.Add(tokens[chunk.Offset + i]);
+            }
+            if (s.SharesPool)
+            {
+                s.PublishFullBlocks(from);
             }
         }
     }
