@@ -44,6 +44,9 @@ public sealed record ServerOptions
     /// <summary>Context length of each sequence slot (0: the model's, at most 4096).</summary>
     public int ContextLength { get; init; }
 
+    /// <summary>Positions the paged KV cache of each model holds for all its sequences (0: --ctx × --parallel); at least one context.</summary>
+    public int KvBudgetTokens { get; init; }
+
     /// <summary>Generations that run at the same time; more requests wait in the queue.</summary>
     public int Parallel { get; init; } = 1;
 
@@ -166,6 +169,10 @@ public sealed record ServerOptions
             {
                 throw new ArgumentException($"--adapter {name}={path}: file not found");
             }
+        }
+        if (KvBudgetTokens < 0)
+        {
+            throw new ArgumentException($"--kv-budget must be ≥ 0 (0: --ctx × --parallel), got {KvBudgetTokens}");
         }
         if (MaxLoadedModels < 0)
         {

@@ -17,12 +17,14 @@ namespace Cria.Server.Engine;
 internal sealed class ServedModel : IDisposable
 {
     private readonly List<InferenceContext> _free = [];
+    private readonly List<InferenceContext> _privateFree = [];
     private readonly Lock _freeLock = new();
     private readonly ConcurrentDictionary<InferenceContext, byte> _rented = new(ReferenceEqualityComparer.Instance);
     private readonly string _bosText;
     private readonly string _eosText;
 
-    public ServedModel(ModelEntry entry, LocalModel local, ChatTemplate template, int contextLength, int parallel, TimeSpan pieceDelay = default)
+    public ServedModel(ModelEntry entry, LocalModel local, ChatTemplate template, int contextLength, int parallel, TimeSpan pieceDelay = default,
+        int kvBudgetTokens = 0)
     {
         Entry = entry;
         Name = entry.Name;
@@ -36,9 +38,13 @@ internal sealed class ServedModel : IDisposable
         // the assistant turn can only show up as text, so it is a stop string.
         TemplateStops = template.IsDefault && !tokenizer.TryGetId("<|im_end|>", out _) ? ["<|im_end|>"] : [];
         var config = local.Model.Config;
-        long kvPerSlot = 2L * config.BlockCount * contextLength * config.KvDim * sizeof(ushort); // f16 K and V
-        MemoryBytes = entry.SizeBytes + kvPerSlot * parallel;
-        KvCapacityTokens = (long)contextLength * parallel;
+        // One paged KV pool for every sequence of this model: --ctx × --parallel positions, or --kv-budget,
+        // but never less than one whole context (so a lone sequence always fits).
+        long tokens = kvBudgetTokens > 0 ? Math.Max(kvBudgetTokens, contextLength) : (long)contextLength * parallel;
+        int blocks = (int)Math.Min(int.MaxValue, (tokens + KvPool.DefaultBlockSize - 1) / KvPool.DefaultBlockSize);
+        KvPool = new KvPool(config, blocks, KvCacheType.F16);
+        MemoryBytes = entry.SizeBytes + KvPool.Bytes;
+        KvCapacityTokens = (long)blocks * KvPool.BlockSize;
         LoadedAt = DateTimeOffset.UtcNow;
         LastUsed = LoadedAt;
         ExpiresAt = DateTimeOffset.MaxValue;
@@ -64,6 +70,16 @@ internal sealed class ServedModel : IDisposable
 
     /// <summary>Steps this model's generations together (continuous batching).</summary>
     public BatchEngine Engine { get; }
+
+    /// <summary>The paged KV cache all of this model's generations draw blocks from.</summary>
+    public KvPool KvPool { get; }
+
+    private int _preemptions;
+
+    /// <summary>Sequences preempted (blocks taken back, recomputed later) since the model loaded.</summary>
+    public int Preemptions => Volatile.Read(ref _preemptions);
+
+    internal void OnPreempted() => Interlocked.Increment(ref _preemptions);
 
     public ModelEntry Entry { get; }
 
@@ -168,36 +184,48 @@ internal sealed class ServedModel : IDisposable
     }
 
     /// <summary>
-    /// A sequence slot for <paramref name="prompt"/>: the free context that holds the longest prefix of
-    /// it (so a shared system prompt or the conversation so far is not computed again), else any free
-    /// one, else a new one. Contexts keep their tokens when returned, for the next request to reuse.
+    /// A sequence slot: an empty context over the model's shared KV pool (prefixes are found in the pool
+    /// by content, see <see cref="InferenceContext.AttachCachedPrefix"/>), with the adapters set.
     /// </summary>
-    public InferenceContext RentContext(ReadOnlySpan<int> prompt = default, IReadOnlyList<ActiveAdapter>? adapters = null)
+    public InferenceContext RentContext(IReadOnlyList<ActiveAdapter>? adapters = null)
     {
-        InferenceContext? best = null;
-        adapters ??= [];
+        InferenceContext? ctx = null;
         lock (_freeLock)
         {
-            int bestShared = -1;
-            foreach (InferenceContext free in _free)
+            if (_free.Count > 0)
             {
-                // A cache made under other adapters is of no use: it counts as sharing nothing.
-                int shared = free.Adapters.SequenceEqual(adapters) ? SharedPrefix(free.History, prompt) : 0;
-                if (shared > bestShared)
-                {
-                    best = free;
-                    bestShared = shared;
-                }
-            }
-            if (best is not null)
-            {
-                _free.Remove(best);
+                ctx = _free[^1];
+                _free.RemoveAt(_free.Count - 1);
             }
         }
-        best ??= Local.Model.CreateContext(ContextLength, cacheType: KvCacheType.F16);
-        best.SetAdapters(adapters);
-        _rented.TryAdd(best, 0);
-        return best;
+        ctx ??= new InferenceContext(Local.Model.Config, Local.Model.VocabSize, ContextLength, Math.Min(64, ContextLength), KvPool);
+        ctx.SetAdapters(adapters);
+        _rented.TryAdd(ctx, 0);
+        return ctx;
+    }
+
+    /// <summary>A context with a cache of its own (embeddings: they must not wait for, or take, generation blocks).</summary>
+    public InferenceContext RentPrivateContext()
+    {
+        lock (_freeLock)
+        {
+            if (_privateFree.Count > 0)
+            {
+                InferenceContext ctx = _privateFree[^1];
+                _privateFree.RemoveAt(_privateFree.Count - 1);
+                return ctx;
+            }
+        }
+        return Local.Model.CreateContext(ContextLength, cacheType: KvCacheType.F16);
+    }
+
+    public void ReturnPrivateContext(InferenceContext ctx)
+    {
+        ctx.Reset();
+        lock (_freeLock)
+        {
+            _privateFree.Add(ctx);
+        }
     }
 
     /// <summary>Contexts rented now (each is one running sequence or embedding).</summary>
@@ -215,39 +243,20 @@ internal sealed class ServedModel : IDisposable
         }
     }
 
+    /// <summary>Gives a slot back: its blocks return to the pool (full ones stay findable by content).</summary>
     public void ReturnContext(InferenceContext ctx)
     {
         _rented.TryRemove(ctx, out _);
+        ctx.Reset();
         lock (_freeLock)
         {
             _free.Add(ctx);
         }
     }
 
-    private static int SharedPrefix(List<int> history, ReadOnlySpan<int> prompt)
-    {
-        int n = Math.Min(history.Count, prompt.Length);
-        int i = 0;
-        while (i < n && history[i] == prompt[i])
-        {
-            i++;
-        }
-        return i;
-    }
 
-    /// <summary>Tokens held in the KV caches of the sequences running now (a momentary reading, for /metrics).</summary>
-    public long KvTokensInUse
-    {
-        get
-        {
-            long total = 0;
-            foreach (InferenceContext ctx in _rented.Keys)
-            {
-                total += ctx.Position;
-            }
-            return total;
-        }
-    }
+    /// <summary>Positions held in the KV pool by running sequences (whole blocks; a momentary reading, for /metrics).</summary>
+    public long KvTokensInUse => (long)KvPool.BlocksInUse * KvPool.BlockSize;
 
     public void Dispose()
     {

@@ -32,7 +32,8 @@ public sealed class ServerMetrics : IDisposable
     private int _queued;
 
     /// <param name="meters">The host's meter factory: meters it creates belong to that host only, so several servers in one process (tests) do not report each other's counters.</param>
-    public ServerMetrics(IMeterFactory? meters = null, Func<int>? loadedModels = null, Func<(long Used, long Capacity)>? kvCache = null)
+    public ServerMetrics(IMeterFactory? meters = null, Func<int>? loadedModels = null, Func<(long Used, long Capacity)>? kvCache = null,
+        Func<long>? preemptions = null)
     {
         _meter = meters?.Create(MeterName) ?? new Meter(MeterName);
         _meter.CreateObservableCounter("cria.generations", () => GenerationsStarted, "{generation}", "generations started");
@@ -55,6 +56,10 @@ public sealed class ServerMetrics : IDisposable
                 (long used, long capacity) = kvCache();
                 return capacity > 0 ? (double)used / capacity : 0.0;
             }, "1", "fraction of the loaded models' KV-cache capacity in use");
+        }
+        if (preemptions is not null)
+        {
+            _meter.CreateObservableGauge("cria.preemptions", preemptions, "{sequence}", "sequences whose KV blocks were taken back to be recomputed (loaded models, since they loaded)");
         }
         _timeToFirstToken = _meter.CreateHistogram("cria.time_to_first_token", "s", "from the request's arrival at the engine to its first generated token",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = s_ttftBuckets });
