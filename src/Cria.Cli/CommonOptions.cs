@@ -6,7 +6,7 @@ namespace Cria.Cli;
 /// <summary>Options several commands share.</summary>
 internal static class CommonOptions
 {
-    public static Option<string?> Model(string description = "GGUF model file (default: the bundled stories260K model)") =>
+    public static Option<string?> Model(string description = "GGUF model file or store name (default: the bundled stories260K model)") =>
         new("--model", "-m") { Description = description };
 
     public static Option<int> Threads() =>

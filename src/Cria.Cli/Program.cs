@@ -18,9 +18,15 @@ internal static class Program
             BenchCommand.Create(),
             SynthCommand.Create(),
             QuantizeCommand.Create(),
+            MergeCommand.Create(),
             SelfTestCommand.Create(),
             ServeCommand.Create(),
             KeysCommand.Create(),
+            ListCommand.Create(),
+            ShowCommand.Create(),
+            CreateCommand.Create(),
+            CopyCommand.Create(),
+            RemoveCommand.Create(),
         };
         return root.Parse(args).Invoke();
     }

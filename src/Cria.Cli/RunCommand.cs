@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Cria.Core.Inference;
 using Cria.Core.Sampling;
+using Cria.Hub.Store;
 
 namespace Cria.Cli;
 
@@ -25,35 +26,44 @@ internal static class RunCommand
         var ctx = CommonOptions.Context();
         var threads = CommonOptions.Threads();
         var verbose = new Option<bool>("--verbose", "-v") { Description = "print timings to stderr" };
+        var adapter = new Option<string[]>("--adapter") { Description = "apply a LoRA adapter (llama.cpp GGUF format), as FILE or FILE:SCALE (repeatable)", AllowMultipleArgumentsPerToken = false };
         var kvType = new Option<string>("--kv-type") { Description = "KV cache element type: f16 (default) or f32", DefaultValueFactory = _ => "f16" };
 
         var cmd = new Command("run", "Generate text with a model, streaming the continuation (not the prompt) to stdout.")
         {
-            prompt, model, maxTokens, temperature, topK, topP, minP, repeat, repeatLastN, presence, frequency, seed, stop, ctx, threads, kvType, verbose,
+            prompt, model, adapter, maxTokens, temperature, topK, topP, minP, repeat, repeatLastN, presence, frequency, seed, stop, ctx, threads, kvType, verbose,
         };
         cmd.SetAction(p => CliErrors.Run(() =>
         {
+            // A stored model's PARAMETERs are the defaults; options given on the command line win.
+            ResolvedModel resolved = ModelPaths.ResolveModel(p.GetValue(model));
+            var defaults = new StoreDefaults(p, resolved.Parameters);
             var sampling = new SamplingOptions
             {
-                Temperature = p.GetValue(temperature),
-                TopK = p.GetValue(topK),
-                TopP = p.GetValue(topP),
-                MinP = p.GetValue(minP),
-                RepeatPenalty = p.GetValue(repeat),
-                PenaltyLastN = p.GetValue(repeatLastN),
-                PresencePenalty = p.GetValue(presence),
-                FrequencyPenalty = p.GetValue(frequency),
-                Seed = p.GetValue(seed),
+                Temperature = defaults.Float(temperature, "temperature"),
+                TopK = defaults.Int(topK, "top_k"),
+                TopP = defaults.Float(topP, "top_p"),
+                MinP = defaults.Float(minP, "min_p"),
+                RepeatPenalty = defaults.Float(repeat, "repeat_penalty"),
+                PenaltyLastN = defaults.Int(repeatLastN, "repeat_last_n"),
+                PresencePenalty = defaults.Float(presence, "presence_penalty"),
+                FrequencyPenalty = defaults.Float(frequency, "frequency_penalty"),
+                Seed = defaults.Seed(seed),
             };
             sampling.Validate();
-            int n = p.GetValue(maxTokens);
-            if (n < -1)
+            int n = defaults.Int(maxTokens, "num_predict");
+            if (n < -2)
             {
                 throw new UserException($"--max-tokens must be ≥ -1, got {n}");
             }
-            using LocalModel lm = CommonOptions.Load(p.GetValue(model), p.GetValue(threads));
-            int ctxLen = ResolveContext(p.GetValue(ctx), lm.Model.Config.ContextLength);
-            var options = new GenerationOptions { MaxTokens = n < 0 ? int.MaxValue : n, Sampling = sampling, Stop = p.GetValue(stop) };
+            if (p.GetValue(verbose) && (resolved.System is not null || resolved.Template is not null))
+            {
+                Console.Error.WriteLine($"cria: {resolved.DisplayName} has a system prompt or template; `cria run` continues raw text, so they are not applied");
+            }
+            using LocalModel lm = CommonOptions.Load(resolved.ModelPath, p.GetValue(threads));
+            int ctxLen = ResolveContext(defaults.Int(ctx, "num_ctx"), lm.Model.Config.ContextLength);
+            string[] stops = defaults.Strings(stop, "stop");
+            var options = new GenerationOptions { MaxTokens = n < 0 ? int.MaxValue : n, Sampling = sampling, Stop = stops };
             string? text = p.GetValue(prompt);
             if (text is null && Console.IsInputRedirected)
             {
@@ -65,7 +75,8 @@ internal static class RunCommand
                 "f32" => Core.Models.KvCacheType.F32,
                 var other => throw new UserException($"--kv-type must be f16 or f32, got \"{other}\""),
             };
-            var session = new RunSession(lm, ctxLen, options, p.GetValue(verbose), cacheType);
+            List<Core.Models.ActiveAdapter> adapters = ModelPaths.LoadAdapters(resolved, p.GetValue(adapter) ?? [], lm.Model.Config);
+            var session = new RunSession(lm, ctxLen, options, p.GetValue(verbose), cacheType, adapters);
             if (text is not null)
             {
                 session.Generate(text);

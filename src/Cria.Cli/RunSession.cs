@@ -5,9 +5,18 @@ using Cria.Core.Models;
 namespace Cria.Cli;
 
 /// <summary>One model loaded for <c>cria run</c>: a single generation or an interactive loop.</summary>
-internal sealed class RunSession(LocalModel model, int contextLength, GenerationOptions options, bool verbose, KvCacheType cacheType)
+internal sealed class RunSession(LocalModel model, int contextLength, GenerationOptions options, bool verbose, KvCacheType cacheType,
+    IReadOnlyList<ActiveAdapter>? adapters = null)
 {
-    private readonly InferenceContext _ctx = model.Model.CreateContext(contextLength, cacheType: cacheType);
+    private readonly InferenceContext _ctx = CreateContext(model, contextLength, cacheType, adapters);
+
+    private static InferenceContext CreateContext(LocalModel model, int contextLength, KvCacheType cacheType, IReadOnlyList<ActiveAdapter>? adapters)
+    {
+        InferenceContext ctx = model.Model.CreateContext(contextLength, cacheType: cacheType);
+        ctx.SetAdapters(adapters);
+        return ctx;
+    }
+
     private readonly Generator _generator = new(model.Model, model.Tokenizer);
 
     public void Generate(string prompt, CancellationToken cancel = default)

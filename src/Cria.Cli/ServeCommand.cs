@@ -11,11 +11,13 @@ internal static class ServeCommand
 {
     public static Command Create()
     {
-        var models = new Option<string[]>("--model", "-m") { Description = "GGUF model file to serve, as PATH or NAME=PATH (repeatable; a request's \"model\" is NAME, by default the file name without extension; default: the bundled stories260K model)", AllowMultipleArgumentsPerToken = false };
+        var models = new Option<string[]>("--model", "-m") { Description = "GGUF model file or store name to serve, as MODEL or NAME=MODEL (repeatable; a request\'s \"model\" is NAME, by default the store name or the file name without extension; default: the bundled stories260K model)", AllowMultipleArgumentsPerToken = false };
         var aliases = new Option<string[]>("--alias") { Description = "another name for a served model, as ALIAS=NAME (repeatable), e.g. --alias gpt-4o-mini=stories260K", AllowMultipleArgumentsPerToken = false };
         var keepAlive = new Option<string>("--keep-alive") { Description = "how long a model stays loaded after its last request: 5m, 1h30m, 300 (seconds), 0 (unload at once) or -1 (forever)", DefaultValueFactory = _ => "5m" };
         var maxLoaded = new Option<int>("--max-loaded") { Description = "most models in memory at once; loading another unloads the least recently used idle one (0: no limit)", DefaultValueFactory = _ => 3 };
         var memoryBudget = new Option<string?>("--memory-budget") { Description = "memory the loaded models (files plus KV caches) may take together, e.g. 8G or 512M; idle models are unloaded to make room (default: no limit)" };
+        var adapterOption = new Option<string[]>("--adapter") { Description = "a LoRA adapter requests may use, as NAME=FILE (repeatable); a request picks it with model \"BASE+NAME\" or \"adapter\": \"NAME\"", AllowMultipleArgumentsPerToken = false };
+        var kvBudget = new Option<int>("--kv-budget") { Description = "positions the paged KV cache holds for all sequences of a model (default: --ctx × --parallel); sequences beyond it wait or are preempted and recomputed", DefaultValueFactory = _ => 0 };
         var logPrompts = new Option<bool>("--log-prompts") { Description = "include prompts and generated text in the per-request log line (off by default: they are your users' data)" };
         var host = new Option<string>("--host") { Description = "address to listen on", DefaultValueFactory = _ => "127.0.0.1" };
         var port = new Option<int>("--port", "-p") { Description = "TCP port", DefaultValueFactory = _ => 11435 };
@@ -28,7 +30,7 @@ internal static class ServeCommand
 
         var cmd = new Command("serve", "Serve models over OpenAI's API (/v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models) and Ollama's (/api/chat, /api/generate, /api/embed, /api/tags, /api/show).")
         {
-            models, aliases, host, port, ctx, parallel, chatTemplate, threads, requireKey, cors, keepAlive, maxLoaded, memoryBudget, logPrompts,
+            models, aliases, host, port, ctx, parallel, chatTemplate, threads, requireKey, cors, keepAlive, maxLoaded, memoryBudget, adapterOption, kvBudget, logPrompts,
         };
         cmd.SetAction(p => CliErrors.Run(() =>
         {
@@ -60,14 +62,53 @@ internal static class ServeCommand
             }
             string? budgetText = p.GetValue(memoryBudget);
             long budget = budgetText is null ? 0 : CommonOptions.ParseSize(budgetText, "--memory-budget");
+            // A store name is served under that name (NAME=MODEL names it otherwise), a file under its file name.
+            var specs = new List<string>();
+            var adapterFiles = new Dictionary<string, string>(StringComparer.Ordinal);
+            var modelAdapters = new Dictionary<string, IReadOnlyList<string>>(StringComparer.OrdinalIgnoreCase);
+            foreach (string spec in p.GetValue(adapterOption) ?? [])
+            {
+                int eq = spec.IndexOf('=', StringComparison.Ordinal);
+                if (eq <= 0 || eq == spec.Length - 1)
+                {
+                    throw new UserException($"--adapter must be NAME=FILE, got \"{spec}\"");
+                }
+                if (!adapterFiles.TryAdd(spec[..eq], spec[(eq + 1)..]))
+                {
+                    throw new UserException($"--adapter {spec[..eq]} is given twice");
+                }
+            }
+            foreach (string spec in p.GetValue(models) ?? [])
+            {
+                (string? name, string target) = ServerOptions.SplitModelSpec(spec);
+                Hub.Store.ResolvedModel resolved = ModelPaths.ResolveModel(target);
+                string? served = name ?? resolved.Name?.DisplayShortest();
+                specs.Add(served is null ? resolved.ModelPath : $"{served}={resolved.ModelPath}");
+                if (resolved.AdapterPaths.Count > 0)
+                {
+                    // A stored model's ADAPTER layers are applied to every request for it.
+                    string modelName = served ?? Path.GetFileNameWithoutExtension(resolved.ModelPath);
+                    var own = new List<string>();
+                    for (int i = 0; i < resolved.AdapterPaths.Count; i++)
+                    {
+                        string adapterName = $"{modelName}.adapter{i}";
+                        adapterFiles[adapterName] = resolved.AdapterPaths[i];
+                        own.Add(adapterName);
+                    }
+                    modelAdapters[modelName] = own;
+                }
+            }
             var options = new ServerOptions
             {
                 Aliases = aliasMap,
+                Adapters = adapterFiles,
+                KvBudgetTokens = p.GetValue(kvBudget),
+                ModelAdapters = modelAdapters,
                 KeepAlive = keepAliveValue,
                 MaxLoadedModels = p.GetValue(maxLoaded),
                 MemoryBudgetBytes = budget,
                 LogPrompts = p.GetValue(logPrompts),
-                ModelPaths = p.GetValue(models) ?? [],
+                ModelPaths = specs,
                 Host = p.GetValue(host) ?? "127.0.0.1",
                 Port = p.GetValue(port),
                 ContextLength = p.GetValue(ctx),

@@ -61,7 +61,8 @@ public static class CriaServer
                 {
                     IReadOnlyList<ServedModel> loaded = registry.Loaded();
                     return (loaded.Sum(m => m.KvTokensInUse), loaded.Sum(m => m.KvCapacityTokens));
-                }));
+                },
+                () => registry.Loaded().Sum(m => (long)m.Preemptions)));
             builder.Services.AddSingleton(registry);
             builder.Services.AddSingleton<RequestLog>();
             builder.Services.AddSingleton(sp => new GenerationScheduler(options.Parallel, options.MaxQueue, sp.GetRequiredService<ServerMetrics>()));

@@ -15,6 +15,15 @@ public sealed record ServerOptions
     /// <summary>Other names for served models (<c>--alias gpt-4o-mini=stories260K</c>): alias → model name.</summary>
     public IReadOnlyDictionary<string, string> Aliases { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>
+    /// LoRA adapters requests may use (<c>--adapter NAME=FILE</c>): a request names one as model
+    /// <c>base+NAME</c> (several: <c>base+a+b</c>) or with <c>"adapter": "NAME"</c>.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> Adapters { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Adapters a model always applies (a stored model's ADAPTER layers): model name → adapter names.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<string>> ModelAdapters { get; init; } = new Dictionary<string, IReadOnlyList<string>>();
+
     /// <summary>How long a model stays loaded after its last request (Ollama's default, 5 minutes); negative: forever; zero: unload at once.</summary>
     public TimeSpan KeepAlive { get; init; } = TimeSpan.FromMinutes(5);
 
@@ -34,6 +43,9 @@ public sealed record ServerOptions
 
     /// <summary>Context length of each sequence slot (0: the model's, at most 4096).</summary>
     public int ContextLength { get; init; }
+
+    /// <summary>Positions the paged KV cache of each model holds for all its sequences (0: --ctx × --parallel); at least one context.</summary>
+    public int KvBudgetTokens { get; init; }
 
     /// <summary>Generations that run at the same time; more requests wait in the queue.</summary>
     public int Parallel { get; init; } = 1;
@@ -146,6 +158,21 @@ public sealed record ServerOptions
             {
                 throw new ArgumentException($"--alias {alias}={target}: the alias may use letters, digits and . _ - : / (1–128 characters)");
             }
+        }
+        foreach ((string name, string path) in Adapters)
+        {
+            if (!IsValidModelName(name) || name.Contains('+', StringComparison.Ordinal))
+            {
+                throw new ArgumentException($"--adapter {name}={path}: the name may use letters, digits and . _ - : / (1–128 characters)");
+            }
+            if (!File.Exists(path))
+            {
+                throw new ArgumentException($"--adapter {name}={path}: file not found");
+            }
+        }
+        if (KvBudgetTokens < 0)
+        {
+            throw new ArgumentException($"--kv-budget must be ≥ 0 (0: --ctx × --parallel), got {KvBudgetTokens}");
         }
         if (MaxLoadedModels < 0)
         {

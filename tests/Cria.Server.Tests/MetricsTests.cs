@@ -40,6 +40,29 @@ public sealed class MetricsTests
         Assert.Contains("cria_decode_speed", text);
     }
 
+    [Fact]
+    public async Task A_request_that_waited_for_a_slot_shows_in_the_queue_wait_histogram()
+    {
+        await using RunningServer server = await RunningServer.StartAsync(new ServerOptions { Parallel = 1, MaxQueue = 4, PieceDelay = TimeSpan.FromMilliseconds(5) });
+        const string body = """{"model":"stories260K","messages":[{"role":"user","content":"Tell me a story"}],"max_tokens":30,"temperature":0}""";
+        Task<HttpResponseMessage> first = server.PostJsonAsync("v1/chat/completions", body);
+        Task<HttpResponseMessage> second = server.PostJsonAsync("v1/chat/completions", body);
+        using (HttpResponseMessage a = await first)
+        using (HttpResponseMessage b = await second)
+        {
+            Assert.Equal(HttpStatusCode.OK, a.StatusCode);
+            Assert.Equal(HttpStatusCode.OK, b.StatusCode);
+        }
+        string text = "";
+        for (int i = 0; i < 40 && !text.Contains("cria_queue_wait_seconds_count", StringComparison.Ordinal); i++)
+        {
+            await Task.Delay(i == 0 ? 0 : 250);
+            using HttpResponseMessage metrics = await server.Http.GetAsync("metrics");
+            text = await metrics.Content.ReadAsStringAsync();
+        }
+        Assert.Contains("cria_queue_wait_seconds_count", text, StringComparison.Ordinal);
+    }
+
     private static double Generated(string text)
     {
         string? line = text.Split('\n').FirstOrDefault(l => l.StartsWith("cria_tokens_generated", StringComparison.Ordinal));

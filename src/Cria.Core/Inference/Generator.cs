@@ -167,6 +167,11 @@ public sealed class Generator
             common++;
         }
         ctx.Truncate(common);
+        if (common == 0 && ctx.SharesPool)
+        {
+            // A fresh sequence over a shared pool: attach the cached blocks of this prompt's prefix.
+            return ctx.AttachCachedPrefix(prompt);
+        }
         return common;
     }
 }

@@ -11,54 +11,78 @@ public enum KvCacheType
 }
 
 /// <summary>
-/// The per-sequence state of a model: the KV cache and every activation buffer, allocated once,
-/// so a decode step allocates nothing. Invariant: cache rows [0, <see cref="Position"/>) hold the
-/// keys and values of the tokens fed so far, in order.
-/// Shapes: Keys[l], Values[l] are [ctx, kvDim] row-major; activations are [maxBatch, width].
+/// The per-sequence state of a model: its KV cache (blocks of a <see cref="KvPool"/> — a private pool
+/// sized to the context, or one shared by all the sequences a server runs), the tokens it holds, its
+/// adapters and activation buffers, allocated once, so a decode step allocates nothing.
+/// Invariant: positions [0, <see cref="Position"/>) hold the keys and values of <see cref="History"/>,
+/// in order, at the pool rows <see cref="Rows"/> gives; the context holds exactly the blocks those
+/// positions need (plus at most the block the next position goes into), and writes only to blocks
+/// it alone holds.
+/// Shapes: pool storage [rows, kvDim] per layer; activations [maxBatch, width].
 /// </summary>
 public sealed class InferenceContext
 {
+    private readonly List<int> _blocks = [];
+    private readonly int[] _rows;      // [contextLength] pool row of each position (valid below blocks × blockSize)
+    private readonly bool _ownsPool;
+
+    /// <summary>A sequence with a private cache of <paramref name="contextLength"/> positions.</summary>
     public InferenceContext(ModelConfig config, int vocabSize, int contextLength, int maxBatch, KvCacheType cacheType = KvCacheType.F16)
+        : this(config, vocabSize, contextLength, maxBatch, PrivatePool(config, contextLength, cacheType), ownsPool: true)
+    {
+    }
+
+    /// <summary>A sequence whose cache blocks come from a shared pool, as it needs them.</summary>
+    public InferenceContext(ModelConfig config, int vocabSize, int contextLength, int maxBatch, KvPool pool)
+        : this(config, vocabSize, contextLength, maxBatch, pool, ownsPool: false)
+    {
+    }
+
+    private InferenceContext(ModelConfig config, int vocabSize, int contextLength, int maxBatch, KvPool pool, bool ownsPool)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(pool);
+        ArgumentOutOfRangeException.ThrowIfLessThan(contextLength, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxBatch, 1);
+        if (pool.KvDim != config.KvDim)
+        {
+            throw new ArgumentException("the KV pool was made for another model", nameof(pool));
+        }
+        ContextLength = contextLength;
+        MaxBatch = maxBatch;
+        Pool = pool;
+        _ownsPool = ownsPool;
+        CacheType = pool.CacheType;
+        _rows = new int[contextLength];
+        Act = new Activations(config, maxBatch);
+        History = new List<int>(contextLength); // full capacity up front: appending never allocates
+        _blocks.Capacity = (contextLength + pool.BlockSize - 1) / pool.BlockSize;
+        Logits = new float[vocabSize];
+    }
+
+    private static KvPool PrivatePool(ModelConfig config, int contextLength, KvCacheType cacheType)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentOutOfRangeException.ThrowIfLessThan(contextLength, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(maxBatch, 1);
-        ContextLength = contextLength;
-        MaxBatch = maxBatch;
-        int dim = config.EmbeddingLength;
-        CacheType = cacheType;
-        long cacheLength = (long)contextLength * config.KvDim;
-        if (cacheLength > Array.MaxLength)
+        if ((long)contextLength * config.KvDim > Array.MaxLength)
         {
             throw new ArgumentOutOfRangeException(nameof(contextLength), $"a context of {contextLength} tokens needs a KV cache larger than one array per layer can hold");
         }
-        if (cacheType == KvCacheType.F32)
-        {
-            Keys = new float[config.BlockCount][];
-            Values = new float[config.BlockCount][];
-        }
-        else
-        {
-            Keys16 = new Half[config.BlockCount][];
-            Values16 = new Half[config.BlockCount][];
-        }
-        for (int l = 0; l < config.BlockCount; l++)
-        {
-            if (cacheType == KvCacheType.F32)
-            {
-                Keys![l] = new float[cacheLength];
-                Values![l] = new float[cacheLength];
-            }
-            else
-            {
-                Keys16![l] = new Half[cacheLength];
-                Values16![l] = new Half[cacheLength];
-            }
-        }
-        Act = new Activations(config, maxBatch);
-        History = new List<int>(contextLength); // full capacity up front: appending never allocates
-        Logits = new float[vocabSize];
+        int blockSize = Math.Min(KvPool.DefaultBlockSize, contextLength);
+        return new KvPool(config, (contextLength + blockSize - 1) / blockSize, cacheType, blockSize);
     }
+
+    /// <summary>Where this sequence's cache blocks come from.</summary>
+    public KvPool Pool { get; }
+
+    /// <summary>Pool row of each position [0, ContextLength) (rows past the held blocks are not valid).</summary>
+    internal ReadOnlySpan<int> Rows => _rows;
+
+    /// <summary>Whether the pool is shared with other sequences (then full blocks are published for prefix reuse).</summary>
+    public bool SharesPool => !_ownsPool;
+
+    /// <summary>Blocks this sequence holds.</summary>
+    public int BlockCount => _blocks.Count;
 
     public int ContextLength { get; }
 
@@ -69,13 +93,124 @@ public sealed class InferenceContext
 
     public KvCacheType CacheType { get; }
 
-    /// <summary>Bytes held by the KV cache.</summary>
-    public long CacheBytes => (Keys?.Sum(k => (long)k.Length * 4) ?? 0) * 2 + (Keys16?.Sum(k => (long)k.Length * 2) ?? 0) * 2;
+    /// <summary>Bytes of the KV cache this sequence holds (a private pool: all of it).</summary>
+    public long CacheBytes => _ownsPool ? Pool.Bytes : Pool.Bytes / Pool.BlockCount * _blocks.Count;
 
-    internal float[][]? Keys { get; }
-    internal float[][]? Values { get; }
-    internal Half[][]? Keys16 { get; }
-    internal Half[][]? Values16 { get; }
+    internal float[][]? Keys => Pool.Keys;
+    internal float[][]? Values => Pool.Values;
+    internal Half[][]? Keys16 => Pool.Keys16;
+    internal Half[][]? Values16 => Pool.Values16;
+
+    /// <summary>
+    /// Makes positions [Position, <paramref name="end"/>) writable: new blocks from the pool, and a copy
+    /// of a shared block that the next position would write into (copy-on-write).
+    /// </summary>
+    /// <exception cref="KvPoolExhaustedException">The pool has no block left; nothing is changed.</exception>
+    internal void Reserve(int end)
+    {
+        int bs = Pool.BlockSize;
+        int first = Position / bs;
+        if (!_ownsPool && Position % bs != 0 && first < _blocks.Count && !Pool.IsExclusive(_blocks[first]))
+        {
+            int copy = Pool.Allocate();
+            Pool.CopyRows(_blocks[first], copy, Position % bs);
+            Pool.Release(_blocks[first]);
+            SetBlock(first, copy);
+        }
+        int need = (end + bs - 1) / bs;
+        int had = _blocks.Count;
+        try
+        {
+            while (_blocks.Count < need)
+            {
+                _blocks.Add(Pool.Allocate());
+                SetRows(_blocks.Count - 1);
+            }
+        }
+        catch (KvPoolExhaustedException)
+        {
+            while (_blocks.Count > had)
+            {
+                Pool.Release(_blocks[^1]);
+                _blocks.RemoveAt(_blocks.Count - 1);
+            }
+            throw;
+        }
+    }
+
+    /// <summary>Blocks needed to grow to <paramref name="end"/> positions that this sequence does not hold yet.</summary>
+    public int BlocksNeeded(int end) => Math.Max(0, (end + Pool.BlockSize - 1) / Pool.BlockSize - _blocks.Count);
+
+    /// <summary>After a forward pass: the blocks that became full are published for prefix reuse.</summary>
+    internal void PublishFullBlocks(int from)
+    {
+        int bs = Pool.BlockSize;
+        int salt = Pool.SaltOf(AdaptersKey);
+        for (int b = from / bs; b < Position / bs; b++)
+        {
+            Pool.Publish(_blocks[b], b == 0 ? -1 : _blocks[b - 1], salt, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(History).Slice(b * bs, bs));
+        }
+    }
+
+    /// <summary>
+    /// Attaches the longest run of cached full blocks that begin <paramref name="prompt"/> (keeping at least
+    /// its last token to feed); the context must be empty. Returns the positions attached.
+    /// </summary>
+    public int AttachCachedPrefix(ReadOnlySpan<int> prompt)
+    {
+        if (Position != 0 || _blocks.Count != 0)
+        {
+            throw new InvalidOperationException("attach a cached prefix to an empty context only");
+        }
+        int bs = Pool.BlockSize;
+        int salt = Pool.SaltOf(AdaptersKey);
+        int limit = Math.Min(prompt.Length - 1, ContextLength) / bs;
+        for (int b = 0; b < limit; b++)
+        {
+            int block = Pool.TryTake(b == 0 ? -1 : _blocks[b - 1], salt, prompt.Slice(b * bs, bs));
+            if (block < 0)
+            {
+                break;
+            }
+            _blocks.Add(block);
+            SetRows(b);
+        }
+        Position = _blocks.Count * bs;
+        for (int i = 0; i < Position; i++)
+        {
+            History.Add(prompt[i]);
+        }
+        return Position;
+    }
+
+    private void SetBlock(int index, int block)
+    {
+        _blocks[index] = block;
+        SetRows(index);
+    }
+
+    private void SetRows(int index)
+    {
+        int bs = Pool.BlockSize;
+        int first = _blocks[index] * bs;
+        int end = Math.Min(ContextLength, (index + 1) * bs);
+        for (int p = index * bs; p < end; p++)
+        {
+            _rows[p] = first + p - index * bs;
+        }
+    }
+
+    private void ReleaseBlocksFrom(int keep)
+    {
+        while (_blocks.Count > keep)
+        {
+            Pool.Release(_blocks[^1]);
+            _blocks.RemoveAt(_blocks.Count - 1);
+        }
+    }
+
+    /// <summary>Identifies the adapter set in the prefix cache (a cache made under other adapters is never reused).</summary>
+    internal string AdaptersKey { get; private set; } = "";
     /// <summary>Activation buffers for batches of this sequence alone ([maxBatch, width] each).</summary>
     internal Activations Act { get; }
 
@@ -88,11 +223,31 @@ public sealed class InferenceContext
     /// </summary>
     public List<int> History { get; }
 
+    /// <summary>The LoRA adapters applied to this sequence (none by default).</summary>
+    public IReadOnlyList<ActiveAdapter> Adapters { get; private set; } = [];
+
+    /// <summary>
+    /// Sets the adapters for what is fed next. A cache computed under other adapters is not valid
+    /// under these, so changing them forgets every token.
+    /// </summary>
+    public void SetAdapters(IReadOnlyList<ActiveAdapter>? adapters)
+    {
+        adapters ??= [];
+        if (adapters.SequenceEqual(Adapters))
+        {
+            return;
+        }
+        Adapters = [.. adapters];
+        AdaptersKey = string.Join("|", Adapters.Select(a => $"{a.Adapter.Name}#{System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(a.Adapter)}:{a.Scale}"));
+        Reset();
+    }
+
     /// <summary>Forgets every token (the next forward starts at position 0).</summary>
     public void Reset()
     {
         Position = 0;
         History.Clear();
+        ReleaseBlocksFrom(0);
     }
 
     /// <summary>Drops the cache back to <paramref name="position"/> tokens (e.g. to reuse a shared prefix).</summary>
@@ -105,6 +260,7 @@ public sealed class InferenceContext
         {
             History.RemoveRange(position, History.Count - position);
         }
+        ReleaseBlocksFrom((position + Pool.BlockSize - 1) / Pool.BlockSize);
     }
 }
 

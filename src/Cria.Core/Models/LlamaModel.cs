@@ -16,6 +16,8 @@ namespace Cria.Core.Models;
 /// </summary>
 public sealed class LlamaModel : IDisposable
 {
+    private static readonly LoraTarget[] s_loraTargets = Enum.GetValues<LoraTarget>();
+
     private readonly GgufFile? _owner;
     private readonly float[] _invFreq;   // [ropeDims/2] angular frequency per rotated pair
 
@@ -72,6 +74,7 @@ public sealed class LlamaModel : IDisposable
             throw new ArgumentException("allLogits must hold [tokens, vocab] floats", nameof(allLogits));
         }
         CheckVocabulary(tokens);
+        CheckAdapters(ctx);
         for (int done = 0; done < tokens.Length;)
         {
             int n = Math.Min(ctx.MaxBatch, tokens.Length - done);
@@ -123,6 +126,29 @@ public sealed class LlamaModel : IDisposable
         if (norm > 0)
         {
             TensorPrimitives.Divide(pooled, norm, pooled);
+        }
+    }
+
+    /// <summary>Adapters must have been made for this model's shapes (they are checked against a config at load; this catches another model's).</summary>
+    private void CheckAdapters(InferenceContext ctx)
+    {
+        foreach (ActiveAdapter active in ctx.Adapters)
+        {
+            LoraAdapter adapter = active.Adapter;
+            if (adapter.LayerCount != Config.BlockCount)
+            {
+                throw new ArgumentException($"adapter {adapter.Name} has {adapter.LayerCount} layers; the model has {Config.BlockCount}");
+            }
+            for (int l = 0; l < adapter.LayerCount; l++)
+            {
+                foreach (LoraTarget target in s_loraTargets)
+                {
+                    if (adapter.Get(l, target) is { } m && (m.Out, m.In) != LoraAdapter.Shape(Config, target))
+                    {
+                        throw new ArgumentException($"adapter {adapter.Name} does not fit this model at {LoraAdapter.TensorName(l, target)}");
+                    }
+                }
+            }
         }
     }
 
@@ -211,6 +237,10 @@ public sealed class LlamaModel : IDisposable
             throw new ArgumentException("chunks must cover every token", nameof(chunks));
         }
         CheckVocabulary(tokens);
+        foreach (SequenceChunk chunk in chunks)
+        {
+            CheckAdapters(chunk.Context);
+        }
 
         ModelConfig c = Config;
         int dim = c.EmbeddingLength;
@@ -245,6 +275,11 @@ public sealed class LlamaModel : IDisposable
         int ff = c.FeedForwardLength;
 
         int pairs = _invFreq.Length;
+        // Cache blocks first, for every chunk: running out of KV blocks fails the step before any work.
+        foreach (SequenceChunk chunk in chunks)
+        {
+            chunk.Context.Reserve(chunk.Context.Position + chunk.Count);
+        }
         foreach (SequenceChunk chunk in chunks)
         {
             int start = chunk.Context.Position;
@@ -266,6 +301,9 @@ public sealed class LlamaModel : IDisposable
                 RmsNorm.Run(a.X.AsSpan(t * dim, dim), w.AttnNorm, c.RmsEpsilon, a.Xb.AsSpan(t * dim, dim));
             }
             MatMul.Run(Pool, a.Xb.AsSpan(0, n * dim), n, w.Wq, a.Q, w.Wk, a.K, w.Wv, a.V);
+            ApplyLora(chunks, l, LoraTarget.Q, a.Xb, a.Q);
+            ApplyLora(chunks, l, LoraTarget.K, a.Xb, a.K);
+            ApplyLora(chunks, l, LoraTarget.V, a.Xb, a.V);
             foreach (SequenceChunk chunk in chunks)
             {
                 InferenceContext s = chunk.Context;
@@ -286,29 +324,31 @@ public sealed class LlamaModel : IDisposable
                     ReadOnlySpan<float> sin = a.RopeSin.AsSpan(t * pairs, pairs);
                     Rope.Apply(q, c.HeadCount, c.HeadDim, cos, sin, c.RopeStyle);
                     Rope.Apply(k, c.HeadCountKv, c.HeadDim, cos, sin, c.RopeStyle);
+                    int row = s.Rows[start + i];
                     if (s.Keys is not null)
                     {
-                        k.CopyTo(s.Keys[l].AsSpan((start + i) * kvDim, kvDim));
-                        v.CopyTo(s.Values![l].AsSpan((start + i) * kvDim, kvDim));
+                        k.CopyTo(s.Keys[l].AsSpan(row * kvDim, kvDim));
+                        v.CopyTo(s.Values![l].AsSpan(row * kvDim, kvDim));
                     }
                     else
                     {
-                        TensorPrimitives.ConvertToHalf(k, s.Keys16![l].AsSpan((start + i) * kvDim, kvDim));
-                        TensorPrimitives.ConvertToHalf(v, s.Values16![l].AsSpan((start + i) * kvDim, kvDim));
+                        TensorPrimitives.ConvertToHalf(k, s.Keys16![l].AsSpan(row * kvDim, kvDim));
+                        TensorPrimitives.ConvertToHalf(v, s.Values16![l].AsSpan(row * kvDim, kvDim));
                     }
                 }
                 ReadOnlySpan<float> qs = a.Q.AsSpan(chunk.Offset * qDim, chunk.Count * qDim);
                 Span<float> att = a.Att.AsSpan(chunk.Offset * qDim, chunk.Count * qDim);
                 if (s.Keys is not null)
                 {
-                    Attention.Run(Pool, qs, s.Keys[l], s.Values![l], att, chunk.Count, start, c.HeadCount, c.HeadCountKv, c.HeadDim);
+                    Attention.Run(Pool, qs, s.Keys[l], s.Values![l], att, chunk.Count, start, c.HeadCount, c.HeadCountKv, c.HeadDim, s.Rows);
                 }
                 else
                 {
-                    Attention.Run(Pool, qs, s.Keys16![l], s.Values16![l], att, chunk.Count, start, c.HeadCount, c.HeadCountKv, c.HeadDim);
+                    Attention.Run(Pool, qs, s.Keys16![l], s.Values16![l], att, chunk.Count, start, c.HeadCount, c.HeadCountKv, c.HeadDim, s.Rows);
                 }
             }
             MatMul.Run(Pool, w.Wo, a.Att.AsSpan(0, n * qDim), a.Xb, n);
+            ApplyLora(chunks, l, LoraTarget.O, a.Att, a.Xb);
             Add(a.X.AsSpan(0, n * dim), a.Xb.AsSpan(0, n * dim));
 
             // Feed-forward block.
@@ -317,21 +357,52 @@ public sealed class LlamaModel : IDisposable
                 RmsNorm.Run(a.X.AsSpan(t * dim, dim), w.FfnNorm, c.RmsEpsilon, a.Xb.AsSpan(t * dim, dim));
             }
             MatMul.Run(Pool, a.Xb.AsSpan(0, n * dim), n, w.Gate, a.Hb, w.Up, a.Hb2);
+            ApplyLora(chunks, l, LoraTarget.Gate, a.Xb, a.Hb);
+            ApplyLora(chunks, l, LoraTarget.Up, a.Xb, a.Hb2);
             SwiGlu.Run(a.Hb.AsSpan(0, n * ff), a.Hb2.AsSpan(0, n * ff));
             MatMul.Run(Pool, w.Down, a.Hb.AsSpan(0, n * ff), a.Xb, n);
+            ApplyLora(chunks, l, LoraTarget.Down, a.Hb, a.Xb);
             Add(a.X.AsSpan(0, n * dim), a.Xb.AsSpan(0, n * dim));
         }
         foreach (SequenceChunk chunk in chunks)
         {
-            chunk.Context.Position += chunk.Count;
+            InferenceContext s = chunk.Context;
+            int from = s.Position;
+            s.Position += chunk.Count;
             for (int i = 0; i < chunk.Count; i++)
             {
-                chunk.Context.History.Add(tokens[chunk.Offset + i]);
+                s.History.Add(tokens[chunk.Offset + i]);
+            }
+            if (s.SharesPool)
+            {
+                s.PublishFullBlocks(from);
             }
         }
     }
 
     private static void Add(Span<float> x, ReadOnlySpan<float> y) => TensorPrimitives.Add(x, y, x);
+
+    /// <summary>
+    /// y += Σ scale · B·A·x over each chunk's adapters for one matrix (LoRA, Hu et al. 2021 eq. 3):
+    /// x [n, in] is the matrix's input and y [n, out] its output, for the chunk's tokens only — so
+    /// sequences with different adapters share one batch.
+    /// </summary>
+    private void ApplyLora(ReadOnlySpan<SequenceChunk> chunks, int layer, LoraTarget target, float[] x, float[] y)
+    {
+        foreach (SequenceChunk chunk in chunks)
+        {
+            IReadOnlyList<ActiveAdapter> adapters = chunk.Context.Adapters;
+            for (int i = 0; i < adapters.Count; i++)
+            {
+                if (adapters[i].Adapter.Get(layer, target) is not { } m)
+                {
+                    continue;
+                }
+                float scale = adapters[i].Scale * LoraAdapter.ScaleOf(adapters[i].Adapter.Alpha, m.Rank);
+                m.Apply(x.AsSpan(chunk.Offset * m.In, chunk.Count * m.In), y.AsSpan(chunk.Offset * m.Out, chunk.Count * m.Out), chunk.Count, scale);
+            }
+        }
+    }
 
     /// <summary>
     /// θ_i = base^(−2i/d) for each rotated pair, divided by the linear scaling factor, or by

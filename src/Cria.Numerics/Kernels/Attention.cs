@@ -8,23 +8,26 @@ namespace Cria.Numerics.Kernels;
 /// Ainslie et al. 2023) for a batch of n consecutive tokens whose keys and values are already in
 /// the cache. Shapes: q [n, heads·headDim]; keys and values [ctx, kvHeads·headDim] (one layer);
 /// out [n, heads·headDim]. Token t sits at position start+t and sees cache positions 0..start+t.
+/// A paged cache passes <c>rows</c>: the cache row holding each position (else position p is row p).
 /// Work is split over (token, head) pairs.
 /// </summary>
 public static unsafe class Attention
 {
     /// <summary>The same with an fp16 cache (the default: half the memory traffic of long contexts).</summary>
     public static void Run(ComputePool pool, ReadOnlySpan<float> q, ReadOnlySpan<Half> keys, ReadOnlySpan<Half> values,
-        Span<float> output, int n, int start, int heads, int kvHeads, int headDim)
+        Span<float> output, int n, int start, int heads, int kvHeads, int headDim, ReadOnlySpan<int> rows = default)
     {
         ArgumentNullException.ThrowIfNull(pool);
-        Check(q, keys.Length, values.Length, output, n, start, heads, kvHeads, headDim);
+        Check(q, keys.Length, values.Length, output, n, start, heads, kvHeads, headDim, rows);
         fixed (float* pq = q)
         fixed (Half* pk = keys)
         fixed (Half* pv = values)
         fixed (float* po = output)
+        fixed (int* pr = rows)
         {
             AttentionJob job = AttentionJob.Rent(pool.ThreadCount, start + n, headDim);
             job.Set(pq, null, null, (ushort*)pk, (ushort*)pv, po, start, heads, kvHeads, headDim);
+            job.Rows = rows.IsEmpty ? null : pr;
             // With grouped-query attention, widen each kv head's keys and values once and let
             // all the query heads of its group read the floats (work items: token × kv head).
             job.Grouped = heads > kvHeads && AttentionRows.Supported(headDim);
@@ -37,10 +40,27 @@ public static unsafe class Attention
         }
     }
 
-    private static void Check(ReadOnlySpan<float> q, int keys, int values, Span<float> output, int n, int start, int heads, int kvHeads, int headDim)
+    private static void Check(ReadOnlySpan<float> q, int keys, int values, Span<float> output, int n, int start, int heads, int kvHeads, int headDim,
+        ReadOnlySpan<int> rows)
     {
         int qDim = heads * headDim;
-        long needKv = (long)(start + n) * kvHeads * headDim;
+        long kvDim = (long)kvHeads * headDim;
+        long needRows = start + n;
+        if (!rows.IsEmpty)
+        {
+            // Every row a position maps to must lie inside the cache (rows come from the KV pool; checked, not trusted).
+            if (rows.Length < start + n)
+            {
+                throw new ArgumentException("Attention: the row table is shorter than the positions attended");
+            }
+            ReadOnlySpan<int> used = rows[..(start + n)];
+            if (TensorPrimitives.Min(used) < 0)
+            {
+                throw new ArgumentException("Attention: a negative cache row");
+            }
+            needRows = TensorPrimitives.Max(used) + 1L;
+        }
+        long needKv = needRows * kvDim;
         if (heads % kvHeads != 0 || q.Length < (long)n * qDim || output.Length < (long)n * qDim || keys < needKv || values < needKv)
         {
             throw new ArgumentException("Attention: shapes do not match the batch and cache");
@@ -48,17 +68,19 @@ public static unsafe class Attention
     }
 
     public static void Run(ComputePool pool, ReadOnlySpan<float> q, ReadOnlySpan<float> keys, ReadOnlySpan<float> values,
-        Span<float> output, int n, int start, int heads, int kvHeads, int headDim)
+        Span<float> output, int n, int start, int heads, int kvHeads, int headDim, ReadOnlySpan<int> rows = default)
     {
         ArgumentNullException.ThrowIfNull(pool);
-        Check(q, keys.Length, values.Length, output, n, start, heads, kvHeads, headDim);
+        Check(q, keys.Length, values.Length, output, n, start, heads, kvHeads, headDim, rows);
         fixed (float* pq = q)
         fixed (float* pk = keys)
         fixed (float* pv = values)
         fixed (float* po = output)
+        fixed (int* pr = rows)
         {
             AttentionJob job = AttentionJob.Rent(pool.ThreadCount, start + n, headDim);
             job.Set(pq, pk, pv, null, null, po, start, heads, kvHeads, headDim);
+            job.Rows = rows.IsEmpty ? null : pr;
             pool.For(job, n * heads);
             job.Clear();
         }
@@ -75,6 +97,7 @@ public static unsafe class Attention
         public ushort* K16;
         public ushort* V16;
         public float* O;
+        public int* Rows;
         public int Start;
         public int Heads;
         public int KvHeads;
@@ -121,11 +144,11 @@ public static unsafe class Attention
                     {
                         float* s = scratch + (long)g * length;
                         AttentionRows.Scores4(q + g * headDim, q + (g + 1) * headDim, q + (g + 2) * headDim, q + (g + 3) * headDim,
-                            k16, kvDim, length, headDim, Scale, s, s + length, s + 2L * length, s + 3L * length);
+                            k16, kvDim, Rows, length, headDim, Scale, s, s + length, s + 2L * length, s + 3L * length);
                     }
                     for (; g < group; g++)
                     {
-                        AttentionRows.Scores(q + g * headDim, k16, kvDim, length, headDim, Scale, scratch + (long)g * length);
+                        AttentionRows.Scores(q + g * headDim, k16, kvDim, Rows, length, headDim, Scale, scratch + (long)g * length);
                     }
                     for (g = 0; g < group; g++)
                     {
@@ -133,12 +156,12 @@ public static unsafe class Attention
                     }
                     for (g = 0; g + 2 <= group; g += 2)
                     {
-                        AttentionRows.Mix2(scratch + (long)g * length, scratch + (long)(g + 1) * length, v16, kvDim, length, headDim,
+                        AttentionRows.Mix2(scratch + (long)g * length, scratch + (long)(g + 1) * length, v16, kvDim, Rows, length, headDim,
                             o + g * headDim, o + (g + 1) * headDim);
                     }
                     for (; g < group; g++)
                     {
-                        AttentionRows.Mix(scratch + (long)g * length, v16, kvDim, length, headDim, o + g * headDim);
+                        AttentionRows.Mix(scratch + (long)g * length, v16, kvDim, Rows, length, headDim, o + g * headDim);
                     }
                 }
             }
@@ -180,6 +203,7 @@ public static unsafe class Attention
             Grouped = false;
             Q = K = V = O = null;
             K16 = V16 = null;
+            Rows = null;
         }
 
         public override void Execute(int begin, int end, int worker)
@@ -207,21 +231,21 @@ public static unsafe class Attention
                 {
                     for (int p = 0; p < length; p++)
                     {
-                        scores[p] = TensorPrimitives.Dot(qh, new ReadOnlySpan<float>(K + p * (long)kvDim + off, headDim)) * Scale;
+                        scores[p] = TensorPrimitives.Dot(qh, new ReadOnlySpan<float>(K + AttentionRows.Row(Rows, p) * (long)kvDim + off, headDim)) * Scale;
                     }
                 }
                 else if (AttentionRows.Supported(headDim))
                 {
                     fixed (float* ps = scores)
                     {
-                        AttentionRows.Scores(qp, K16 + off, kvDim, length, headDim, Scale, ps);
+                        AttentionRows.Scores(qp, K16 + off, kvDim, Rows, length, headDim, Scale, ps);
                     }
                 }
                 else
                 {
                     for (int p = 0; p < length; p++)
                     {
-                        scores[p] = Dot.DotF16.RunF16(K16 + p * (long)kvDim + off, qp, headDim) * Scale;
+                        scores[p] = Dot.DotF16.RunF16(K16 + AttentionRows.Row(Rows, p) * (long)kvDim + off, qp, headDim) * Scale;
                     }
                 }
                 Softmax.Run(scores);
@@ -232,21 +256,21 @@ public static unsafe class Attention
                 {
                     for (int p = 0; p < length; p++)
                     {
-                        TensorPrimitives.MultiplyAdd(new ReadOnlySpan<float>(V + p * (long)kvDim + off, headDim), scores[p], oh, oh);
+                        TensorPrimitives.MultiplyAdd(new ReadOnlySpan<float>(V + AttentionRows.Row(Rows, p) * (long)kvDim + off, headDim), scores[p], oh, oh);
                     }
                 }
                 else if (AttentionRows.Supported(headDim))
                 {
                     fixed (float* ps = scores)
                     {
-                        AttentionRows.Mix(ps, V16 + off, kvDim, length, headDim, op);
+                        AttentionRows.Mix(ps, V16 + off, kvDim, Rows, length, headDim, op);
                     }
                 }
                 else
                 {
                     for (int p = 0; p < length; p++)
                     {
-                        Dot.DotF16.AxpyF16(V16 + p * (long)kvDim + off, scores[p], op, headDim);
+                        Dot.DotF16.AxpyF16(V16 + AttentionRows.Row(Rows, p) * (long)kvDim + off, scores[p], op, headDim);
                     }
                 }
             }

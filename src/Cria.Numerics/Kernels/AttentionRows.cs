@@ -15,14 +15,18 @@ internal static unsafe class AttentionRows
 
     public static bool Supported(int headDim) => Avx2.IsSupported && Fma.IsSupported && headDim % 32 == 0;
 
-    /// <summary>scores[p] = scale · q·k_p for p in [0, length); keys at stride kvDim.</summary>
+    /// <summary>The cache row of position p: rows[p] (a paged cache), or p itself when rows is null.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static nint Row(int* rows, nint p) => rows == null ? p : rows[p];
+
+    /// <summary>scores[p] = scale · q·k_p for p in [0, length); key rows at stride kvDim, row of p from <paramref name="rows"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Scores(float* q, ushort* keys, long kvDim, int length, int headDim, float scale, float* scores)
+    public static void Scores(float* q, ushort* keys, long kvDim, int* rows, int length, int headDim, float scale, float* scores)
     {
         float s = scale * Simd.HalfRebias;
         for (nint p = 0; p < length; p++)
         {
-            ushort* k = keys + p * kvDim;
+            ushort* k = keys + Row(rows, p) * kvDim;
             Vector256<float> a0 = Vector256<float>.Zero, a1 = Vector256<float>.Zero;
             for (nint d = 0; d < headDim; d += 32)
             {
@@ -37,7 +41,7 @@ internal static unsafe class AttentionRows
 
     /// <summary>out = Σ_p weights[p] · v_p; values at stride kvDim.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Mix(float* weights, ushort* values, long kvDim, int length, int headDim, float* output)
+    public static void Mix(float* weights, ushort* values, long kvDim, int* rows, int length, int headDim, float* output)
     {
         for (nint d = 0; d < headDim; d += 32)
         {
@@ -46,7 +50,7 @@ internal static unsafe class AttentionRows
             for (nint p = 0; p < length; p++)
             {
                 Vector256<float> a = Vector256.Create(weights[p]);
-                ushort* vp = v + p * kvDim;
+                ushort* vp = v + Row(rows, p) * kvDim;
                 o0 = Fma.MultiplyAdd(Simd.WidenHalves(vp), a, o0);
                 o1 = Fma.MultiplyAdd(Simd.WidenHalves(vp + 8), a, o1);
                 o2 = Fma.MultiplyAdd(Simd.WidenHalves(vp + 16), a, o2);
@@ -65,13 +69,13 @@ internal static unsafe class AttentionRows
     /// feeds four dot products (grouped-query attention shares keys across a group of heads).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Scores4(float* q0, float* q1, float* q2, float* q3, ushort* keys, long kvDim, int length, int headDim, float scale,
+    public static void Scores4(float* q0, float* q1, float* q2, float* q3, ushort* keys, long kvDim, int* rows, int length, int headDim, float scale,
         float* s0, float* s1, float* s2, float* s3)
     {
         float sc = scale * Simd.HalfRebias;
         for (nint p = 0; p < length; p++)
         {
-            ushort* k = keys + p * kvDim;
+            ushort* k = keys + Row(rows, p) * kvDim;
             Vector256<float> a0 = Vector256<float>.Zero, a1 = Vector256<float>.Zero, a2 = Vector256<float>.Zero, a3 = Vector256<float>.Zero;
             for (nint d = 0; d < headDim; d += 16)
             {
@@ -91,7 +95,7 @@ internal static unsafe class AttentionRows
 
     /// <summary>Two heads' weighted sums over the same fp16 values; each value chunk is widened once.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Mix2(float* w0, float* w1, ushort* values, long kvDim, int length, int headDim, float* out0, float* out1)
+    public static void Mix2(float* w0, float* w1, ushort* values, long kvDim, int* rows, int length, int headDim, float* out0, float* out1)
     {
         for (nint d = 0; d < headDim; d += 16)
         {
@@ -99,7 +103,7 @@ internal static unsafe class AttentionRows
             ushort* v = values + d;
             for (nint p = 0; p < length; p++)
             {
-                ushort* vp = v + p * kvDim;
+                ushort* vp = v + Row(rows, p) * kvDim;
                 Vector256<float> v0 = Simd.WidenHalves(vp);
                 Vector256<float> v1 = Simd.WidenHalves(vp + 8);
                 Vector256<float> x = Vector256.Create(w0[p]);

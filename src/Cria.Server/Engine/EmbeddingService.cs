@@ -61,7 +61,7 @@ internal sealed class EmbeddingService(ModelRegistry models, GenerationScheduler
     {
         int dim = model.Local.Model.Config.EmbeddingLength;
         var vectors = new float[inputs.Length][];
-        var ctx = model.RentContext();
+        var ctx = model.RentPrivateContext();
         try
         {
             for (int i = 0; i < inputs.Length; i++)
@@ -73,7 +73,7 @@ internal sealed class EmbeddingService(ModelRegistry models, GenerationScheduler
         }
         finally
         {
-            model.ReturnContext(ctx);
+            model.ReturnPrivateContext(ctx);
         }
         return vectors;
     }

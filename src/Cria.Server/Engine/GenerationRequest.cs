@@ -28,6 +28,12 @@ public sealed record GenerationRequest
 
     public IReadOnlyList<string>? Stop { get; init; }
 
+    /// <summary>Adapter names asked for besides those in <see cref="Model"/> (<c>base+NAME</c>).</summary>
+    public IReadOnlyList<string>? Adapters { get; init; }
+
+    /// <summary>Tools offered to the model (chat only): rendered through the chat template, calls parsed from the answer.</summary>
+    public ToolRequest? Tools { get; init; }
+
     /// <summary>Report log-probabilities with this many alternatives per token (0–20); null: none.</summary>
     public int? Logprobs { get; init; }
 

@@ -64,29 +64,58 @@ internal sealed class GenerationRun
     /// <summary>When the request reached the engine (before waiting for a slot), for time-to-first-token.</summary>
     public DateTimeOffset Created { get; }
 
+    /// <summary>The LoRA adapters this sequence runs with.</summary>
+    public IReadOnlyList<ActiveAdapter> Adapters { get; init; } = [];
+
     // Engine-side state, touched only by the engine thread.
     internal InferenceContext? Context { get; private set; }
     internal SequenceDecoder? Sequence { get; private set; }
+
+    /// <summary>The tokens to feed before sampling: the prompt, or after a preemption the prompt and every token generated so far.</summary>
+    internal int[] Feed { get; private set; } = [];
+
     internal int Prefilled { get; set; }
+
+    /// <summary>Times the engine took this sequence's blocks away to be recomputed later.</summary>
+    public int Preemptions { get; private set; }
     internal bool IsDecoding { get; private set; }
     internal int NextToken { get; private set; }
     internal bool CancelRequested => _cancel.IsCancellationRequested;
 
-    /// <summary>Engine: the sequence got its context; the prefix it already holds is skipped.</summary>
+    /// <summary>Engine: the sequence got its context; the prefix found in the KV pool is skipped.</summary>
     internal void Begin(InferenceContext ctx)
     {
         Context = ctx;
-        Sequence = new SequenceDecoder(Model.Local.Tokenizer, Model.Local.Model.VocabSize, Prompt, _options, Stats);
-        Prefilled = Generator.ReusePrefix(ctx, Prompt);
-        CachedTokens = Prefilled;
-        _metrics.OnPromptCached(CachedTokens);
-        _clock.Start();
+        if (Sequence is null)
+        {
+            Sequence = new SequenceDecoder(Model.Local.Tokenizer, Model.Local.Model.VocabSize, Prompt, _options, Stats);
+            Feed = Prompt;
+            Prefilled = Generator.ReusePrefix(ctx, Feed);
+            CachedTokens = Prefilled;
+            _metrics.OnPromptCached(CachedTokens);
+            _clock.Start();
+            return;
+        }
+        // Resumed after a preemption: rebuild the cache of everything fed so far; the last generated
+        // token, not yet fed when the sequence was stopped, is fed last and sampling goes on from it.
+        Feed = [.. Prompt, .. _generated];
+        Prefilled = Generator.ReusePrefix(ctx, Feed);
+        IsDecoding = false;
+    }
+
+    /// <summary>Engine: the sequence lost its context to make room; it will be recomputed from <see cref="Feed"/>.</summary>
+    internal void Preempt()
+    {
+        Context = null;
+        Preemptions++;
+        IsDecoding = false;
+        Prefilled = 0;
     }
 
     /// <summary>Engine: the whole prompt has been fed.</summary>
     internal void OnPromptDone()
     {
-        if (!IsDecoding && Stats.PromptTime == TimeSpan.Zero)
+        if (!IsDecoding && Preemptions == 0 && Stats.PromptTime == TimeSpan.Zero)
         {
             Stats.PromptTime = _clock.Elapsed;
             _clock.Restart();

@@ -37,6 +37,7 @@ internal sealed class GenerationScheduler : IDisposable
             };
         }
         _metrics.OnQueued();
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
             await _slots.WaitAsync(cancel).ConfigureAwait(false);
@@ -45,7 +46,7 @@ internal sealed class GenerationScheduler : IDisposable
         finally
         {
             Interlocked.Decrement(ref _waiting);
-            _metrics.OnDequeued();
+            _metrics.OnDequeued(System.Diagnostics.Stopwatch.GetElapsedTime(start));
         }
     }
 

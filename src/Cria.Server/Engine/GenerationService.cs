@@ -1,4 +1,5 @@
 using Cria.Core.Inference;
+using Cria.Core.Models;
 using Cria.Server.Http;
 
 namespace Cria.Server.Engine;
@@ -19,10 +20,11 @@ internal sealed class GenerationService(ModelRegistry models, GenerationSchedule
     public async Task<GenerationRun> StartAsync(GenerationRequest request, CancellationToken cancel)
     {
         DateTimeOffset arrived = DateTimeOffset.UtcNow;
+        IReadOnlyList<string> adapterNames = models.AdapterNames(request.Model, request.Adapters);
         ModelLease lease = await models.AcquireAsync(request.Model, request.KeepAlive).ConfigureAwait(false);
         try
         {
-            return await StartAsync(request, lease, arrived, cancel).ConfigureAwait(false);
+            return await StartAsync(request, lease, adapterNames, arrived, cancel).ConfigureAwait(false);
         }
         catch
         {
@@ -31,9 +33,10 @@ internal sealed class GenerationService(ModelRegistry models, GenerationSchedule
         }
     }
 
-    private async Task<GenerationRun> StartAsync(GenerationRequest request, ModelLease lease, DateTimeOffset arrived, CancellationToken cancel)
+    private async Task<GenerationRun> StartAsync(GenerationRequest request, ModelLease lease, IReadOnlyList<string> adapterNames, DateTimeOffset arrived, CancellationToken cancel)
     {
         ServedModel model = lease.Model;
+        ActiveAdapter[] adapters = [.. adapterNames.Select(n => model.Adapter(n, models.AdapterFiles[n]))];
         int[] prompt = model.Tokenize(request);
         if (prompt.Length == 0)
         {
@@ -61,7 +64,7 @@ internal sealed class GenerationService(ModelRegistry models, GenerationSchedule
         try
         {
             IDisposable slot = await scheduler.AcquireAsync(linked.Token).ConfigureAwait(false);
-            var run = new GenerationRun(model, prompt, generation, slot, lease, metrics, linked, arrived);
+            var run = new GenerationRun(model, prompt, generation, slot, lease, metrics, linked, arrived) { Adapters = adapters };
             model.Engine.Submit(run);
             return run;
         }

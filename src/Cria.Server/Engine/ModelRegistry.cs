@@ -97,9 +97,14 @@ internal sealed class ModelRegistry : IDisposable
     /// <summary>Aliases (<c>--alias A=NAME</c>) to model names.</summary>
     public IReadOnlyDictionary<string, string> Aliases => _aliases;
 
-    /// <summary>Finds a model by name or alias; null or empty means the default (first) model.</summary>
+    /// <summary>Finds a model by name or alias (a <c>+adapter</c> suffix is ignored); null or empty means the default (first) model.</summary>
     public bool TryGetEntry(string? name, out ModelEntry entry)
     {
+        int plus = name?.IndexOf('+', StringComparison.Ordinal) ?? -1;
+        if (plus > 0)
+        {
+            name = name![..plus];
+        }
         if (string.IsNullOrEmpty(name))
         {
             entry = Models[0];
@@ -156,6 +161,38 @@ internal sealed class ModelRegistry : IDisposable
             return [.. _loads.Values.Where(l => l.IsCompletedSuccessfully).Select(l => l.Result)];
         }
     }
+
+    /// <summary>
+    /// The adapters a request asks for: the model's own (<see cref="ServerOptions.ModelAdapters"/>), then
+    /// those named in the model as <c>base+a+b</c>, then <paramref name="extra"/>; unknown names are a 404.
+    /// </summary>
+    public IReadOnlyList<string> AdapterNames(string? model, IReadOnlyList<string>? extra)
+    {
+        var names = new List<string>();
+        ModelEntry entry = Find(model);
+        if (_options.ModelAdapters.TryGetValue(entry.Name, out IReadOnlyList<string>? own))
+        {
+            names.AddRange(own);
+        }
+        int plus = model?.IndexOf('+', StringComparison.Ordinal) ?? -1;
+        if (plus > 0)
+        {
+            names.AddRange(model![(plus + 1)..].Split('+'));
+        }
+        names.AddRange(extra ?? []);
+        foreach (string name in names)
+        {
+            if (!_options.Adapters.ContainsKey(name))
+            {
+                throw new ApiException(404, $"no adapter is named '{name}'. Adapters: {(_options.Adapters.Count == 0 ? "none (start the server with --adapter NAME=FILE)" : string.Join(", ", _options.Adapters.Keys))}",
+                    "model", "adapter_not_found");
+            }
+        }
+        return names;
+    }
+
+    /// <summary>The adapter files by name (<c>--adapter NAME=FILE</c>).</summary>
+    public IReadOnlyDictionary<string, string> AdapterFiles => _options.Adapters;
 
     /// <summary>Throws the 404 for a name that is neither a model nor an alias.</summary>
     public ModelEntry Find(string? name) => TryGetEntry(name, out ModelEntry entry)
@@ -301,7 +338,7 @@ internal sealed class ModelRegistry : IDisposable
         {
             var template = ChatTemplate.FromGgufOrDefault(_templateOverride ?? local.ChatTemplateSource);
             int ctx = _options.ContextLength > 0 ? _options.ContextLength : Math.Min(local.Model.Config.ContextLength, 4096);
-            return new ServedModel(entry, local, template, ctx, _options.Parallel, _options.PieceDelay);
+            return new ServedModel(entry, local, template, ctx, _options.Parallel, _options.PieceDelay, _options.KvBudgetTokens);
         }
         catch
         {

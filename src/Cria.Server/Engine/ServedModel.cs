@@ -17,12 +17,14 @@ namespace Cria.Server.Engine;
 internal sealed class ServedModel : IDisposable
 {
     private readonly List<InferenceContext> _free = [];
+    private readonly List<InferenceContext> _privateFree = [];
     private readonly Lock _freeLock = new();
     private readonly ConcurrentDictionary<InferenceContext, byte> _rented = new(ReferenceEqualityComparer.Instance);
     private readonly string _bosText;
     private readonly string _eosText;
 
-    public ServedModel(ModelEntry entry, LocalModel local, ChatTemplate template, int contextLength, int parallel, TimeSpan pieceDelay = default)
+    public ServedModel(ModelEntry entry, LocalModel local, ChatTemplate template, int contextLength, int parallel, TimeSpan pieceDelay = default,
+        int kvBudgetTokens = 0)
     {
         Entry = entry;
         Name = entry.Name;
@@ -36,17 +38,48 @@ internal sealed class ServedModel : IDisposable
         // the assistant turn can only show up as text, so it is a stop string.
         TemplateStops = template.IsDefault && !tokenizer.TryGetId("<|im_end|>", out _) ? ["<|im_end|>"] : [];
         var config = local.Model.Config;
-        long kvPerSlot = 2L * config.BlockCount * contextLength * config.KvDim * sizeof(ushort); // f16 K and V
-        MemoryBytes = entry.SizeBytes + kvPerSlot * parallel;
-        KvCapacityTokens = (long)contextLength * parallel;
+        // One paged KV pool for every sequence of this model: --ctx × --parallel positions, or --kv-budget,
+        // but never less than one whole context (so a lone sequence always fits).
+        long tokens = kvBudgetTokens > 0 ? Math.Max(kvBudgetTokens, contextLength) : (long)contextLength * parallel;
+        int blocks = (int)Math.Min(int.MaxValue, (tokens + KvPool.DefaultBlockSize - 1) / KvPool.DefaultBlockSize);
+        KvPool = new KvPool(config, blocks, KvCacheType.F16);
+        MemoryBytes = entry.SizeBytes + KvPool.Bytes;
+        KvCapacityTokens = (long)blocks * KvPool.BlockSize;
         LoadedAt = DateTimeOffset.UtcNow;
         LastUsed = LoadedAt;
         ExpiresAt = DateTimeOffset.MaxValue;
         Engine = new BatchEngine(this, parallel, pieceDelay);
     }
 
+    private readonly ConcurrentDictionary<string, Lazy<LoraAdapter>> _adapters = new(StringComparer.Ordinal);
+
+    /// <summary>An adapter loaded for this model (once; a file that does not fit is a 400 naming why).</summary>
+    public ActiveAdapter Adapter(string name, string path)
+    {
+        Lazy<LoraAdapter> lazy = _adapters.GetOrAdd(name, n => new Lazy<LoraAdapter>(() => LoraAdapter.Load(path, Local.Model.Config, n)));
+        try
+        {
+            return new ActiveAdapter(lazy.Value);
+        }
+        catch (ModelException e)
+        {
+            _adapters.TryRemove(name, out _);
+            throw new ApiException(400, $"adapter '{name}' cannot be applied to '{Name}': {e.Message}", "model", "adapter_mismatch");
+        }
+    }
+
     /// <summary>Steps this model's generations together (continuous batching).</summary>
     public BatchEngine Engine { get; }
+
+    /// <summary>The paged KV cache all of this model's generations draw blocks from.</summary>
+    public KvPool KvPool { get; }
+
+    private int _preemptions;
+
+    /// <summary>Sequences preempted (blocks taken back, recomputed later) since the model loaded.</summary>
+    public int Preemptions => Volatile.Read(ref _preemptions);
+
+    internal void OnPreempted() => Interlocked.Increment(ref _preemptions);
 
     public ModelEntry Entry { get; }
 
@@ -108,7 +141,7 @@ internal sealed class ServedModel : IDisposable
             return CheckIds(ids, "prompt");
         }
         string text = request.Messages is { } messages
-            ? Template.Render(messages, addGenerationPrompt: true, _bosText, _eosText)
+            ? Template.Render(messages, addGenerationPrompt: true, _bosText, _eosText, OfferedTools(request))
             : request.Prompt ?? "";
         if (request.Context is { Count: > 0 } context)
         {
@@ -116,6 +149,24 @@ internal sealed class ServedModel : IDisposable
             return [.. CheckIds(context, "context"), .. tokenizer.Encode(text, addSpecial: false, parseSpecial: true)];
         }
         return tokenizer.Encode(text, addSpecial: true, parseSpecial: true);
+    }
+
+    /// <summary>How this model writes tool calls (from its template's syntax).</summary>
+    public ToolCallFormat ToolFormat => ToolCalls.DetectFormat(Template.Source);
+
+    /// <summary>The tools to render, or null; a template that cannot show tools is a 400, never a silent drop.</summary>
+    private System.Text.Json.JsonElement? OfferedTools(GenerationRequest request)
+    {
+        if (request.Tools is not { Choice: not ToolChoiceMode.None } tools)
+        {
+            return null;
+        }
+        if (!Template.SupportsTools)
+        {
+            throw new ApiException(400, $"the chat template of '{Name}' does not render tools, so the model would never see them; use a model whose template supports tools, or pass one with --chat-template",
+                "tools", "tools_not_supported");
+        }
+        return tools.Tools;
     }
 
     private int[] CheckIds(IReadOnlyList<int> ids, string param)
@@ -133,33 +184,48 @@ internal sealed class ServedModel : IDisposable
     }
 
     /// <summary>
-    /// A sequence slot for <paramref name="prompt"/>: the free context that holds the longest prefix of
-    /// it (so a shared system prompt or the conversation so far is not computed again), else any free
-    /// one, else a new one. Contexts keep their tokens when returned, for the next request to reuse.
+    /// A sequence slot: an empty context over the model's shared KV pool (prefixes are found in the pool
+    /// by content, see <see cref="InferenceContext.AttachCachedPrefix"/>), with the adapters set.
     /// </summary>
-    public InferenceContext RentContext(ReadOnlySpan<int> prompt = default)
+    public InferenceContext RentContext(IReadOnlyList<ActiveAdapter>? adapters = null)
     {
-        InferenceContext? best = null;
+        InferenceContext? ctx = null;
         lock (_freeLock)
         {
-            int bestShared = -1;
-            foreach (InferenceContext free in _free)
+            if (_free.Count > 0)
             {
-                int shared = SharedPrefix(free.History, prompt);
-                if (shared > bestShared)
-                {
-                    best = free;
-                    bestShared = shared;
-                }
-            }
-            if (best is not null)
-            {
-                _free.Remove(best);
+                ctx = _free[^1];
+                _free.RemoveAt(_free.Count - 1);
             }
         }
-        best ??= Local.Model.CreateContext(ContextLength, cacheType: KvCacheType.F16);
-        _rented.TryAdd(best, 0);
-        return best;
+        ctx ??= new InferenceContext(Local.Model.Config, Local.Model.VocabSize, ContextLength, Math.Min(64, ContextLength), KvPool);
+        ctx.SetAdapters(adapters);
+        _rented.TryAdd(ctx, 0);
+        return ctx;
+    }
+
+    /// <summary>A context with a cache of its own (embeddings: they must not wait for, or take, generation blocks).</summary>
+    public InferenceContext RentPrivateContext()
+    {
+        lock (_freeLock)
+        {
+            if (_privateFree.Count > 0)
+            {
+                InferenceContext ctx = _privateFree[^1];
+                _privateFree.RemoveAt(_privateFree.Count - 1);
+                return ctx;
+            }
+        }
+        return Local.Model.CreateContext(ContextLength, cacheType: KvCacheType.F16);
+    }
+
+    public void ReturnPrivateContext(InferenceContext ctx)
+    {
+        ctx.Reset();
+        lock (_freeLock)
+        {
+            _privateFree.Add(ctx);
+        }
     }
 
     /// <summary>Contexts rented now (each is one running sequence or embedding).</summary>
@@ -177,39 +243,20 @@ internal sealed class ServedModel : IDisposable
         }
     }
 
+    /// <summary>Gives a slot back: its blocks return to the pool (full ones stay findable by content).</summary>
     public void ReturnContext(InferenceContext ctx)
     {
         _rented.TryRemove(ctx, out _);
+        ctx.Reset();
         lock (_freeLock)
         {
             _free.Add(ctx);
         }
     }
 
-    private static int SharedPrefix(List<int> history, ReadOnlySpan<int> prompt)
-    {
-        int n = Math.Min(history.Count, prompt.Length);
-        int i = 0;
-        while (i < n && history[i] == prompt[i])
-        {
-            i++;
-        }
-        return i;
-    }
 
-    /// <summary>Tokens held in the KV caches of the sequences running now (a momentary reading, for /metrics).</summary>
-    public long KvTokensInUse
-    {
-        get
-        {
-            long total = 0;
-            foreach (InferenceContext ctx in _rented.Keys)
-            {
-                total += ctx.Position;
-            }
-            return total;
-        }
-    }
+    /// <summary>Positions held in the KV pool by running sequences (whole blocks; a momentary reading, for /metrics).</summary>
+    public long KvTokensInUse => (long)KvPool.BlocksInUse * KvPool.BlockSize;
 
     public void Dispose()
     {

@@ -21,6 +21,7 @@ public sealed class ServerMetrics : IDisposable
     private readonly Histogram<double> _timeToFirstToken;
     private readonly Histogram<double> _timePerOutputToken;
     private readonly Histogram<double> _decodeSpeed;
+    private readonly Histogram<double> _queueWait;
     private long _started;
     private long _finished;
     private long _cancelled;
@@ -31,7 +32,8 @@ public sealed class ServerMetrics : IDisposable
     private int _queued;
 
     /// <param name="meters">The host's meter factory: meters it creates belong to that host only, so several servers in one process (tests) do not report each other's counters.</param>
-    public ServerMetrics(IMeterFactory? meters = null, Func<int>? loadedModels = null, Func<(long Used, long Capacity)>? kvCache = null)
+    public ServerMetrics(IMeterFactory? meters = null, Func<int>? loadedModels = null, Func<(long Used, long Capacity)>? kvCache = null,
+        Func<long>? preemptions = null)
     {
         _meter = meters?.Create(MeterName) ?? new Meter(MeterName);
         _meter.CreateObservableCounter("cria.generations", () => GenerationsStarted, "{generation}", "generations started");
@@ -55,10 +57,16 @@ public sealed class ServerMetrics : IDisposable
                 return capacity > 0 ? (double)used / capacity : 0.0;
             }, "1", "fraction of the loaded models' KV-cache capacity in use");
         }
+        if (preemptions is not null)
+        {
+            _meter.CreateObservableGauge("cria.preemptions", preemptions, "{sequence}", "sequences whose KV blocks were taken back to be recomputed (loaded models, since they loaded)");
+        }
         _timeToFirstToken = _meter.CreateHistogram("cria.time_to_first_token", "s", "from the request's arrival at the engine to its first generated token",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = s_ttftBuckets });
         _timePerOutputToken = _meter.CreateHistogram("cria.time_per_output_token", "s", "mean decode time per generated token after the first, per generation",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = s_tpotBuckets });
+        _queueWait = _meter.CreateHistogram("cria.queue.wait", "s", "time a request waited for a generation slot (requests admitted at once are not counted)",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = s_ttftBuckets });
         _decodeSpeed = _meter.CreateHistogram("cria.decode.speed", "{token}/s", "generated tokens per second of decoding, per generation",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = s_speedBuckets });
     }
@@ -87,7 +95,11 @@ public sealed class ServerMetrics : IDisposable
 
     internal void OnQueued() => Interlocked.Increment(ref _queued);
 
-    internal void OnDequeued() => Interlocked.Decrement(ref _queued);
+    internal void OnDequeued(TimeSpan waited)
+    {
+        Interlocked.Decrement(ref _queued);
+        _queueWait.Record(waited.TotalSeconds);
+    }
 
     internal void OnStarted()
     {

@@ -32,6 +32,14 @@ internal sealed class OllamaMessage
     public string? Role { get; set; }
     public string? Content { get; set; }
 
+    /// <summary>Calls the assistant made: <c>[{"function": {"name", "arguments": {…}}}]</c> (arguments as an object, not a string).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public JsonElement? ToolCalls { get; set; }
+
+    /// <summary>On a tool message: the tool that produced it.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? ToolName { get; set; }
+
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public List<string>? Images { get; set; }
 }
@@ -108,12 +116,14 @@ internal sealed class OllamaShowRequest
     public string? Name { get; set; }
 }
 
-/// <summary>One line of a chat stream, or the whole answer; the timing fields only on the last (<c>done</c>) one.</summary>
-internal sealed class OllamaChatResponse
+/// <summary>
+/// What every line of a chat or generate stream carries: model, time, done, log-probabilities, and —
+/// only on the last (<c>done</c>) line — the reason and Ollama's counts and durations (nanoseconds).
+/// </summary>
+internal abstract class OllamaStreamLine
 {
     public required string Model { get; init; }
     public required string CreatedAt { get; init; }
-    public required OllamaMessage Message { get; init; }
     public bool Done { get; init; }
 
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
@@ -141,40 +151,20 @@ internal sealed class OllamaChatResponse
     public long? EvalDuration { get; init; }
 }
 
-internal sealed class OllamaGenerateResponse
+/// <summary>One line of a chat stream, or the whole answer.</summary>
+internal sealed class OllamaChatResponse : OllamaStreamLine
 {
-    public required string Model { get; init; }
-    public required string CreatedAt { get; init; }
-    public required string Response { get; init; }
-    public bool Done { get; init; }
+    public required OllamaMessage Message { get; init; }
+}
 
-    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
-    public List<OpenAi.TokenLogprobDto>? Logprobs { get; init; }
+/// <summary>One line of a generate stream, or the whole answer.</summary>
+internal sealed class OllamaGenerateResponse : OllamaStreamLine
+{
+    public required string Response { get; init; }
 
     /// <summary>On the last line: prompt and answer as token ids, to continue the exchange.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public List<int>? Context { get; init; }
-
-    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
-    public string? DoneReason { get; init; }
-
-    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
-    public long? TotalDuration { get; init; }
-
-    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
-    public long? LoadDuration { get; init; }
-
-    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
-    public int? PromptEvalCount { get; init; }
-
-    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
-    public long? PromptEvalDuration { get; init; }
-
-    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
-    public int? EvalCount { get; init; }
-
-    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
-    public long? EvalDuration { get; init; }
 }
 
 internal sealed class OllamaModelDetails

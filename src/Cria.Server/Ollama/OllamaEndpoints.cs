@@ -78,11 +78,11 @@ internal static class OllamaEndpoints
         CancellationToken cancel = http.RequestAborted;
         try
         {
-            OllamaChatResponse Final(string content, IReadOnlyList<TokenLogprob>? lp) => new()
+            OllamaChatResponse Final(string content, IReadOnlyList<TokenLogprob>? lp, IReadOnlyList<ParsedToolCall>? calls = null) => new()
             {
                 Model = model,
                 CreatedAt = Now(),
-                Message = new OllamaMessage { Role = "assistant", Content = content },
+                Message = new OllamaMessage { Role = "assistant", Content = content, ToolCalls = OllamaToolCalls(calls) },
                 Logprobs = Logprobs(lp, tokenizer, logprobs),
                 Done = true,
                 DoneReason = OllamaMapping.DoneReason(run.Stats.FinishReason),
@@ -93,23 +93,41 @@ internal static class OllamaEndpoints
                 EvalCount = run.Stats.GeneratedTokens,
                 EvalDuration = Nanoseconds(run.Stats.GenerationTime),
             };
+            bool tools = request.Tools is { Choice: not ToolChoiceMode.None };
             if (body.Stream == false)
             {
                 GeneratedPiece all = await run.CollectAsync(cancel);
-                await EventStream.WriteJsonAsync(http.Response, Final(all.Text, all.Logprobs), s_json.OllamaChatResponse, cancel);
+                (string content, IReadOnlyList<ParsedToolCall> calls) = tools ? ToolCalls.Parse(all.Text, run.Model.ToolFormat) : (all.Text, []);
+                await EventStream.WriteJsonAsync(http.Response, Final(content, all.Logprobs, calls), s_json.OllamaChatResponse, cancel);
                 return;
             }
             EventStream.StartNdjson(http.Response);
+            ToolCallStream? toolStream = tools ? new ToolCallStream(run.Model.ToolFormat) : null;
             await foreach (GeneratedPiece piece in run.ReadPiecesAsync(cancel))
             {
+                string text = toolStream?.Push(piece.Text) ?? piece.Text;
+                if (text.Length == 0 && !logprobs)
+                {
+                    continue;
+                }
                 var line = new OllamaChatResponse
                 {
                     Model = model,
                     CreatedAt = Now(),
-                    Message = new OllamaMessage { Role = "assistant", Content = piece.Text },
+                    Message = new OllamaMessage { Role = "assistant", Content = text },
                     Logprobs = Logprobs(piece.Logprobs, tokenizer, logprobs),
                 };
                 await EventStream.WriteLineAsync(http.Response, line, s_json.OllamaChatResponse, cancel);
+            }
+            if (toolStream is not null)
+            {
+                // Ollama sends the calls, whole, in a message of their own before the final line.
+                (string rest, IReadOnlyList<ParsedToolCall> calls) = toolStream.Finish();
+                if (rest.Length > 0 || calls.Count > 0)
+                {
+                    var line = new OllamaChatResponse { Model = model, CreatedAt = Now(), Message = new OllamaMessage { Role = "assistant", Content = rest, ToolCalls = OllamaToolCalls(calls) } };
+                    await EventStream.WriteLineAsync(http.Response, line, s_json.OllamaChatResponse, cancel);
+                }
             }
             await EventStream.WriteLineAsync(http.Response, Final("", null), s_json.OllamaChatResponse, cancel);
         }
@@ -202,6 +220,23 @@ internal static class OllamaEndpoints
         }
         var done = new OllamaGenerateResponse { Model = name ?? entry.Name, CreatedAt = Now(), Response = "", Done = true, DoneReason = reason };
         await EventStream.WriteJsonAsync(http.Response, shape(done), type, http.RequestAborted);
+    }
+
+    /// <summary>Ollama's tool_calls: <c>[{"function": {"name", "arguments": {…}}}]</c>, arguments as an object.</summary>
+    private static JsonElement? OllamaToolCalls(IReadOnlyList<ParsedToolCall>? calls)
+    {
+        if (calls is not { Count: > 0 })
+        {
+            return null;
+        }
+        var json = new StringBuilder("[");
+        for (int i = 0; i < calls.Count; i++)
+        {
+            json.Append(i > 0 ? "," : "").Append("{\"function\":{\"name\":").Append(JsonSerializer.Serialize(calls[i].Name, s_json.String))
+                .Append(",\"arguments\":").Append(calls[i].ArgumentsJson).Append("}}");
+        }
+        using JsonDocument doc = JsonDocument.Parse(json.Append(']').ToString());
+        return doc.RootElement.Clone();
     }
 
     private static List<OpenAi.TokenLogprobDto>? Logprobs(IReadOnlyList<TokenLogprob>? logprobs, Core.Tokenization.Tokenizer tokenizer, bool wanted) =>

@@ -26,7 +26,8 @@ internal static class OllamaMapping
         {
             throw ApiException.BadRequest("'messages' must be a non-empty array", "messages");
         }
-        RejectUnsupported(body.Format, body.Tools);
+        RejectUnsupported(body.Format);
+        ToolRequest? tools = ToolRequest.Parse(body.Tools, null);
         var chat = new List<ChatMessage>(messages.Count);
         for (int i = 0; i < messages.Count; i++)
         {
@@ -39,11 +40,16 @@ internal static class OllamaMapping
             {
                 throw ApiException.BadRequest("images are not supported", "messages");
             }
-            chat.Add(new ChatMessage(m.Role, m.Content ?? ""));
+            chat.Add(new ChatMessage(m.Role, m.Content ?? "")
+            {
+                ToolCalls = m.ToolCalls is { ValueKind: JsonValueKind.Array } calls ? calls : null,
+                Name = m.ToolName,
+            });
         }
         return FromOptions(body.Model, body.Options) with
         {
             Messages = chat,
+            Tools = tools,
             KeepAlive = KeepAlive(body.KeepAlive),
             Logprobs = Logprobs(body.Logprobs, body.TopLogprobs),
         };
@@ -51,7 +57,7 @@ internal static class OllamaMapping
 
     public static GenerationRequest ToRequest(OllamaGenerateRequest body)
     {
-        RejectUnsupported(body.Format, null);
+        RejectUnsupported(body.Format);
         if (body.Images is { Count: > 0 })
         {
             throw ApiException.BadRequest("images are not supported", "images");
@@ -172,15 +178,11 @@ internal static class OllamaMapping
         return TimeSpan.FromSeconds(negative ? -totalSeconds : totalSeconds);
     }
 
-    private static void RejectUnsupported(JsonElement? format, JsonElement? tools)
+    private static void RejectUnsupported(JsonElement? format)
     {
         if (format is { ValueKind: not (JsonValueKind.Null or JsonValueKind.Undefined) } f && !(f.ValueKind == JsonValueKind.String && f.GetString() == ""))
         {
             throw ApiException.BadRequest("'format' (structured output) is not supported yet", "format");
-        }
-        if (tools is { ValueKind: JsonValueKind.Array } t && t.GetArrayLength() > 0)
-        {
-            throw ApiException.BadRequest("tools are not supported yet", "tools");
         }
     }
 

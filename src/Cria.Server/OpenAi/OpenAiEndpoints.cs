@@ -1,5 +1,6 @@
 using System.Text;
 
+using Cria.Core.Inference;
 using Cria.Server.Auth;
 using Cria.Server.Engine;
 using Cria.Server.Http;
@@ -87,12 +88,14 @@ internal static class OpenAiEndpoints
         string model = run.Model.Name;
         var tokenizer = run.Model.Local.Tokenizer;
         bool logprobs = request.Logprobs is not null;
+        bool tools = request.Tools is { Choice: not ToolChoiceMode.None };
         CancellationToken cancel = http.RequestAborted;
         try
         {
             if (body.Stream != true)
             {
                 GeneratedPiece all = await run.CollectAsync(cancel);
+                (string content, IReadOnlyList<ParsedToolCall> calls) = tools ? ToolCalls.Parse(all.Text, run.Model.ToolFormat) : (all.Text, []);
                 var response = new ChatCompletionResponse
                 {
                     Id = id,
@@ -102,9 +105,13 @@ internal static class OpenAiEndpoints
                     [
                         new ChatChoice
                         {
-                            Message = new ChatResponseMessage { Content = all.Text },
+                            Message = new ChatResponseMessage
+                            {
+                                Content = calls.Count > 0 && content.Length == 0 ? null : content,
+                                ToolCalls = calls.Count > 0 ? [.. calls.Select((c, i) => ToolCallDto(c, null))] : null,
+                            },
                             Logprobs = OpenAiLogprobs.ForChat(all.Logprobs, tokenizer, logprobs),
-                            FinishReason = OpenAiMapping.FinishReasonText(run.Stats.FinishReason),
+                            FinishReason = calls.Count > 0 ? "tool_calls" : OpenAiMapping.FinishReasonText(run.Stats.FinishReason),
                         },
                     ],
                     Usage = Usage(run),
@@ -116,12 +123,35 @@ internal static class OpenAiEndpoints
             ChatCompletionChunk Chunk(ChunkDelta delta, string? finish, ChoiceLogprobs? lp = null) =>
                 new() { Id = id, Created = created, Model = model, Choices = [new ChunkChoice { Delta = delta, Logprobs = lp, FinishReason = finish }] };
             await EventStream.WriteSseAsync(http.Response, Chunk(new ChunkDelta { Role = "assistant", Content = "" }, null), s_json.ChatCompletionChunk, cancel);
+            ToolCallStream? toolStream = tools ? new ToolCallStream(run.Model.ToolFormat) : null;
             await foreach (GeneratedPiece piece in run.ReadPiecesAsync(cancel))
             {
-                var chunk = Chunk(new ChunkDelta { Content = piece.Text }, null, OpenAiLogprobs.ForChat(piece.Logprobs, tokenizer, logprobs));
+                string text = toolStream?.Push(piece.Text) ?? piece.Text;
+                if (text.Length == 0 && !logprobs)
+                {
+                    continue;
+                }
+                var chunk = Chunk(new ChunkDelta { Content = text }, null, OpenAiLogprobs.ForChat(piece.Logprobs, tokenizer, logprobs));
                 await EventStream.WriteSseAsync(http.Response, chunk, s_json.ChatCompletionChunk, cancel);
             }
-            await EventStream.WriteSseAsync(http.Response, Chunk(new ChunkDelta(), OpenAiMapping.FinishReasonText(run.Stats.FinishReason)), s_json.ChatCompletionChunk, cancel);
+            string finish = OpenAiMapping.FinishReasonText(run.Stats.FinishReason);
+            if (toolStream is not null)
+            {
+                (string rest, IReadOnlyList<ParsedToolCall> calls) = toolStream.Finish();
+                if (rest.Length > 0)
+                {
+                    await EventStream.WriteSseAsync(http.Response, Chunk(new ChunkDelta { Content = rest }, null), s_json.ChatCompletionChunk, cancel);
+                }
+                for (int i = 0; i < calls.Count; i++)
+                {
+                    await EventStream.WriteSseAsync(http.Response, Chunk(new ChunkDelta { ToolCalls = [ToolCallDto(calls[i], i)] }, null), s_json.ChatCompletionChunk, cancel);
+                }
+                if (calls.Count > 0)
+                {
+                    finish = "tool_calls";
+                }
+            }
+            await EventStream.WriteSseAsync(http.Response, Chunk(new ChunkDelta(), finish), s_json.ChatCompletionChunk, cancel);
             if (body.StreamOptions?.IncludeUsage == true)
             {
                 var usage = new ChatCompletionChunk { Id = id, Created = created, Model = model, Choices = [], Usage = Usage(run) };
@@ -226,6 +256,13 @@ internal static class OpenAiEndpoints
         RequestUsage.Add(http, result.PromptTokens);
         await EventStream.WriteJsonAsync(http.Response, response, s_json.EmbeddingResponse, http.RequestAborted);
     }
+
+    private static ToolCallDto ToolCallDto(ParsedToolCall call, int? index) => new()
+    {
+        Index = index,
+        Id = ServerInfo.NewId("call_"),
+        Function = new ToolFunctionDto { Name = call.Name, Arguments = call.ArgumentsJson },
+    };
 
     private static UsageDto Usage(GenerationRun run) => new()
     {

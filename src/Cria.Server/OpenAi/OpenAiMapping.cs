@@ -41,10 +41,7 @@ internal static class OpenAiMapping
         {
             logprobs = body.TopLogprobs ?? 0;
         }
-        if (body.Tools is { ValueKind: JsonValueKind.Array } tools && tools.GetArrayLength() > 0)
-        {
-            throw ApiException.BadRequest("tools are not supported yet", "tools");
-        }
+        ToolRequest? tools = ToolRequest.Parse(body.Tools, body.ToolChoice);
         if (body.ResponseFormat is { ValueKind: JsonValueKind.Object } format
             && !(format.TryGetProperty("type", out JsonElement type) && type.ValueKind == JsonValueKind.String && type.GetString() == "text"))
         {
@@ -57,7 +54,7 @@ internal static class OpenAiMapping
         }
         int? maxTokens = body.MaxCompletionTokens ?? body.MaxTokens;
         string maxName = body.MaxCompletionTokens is null ? "max_tokens" : "max_completion_tokens";
-        return Common(body, maxTokens, maxName) with { Messages = chat, Logprobs = logprobs };
+        return Common(body, maxTokens, maxName) with { Messages = chat, Logprobs = logprobs, Tools = tools };
     }
 
     public static GenerationRequest ToRequest(CompletionRequest body)
@@ -136,6 +133,7 @@ internal static class OpenAiMapping
             MaxTokens = maxTokens,
             Sampling = sampling,
             Stop = Stops(body.Stop),
+            Adapters = body.Adapter,
         };
     }
 

@@ -28,6 +28,10 @@ internal abstract class OpenAiSamplingFields
     public double? FrequencyPenalty { get; set; }
     public Dictionary<string, double>? LogitBias { get; set; }
     public int? N { get; set; }
+
+    /// <summary>Cria's extension: a LoRA adapter name (or an array of names) served with <c>--adapter NAME=FILE</c>.</summary>
+    [JsonConverter(typeof(StringListConverter))]
+    public List<string>? Adapter { get; set; }
     public bool? Stream { get; set; }
     public OpenAiStreamOptions? StreamOptions { get; set; }
 }
@@ -44,6 +48,8 @@ internal sealed class ChatCompletionRequest : OpenAiSamplingFields
     public bool? Logprobs { get; set; }
     public int? TopLogprobs { get; set; }
     public JsonElement? Tools { get; set; }
+    public JsonElement? ToolChoice { get; set; }
+    public bool? ParallelToolCalls { get; set; }
     public JsonElement? ResponseFormat { get; set; }
 }
 

@@ -27,8 +27,30 @@ internal sealed class ChatChoice
 internal sealed class ChatResponseMessage
 {
     public string Role { get; init; } = "assistant";
-    public required string Content { get; init; }
+    public required string? Content { get; init; }
     public object? Refusal { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public List<ToolCallDto>? ToolCalls { get; init; }
+}
+
+internal sealed class ToolCallDto
+{
+    /// <summary>Only in stream deltas: which call of the message this delta belongs to.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? Index { get; init; }
+
+    public required string Id { get; init; }
+    public string Type { get; init; } = "function";
+    public required ToolFunctionDto Function { get; init; }
+}
+
+internal sealed class ToolFunctionDto
+{
+    public required string Name { get; init; }
+
+    /// <summary>The arguments as a JSON text (OpenAI sends a string, not an object).</summary>
+    public required string Arguments { get; init; }
 }
 
 internal sealed class ChatCompletionChunk
@@ -59,6 +81,9 @@ internal sealed class ChunkDelta
 
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? Content { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public List<ToolCallDto>? ToolCalls { get; init; }
 }
 
 internal sealed class CompletionResponse

@@ -329,6 +329,49 @@ public sealed class KernelTests
         }
     }
 
+    [Theory]
+    [InlineData(1, 40, 8, 2, 64)]
+    [InlineData(3, 70, 4, 4, 64)]
+    [InlineData(2, 33, 6, 2, 36)]
+    [InlineData(1, 5, 4, 1, 8)]
+    public void A_paged_cache_gives_exactly_the_attention_of_the_same_rows_in_order(int n, int start, int heads, int kvHeads, int headDim)
+    {
+        var rng = new Random(n * 31 + start);
+        int qDim = heads * headDim, kvDim = kvHeads * headDim, len = start + n;
+        int physical = len + 17;
+        // Position p lives at a shuffled physical row (as blocks from a shared pool would).
+        int[] rows = [.. Enumerable.Range(0, physical).OrderBy(_ => rng.Next()).Take(len)];
+        float[] q = RandomFloats(rng, n * qDim);
+        Half[] paged16 = RandomFloats(rng, physical * kvDim).Select(v => (Half)v).ToArray();
+        Half[] pagedV16 = RandomFloats(rng, physical * kvDim).Select(v => (Half)v).ToArray();
+        var inOrder16 = new Half[len * kvDim];
+        var inOrderV16 = new Half[len * kvDim];
+        for (int p = 0; p < len; p++)
+        {
+            paged16.AsSpan(rows[p] * kvDim, kvDim).CopyTo(inOrder16.AsSpan(p * kvDim));
+            pagedV16.AsSpan(rows[p] * kvDim, kvDim).CopyTo(inOrderV16.AsSpan(p * kvDim));
+        }
+        using var pool = new ComputePool(2);
+        var expected = new float[n * qDim];
+        var got = new float[n * qDim];
+        Attention.Run(pool, q, inOrder16, inOrderV16, expected, n, start, heads, kvHeads, headDim);
+        Attention.Run(pool, q, paged16, pagedV16, got, n, start, heads, kvHeads, headDim, rows);
+        Assert.Equal(expected, got);
+
+        float[] paged32 = [.. paged16.Select(h => (float)h)];
+        float[] pagedV32 = [.. pagedV16.Select(h => (float)h)];
+        float[] inOrder32 = [.. inOrder16.Select(h => (float)h)];
+        float[] inOrderV32 = [.. inOrderV16.Select(h => (float)h)];
+        Attention.Run(pool, q, inOrder32, inOrderV32, expected, n, start, heads, kvHeads, headDim);
+        Attention.Run(pool, q, paged32, pagedV32, got, n, start, heads, kvHeads, headDim, rows);
+        Assert.Equal(expected, got);
+
+        int[] bad = [.. rows];
+        bad[0] = physical + 5;
+        Assert.Throws<ArgumentException>(() => Attention.Run(pool, q, paged16, pagedV16, got, n, start, heads, kvHeads, headDim, bad));
+        Assert.Throws<ArgumentException>(() => Attention.Run(pool, q, paged16, pagedV16, got, n, start, heads, kvHeads, headDim, rows[..(len - 1)]));
+    }
+
     private sealed class SumJob : ParallelJob
     {
         public long[] Hits = [];
