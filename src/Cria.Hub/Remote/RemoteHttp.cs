@@ -210,7 +210,7 @@ internal sealed class RemoteHttp : IDisposable
             403 => " (the token is not allowed to do this)",
             _ => "",
         };
-        throw new RemoteStatusException(status, text + hint);
+        throw new RemoteStatusException(status, detail.Length > 0 ? text : text + hint);
     }
 
     /// <summary>Reads a whole body, at most <paramref name="maxBytes"/>, each read bounded by <see cref="PullOptions.ReadTimeout"/>.</summary>
