@@ -231,7 +231,7 @@ internal sealed class RemoteHttp : IDisposable
             {
                 if (body.Length + n > maxBytes)
                 {
-                    throw new HubException($"{what}: the answer is longer than the {maxBytes:N0} bytes accepted");
+                    throw new HubException($"{what}: the answer is longer than {maxBytes:N0} bytes; at most {maxBytes:N0} are accepted");
                 }
                 body.Write(buffer, 0, n);
             }
