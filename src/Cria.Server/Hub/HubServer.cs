@@ -93,7 +93,7 @@ public static class HubServer
             return next(http);
         });
 
-        app.MapGet("/", () => Results.Text("Cria hub: Hugging Face API at /api/models/{owner}/{repo}, registry API at /v2/\n"));
+        app.MapMethods("/", ["GET", "HEAD"], () => Results.Text("Cria hub: Hugging Face API at /api/models/{owner}/{repo}, registry API at /v2/\n"));
         RegistryRoutes.Map(app, catalog);
         RegistryUploads.Map(app, catalog, sessions, options, log);
         HuggingFaceRoutes.Map(app, catalog);

@@ -17,9 +17,9 @@ internal static class HuggingFaceRoutes
 {
     public static void Map(IEndpointRouteBuilder app, HubCatalog catalog)
     {
-        app.MapGet("/api/models/{owner}/{repo}", (string owner, string repo, HttpContext http) => Info(catalog, owner, repo, "main", http));
-        app.MapGet("/api/models/{owner}/{repo}/revision/{rev}", (string owner, string repo, string rev, HttpContext http) => Info(catalog, owner, repo, rev, http));
-        app.MapGet("/api/models/{owner}/{repo}/tree/{rev}/{**path}", (string owner, string repo, string rev, string? path) => Tree(catalog, owner, repo, rev, path));
+        app.MapMethods("/api/models/{owner}/{repo}", ["GET", "HEAD"], (string owner, string repo, HttpContext http) => Info(catalog, owner, repo, "main", http));
+        app.MapMethods("/api/models/{owner}/{repo}/revision/{rev}", ["GET", "HEAD"], (string owner, string repo, string rev, HttpContext http) => Info(catalog, owner, repo, rev, http));
+        app.MapMethods("/api/models/{owner}/{repo}/tree/{rev}/{**path}", ["GET", "HEAD"], (string owner, string repo, string rev, string? path) => Tree(catalog, owner, repo, rev, path));
         app.MapMethods("/{owner}/{repo}/resolve/{rev}/{**file}", ["GET", "HEAD"], (string owner, string repo, string rev, string? file, HttpContext http) => Resolve(catalog, owner, repo, rev, file, http));
     }
 

@@ -20,7 +20,7 @@ internal static class RegistryRoutes
 
     public static void Map(IEndpointRouteBuilder app, HubCatalog catalog)
     {
-        app.MapGet("/v2/", (HttpContext http) =>
+        app.MapMethods("/v2/", ["GET", "HEAD"], (HttpContext http) =>
         {
             http.Response.Headers[ApiVersionHeader] = "registry/2.0";
             return Results.Json(new RegistryPing(), HubApiJsonContext.Default.RegistryPing);
