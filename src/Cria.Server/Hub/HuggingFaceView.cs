@@ -74,7 +74,15 @@ internal sealed record HuggingFaceView(string Owner, string Repository, string S
 
     private static string Card(ModelStore store, StoredManifest stored)
     {
-        ModelDetails d = store.Describe(stored);
-        return d.ModelCard ?? ModelCard.Generate(stored.Name.DisplayShortest(), d.Config, [.. d.Licenses.Select(LicenseNames.ShortName).Distinct()], d.Lineage);
+        try
+        {
+            ModelDetails d = store.Describe(stored);
+            return d.ModelCard ?? ModelCard.Generate(stored.Name.DisplayShortest(), d.Config, [.. d.Licenses.Select(LicenseNames.ShortName).Distinct()], d.Lineage);
+        }
+        catch (HubException)
+        {
+            // a layer is missing or unreadable: the weights are still served, with a bare card
+            return ModelCard.Generate(stored.Name.DisplayShortest(), new ImageConfig(), [], []);
+        }
     }
 }
