@@ -20,14 +20,20 @@ internal static class PullCommand
         };
         cmd.SetAction(p => CliErrors.Run(() =>
         {
-            PullOptions options = new PullOptions { Insecure = p.GetValue(insecure), RegistryToken = HubToken(p.GetValue(token)) }.WithEnvironment();
+            string reference = p.GetValue(name)!;
+            // $CRIA_HUB_TOKEN is for your own hub: it is never sent to registry.ollama.ai (only an explicit --token is).
+            bool ownRegistry = !HuggingFaceReference.IsHuggingFace(reference)
+                && Hub.ModelName.TryParse(reference, out Hub.ModelName? parsed)
+                && !string.Equals(parsed.Host, Hub.ModelName.DefaultHost, StringComparison.OrdinalIgnoreCase);
+            string? registryToken = ownRegistry ? HubToken(p.GetValue(token)) : p.GetValue(token);
+            PullOptions options = new PullOptions { Insecure = p.GetValue(insecure), RegistryToken = registryToken }.WithEnvironment();
             if (p.GetValue(endpoint) is string e)
             {
                 options = options with { HuggingFaceEndpoint = e };
             }
             ModelStore store = ModelStore.OpenDefault();
             var puller = new ModelPuller(store, options);
-            PullResult result = WithCancel(cancel => TransferProgress.RunAsync(progress => puller.PullAsync(p.GetValue(name)!, progress, cancel)));
+            PullResult result = WithCancel(cancel => TransferProgress.RunAsync(progress => puller.PullAsync(reference, progress, cancel)));
             foreach (string w in result.Warnings)
             {
                 Console.Error.WriteLine($"cria: warning: {w}");
