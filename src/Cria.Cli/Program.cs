@@ -27,6 +27,9 @@ internal static class Program
             CreateCommand.Create(),
             CopyCommand.Create(),
             RemoveCommand.Create(),
+            PullCommand.Create(),
+            PushCommand.Create(),
+            HubCommand.Create(),
         };
         return root.Parse(args).Invoke();
     }

@@ -167,7 +167,7 @@ public sealed class BlobStoreTests : IDisposable
         {
             Assert.Equal(0, p.Length);
             p.Append(content.AsSpan(0, 100_000));
-            Assert.Throws<IOException>(() => Blobs.OpenPartial(digest, content.Length)); // one writer at a time
+            Assert.Throws<BlobInUseException>(() => Blobs.OpenPartial(digest, content.Length)); // one writer at a time
         }
         Assert.False(Blobs.Exists(digest)); // invisible until committed
         Assert.Empty(Blobs.Enumerate());

@@ -130,6 +130,63 @@ public sealed class BlobStore
         }
     }
 
+    /// <summary>
+    /// <see cref="Put"/> for a stream that must be read asynchronously (an HTTP request body): the same
+    /// temporary file, hash, size and digest checks, validation and atomic rename.
+    /// </summary>
+    public async Task<BlobInfo> PutAsync(Stream source, Digest? expected, long expectedSize, Action<string>? validate = null, CancellationToken cancel = default)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        if (expected is not null && TryGetSize(expected, out long existing) && (expectedSize < 0 || existing == expectedSize))
+        {
+            return new BlobInfo(expected, existing, Created: false);
+        }
+        System.IO.Directory.CreateDirectory(Directory);
+        if (expectedSize > 0)
+        {
+            DiskSpace.Ensure(Directory, expectedSize);
+        }
+        string temp = Path.Combine(Directory, TempPrefix + Guid.NewGuid().ToString("N"));
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+        try
+        {
+            long total = 0;
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            await using (var output = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.Asynchronous))
+            {
+                int n;
+                while ((n = await source.ReadAsync(buffer.AsMemory(0, BufferSize), cancel).ConfigureAwait(false)) > 0)
+                {
+                    total += n;
+                    if (expectedSize >= 0 && total > expectedSize)
+                    {
+                        throw new HubException($"content for {expected?.ToString() ?? "a blob"} is longer than the expected {expectedSize:N0} bytes");
+                    }
+                    hash.AppendData(buffer, 0, n);
+                    await output.WriteAsync(buffer.AsMemory(0, n), cancel).ConfigureAwait(false);
+                }
+                output.Flush(flushToDisk: true);
+            }
+            if (expectedSize >= 0 && total != expectedSize)
+            {
+                throw new HubException($"content for {expected?.ToString() ?? "a blob"} ended after {total:N0} bytes; {expectedSize:N0} were expected");
+            }
+            Digest digest = Digest.FromHash(hash.GetHashAndReset());
+            if (expected is not null && digest != expected)
+            {
+                throw new DigestMismatchException($"content has {digest} but {expected} was expected; nothing was stored");
+            }
+            validate?.Invoke(temp);
+            bool created = Publish(temp, digest, total);
+            return new BlobInfo(digest, total, created);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            TryDelete(temp);
+        }
+    }
+
     /// <summary>Stores a copy of a file (see <see cref="Put"/>); the file's length is checked against free space first.</summary>
     public BlobInfo PutFile(string path, Digest? expected = null, Action<string>? validate = null, IProgress<long>? progress = null, CancellationToken cancel = default)
     {

@@ -7,7 +7,7 @@ namespace Cria.Hub.Blobs;
 /// transfer or a killed process so a later pull can resume from <see cref="Length"/> (HTTP <c>Range</c>)
 /// or fill ranges in parallel (<see cref="WriteAt"/>).
 /// Invariant: only the holder of this object writes the partial file (it is opened exclusively — a
-/// second opener, in this or another process, gets an <see cref="IOException"/>); the blob itself
+/// second opener, in this or another process, gets a <see cref="BlobInUseException"/>); the blob itself
 /// appears only through <see cref="Commit"/>, after the whole file hashed to <see cref="Expected"/>; a
 /// file that does not is deleted, never published.
 /// </summary>
@@ -23,7 +23,14 @@ public sealed class PartialBlob : IDisposable
         Expected = expected;
         Size = size;
         FilePath = store.PathOf(expected) + BlobStore.PartialSuffix;
-        _handle = File.OpenHandle(FilePath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        try
+        {
+            _handle = File.OpenHandle(FilePath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException e) when (e is not (FileNotFoundException or DirectoryNotFoundException or PathTooLongException))
+        {
+            throw new BlobInUseException($"blob {expected} is being downloaded by another process or pull ({FilePath} is locked)", e);
+        }
         try
         {
             long length = RandomAccess.GetLength(_handle);
@@ -64,6 +71,13 @@ public sealed class PartialBlob : IDisposable
             throw new HubException($"{data.Length} bytes at offset {offset:N0} run past the end of blob {Expected} ({Size:N0} bytes)");
         }
         RandomAccess.Write(_handle, data, offset);
+    }
+
+    /// <summary>Empties the partial file: its bytes are not a prefix of the blob (a server that ignores <c>Range</c>, a stale layout).</summary>
+    public void Reset()
+    {
+        ObjectDisposedException.ThrowIf(_done, this);
+        RandomAccess.SetLength(_handle, 0);
     }
 
     /// <summary>Appends at the current end of the file (a sequential download).</summary>

@@ -31,6 +31,12 @@ public sealed record ModelRecipe
     /// <summary>README.md with YAML front matter (a Hugging Face repo's card, for a pull); null: generated.</summary>
     public string? ModelCard { get; init; }
 
+    /// <summary>
+    /// Steps before the import, oldest first (a pulled repository's declared <c>base_model</c>); they open
+    /// the lineage of weights from a file or blob. Ignored over a stored base.
+    /// </summary>
+    public IReadOnlyList<LineageStep> Upstream { get; init; } = [];
+
     /// <summary>How weights from a file or blob relate to their source: import (default), quantized, finetune or merge.</summary>
     public string ImportRelation { get; init; } = LineageRelations.Import;
 }

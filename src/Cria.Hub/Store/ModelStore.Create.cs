@@ -102,6 +102,7 @@ public sealed partial class ModelStore
             Digest? known = recipe.From is BlobModelSource bs ? bs.Digest : DigestOfStoredBlob(weightsPath!);
             BlobInfo model = PutTracked(created, () => Blobs.PutFile(weightsPath!, known, tmp => ReadModelFacts(tmp), Bytes(progress, "copying model", weightsPath!), cancel));
             layers.SetModel(Layer(MediaTypes.Model, model));
+            lineage.AddRange(recipe.Upstream);
             lineage.Add(new LineageStep { Relation = recipe.ImportRelation, Source = origin, Digest = model.Digest, Created = now });
             if (recipe.Licenses.Count == 0 && weights.License is not null)
             {
@@ -179,6 +180,13 @@ public sealed partial class ModelStore
         if (recipe.ImportRelation is not (LineageRelations.Import or LineageRelations.Quantized or LineageRelations.Finetune or LineageRelations.Merge))
         {
             throw new HubException($"the relation of imported weights must be import, quantized, finetune or merge, got \"{Digest.Printable(recipe.ImportRelation)}\"");
+        }
+        foreach (LineageStep step in recipe.Upstream)
+        {
+            if (step is null || step.Source is null || !LineageRelations.IsKnown(step.Relation ?? ""))
+            {
+                throw new HubException("an upstream lineage step needs a known relation and a source");
+            }
         }
         foreach ((string what, string? text) in new[] { ("TEMPLATE", recipe.Template), ("SYSTEM", recipe.System), ("model card", recipe.ModelCard) }
             .Concat(recipe.Licenses.Select(l => ("LICENSE", (string?)l))))

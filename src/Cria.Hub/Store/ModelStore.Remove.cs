@@ -75,6 +75,19 @@ public sealed partial class ModelStore
         return deleted;
     }
 
+    /// <summary>
+    /// Deletes those of <paramref name="digests"/> that no manifest refers to (blobs a failed pull or push
+    /// brought in); nothing when some manifest cannot be read. Best effort: I/O errors are swallowed.
+    /// </summary>
+    public void RemoveUnreferencedBlobs(IEnumerable<Digest> digests)
+    {
+        ArgumentNullException.ThrowIfNull(digests);
+        RemoveUnreferenced([.. digests]);
+    }
+
+    /// <summary>The names of every manifest in the store (valid names only), without reading the manifests.</summary>
+    public IEnumerable<ModelName> Names() => EnumerateManifestFiles().Select(m => m.Name);
+
     /// <summary>The digests every manifest refers to; null (with a warning) when some manifest cannot be read.</summary>
     private HashSet<Digest>? ReferencedBlobs(List<string> warnings)
     {

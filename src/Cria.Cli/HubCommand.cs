@@ -1,0 +1,66 @@
+using System.CommandLine;
+
+using Cria.Hub.Store;
+using Cria.Server.Hub;
+
+using Microsoft.AspNetCore.Builder;
+
+namespace Cria.Cli;
+
+/// <summary><c>cria hub serve</c>: the local store as a private hub (Hugging Face and registry protocols).</summary>
+internal static class HubCommand
+{
+    public static Command Create()
+    {
+        var host = new Option<string>("--host") { Description = "address to listen on", DefaultValueFactory = _ => "127.0.0.1" };
+        var port = new Option<int>("--port", "-p") { Description = "TCP port (0: any free port)", DefaultValueFactory = _ => 11436 };
+        var tokenFile = new Option<string?>("--token-file") { Description = "file of push tokens, one per line: pushes with one of them are accepted" };
+        var pushToken = new Option<string?>("--push-token") { Description = "a push token (prefer --token-file: command lines are visible to other users)" };
+        var pullToken = new Option<string?>("--pull-token") { Description = "require this token for pulls too (push tokens also pull)" };
+        var serve = new Command("serve", "Serve the store read-only over Hugging Face's API (/api/models, /{owner}/{repo}/resolve) and the registry API (/v2/); pushes need a token.")
+        {
+            host, port, tokenFile, pushToken, pullToken,
+        };
+        serve.SetAction(p => CliErrors.Run(() =>
+        {
+            string? file = p.GetValue(tokenFile);
+            string? token = p.GetValue(pushToken);
+            if (file is not null && token is not null)
+            {
+                throw new UserException("give --token-file or --push-token, not both");
+            }
+            List<string> push = file is not null ? [.. HubServerOptions.ReadTokenFile(file)] : token is not null ? [token] : [];
+            if (file is not null && push.Count == 0)
+            {
+                throw new UserException($"token file {file} has no tokens");
+            }
+            string? pull = p.GetValue(pullToken);
+            ModelStore store = ModelStore.OpenDefault();
+            var options = new HubServerOptions
+            {
+                Home = store.Home,
+                Host = p.GetValue(host) ?? "127.0.0.1",
+                Port = p.GetValue(port),
+                PushTokens = push,
+                PullTokens = pull is null ? [] : [pull],
+            };
+            WebApplication app = HubServer.Build(options);
+            app.Lifetime.ApplicationStarted.Register(() =>
+            {
+                string mode = push.Count > 0 ? "pushes with a token" : "read-only";
+                Console.Error.WriteLine($"cria: hub serving {store.ModelsDirectory} ({mode}) on {string.Join(", ", app.Urls)}; Ctrl-C stops");
+                if (!IsLoopback(options.Host) && pull is null)
+                {
+                    Console.Error.WriteLine("cria: warning: the hub listens beyond this machine and anyone who reaches it can pull; use --pull-token to require a token");
+                }
+            });
+            app.Run();
+            return 0;
+        }));
+        return new Command("hub", "A private model hub for a team.") { serve };
+    }
+
+    private static bool IsLoopback(string host) =>
+        string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase)
+        || (System.Net.IPAddress.TryParse(host, out System.Net.IPAddress? ip) && System.Net.IPAddress.IsLoopback(ip));
+}
