@@ -1,5 +1,6 @@
 using Cria.Core.Inference;
 using Cria.Core.Models;
+using Cria.Core.Sampling;
 using Cria.Server.Http;
 
 namespace Cria.Server.Engine;
@@ -59,7 +60,16 @@ internal sealed class GenerationService(ModelRegistry models, GenerationSchedule
         {
             stop = [.. stop ?? [], .. model.TemplateStops];
         }
-        var generation = new GenerationOptions { MaxTokens = maxTokens, Sampling = request.Sampling, Stop = stop, Logprobs = request.Logprobs };
+        SamplingOptions sampling = request.Sampling;
+        if (Grammars.ForToolChoice(request.Tools, model.ToolFormat) is { } forced)
+        {
+            if (sampling.Grammar is not null)
+            {
+                throw ApiException.BadRequest("tool_choice required or a named function cannot be combined with response_format or grammar", "tool_choice");
+            }
+            sampling = sampling with { Grammar = forced };
+        }
+        var generation = new GenerationOptions { MaxTokens = maxTokens, Sampling = sampling, Stop = stop, Logprobs = request.Logprobs };
         var linked = CancellationTokenSource.CreateLinkedTokenSource(cancel, stopping);
         try
         {

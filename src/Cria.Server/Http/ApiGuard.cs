@@ -47,6 +47,11 @@ internal static class ApiGuard
                 ? new ApiException(400, $"the model's chat template rejected the conversation: {e.Message}", "messages")
                 : new ApiException(500, $"the model's chat template failed: {e.Message}", code: "template_error");
         }
+        catch (Core.Grammar.GrammarException e)
+        {
+            // A grammar that turned out too costly or impossible while generating: the request's doing.
+            error = new ApiException(400, $"the output grammar could not be followed: {e.Message}", "response_format", "grammar_error");
+        }
         catch (OperationCanceledException)
         {
             error = new ApiException(503, "the server is shutting down") { RetryAfterSeconds = 5 };

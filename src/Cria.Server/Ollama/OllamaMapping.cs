@@ -46,7 +46,7 @@ internal static class OllamaMapping
                 Name = m.ToolName,
             });
         }
-        return FromOptions(body.Model, body.Options) with
+        return WithFormat(FromOptions(body.Model, body.Options), body.Format) with
         {
             Messages = chat,
             Tools = tools,
@@ -66,7 +66,7 @@ internal static class OllamaMapping
         {
             throw ApiException.BadRequest("suffix is not supported yet", "suffix");
         }
-        GenerationRequest request = FromOptions(body.Model, body.Options) with
+        GenerationRequest request = WithFormat(FromOptions(body.Model, body.Options), body.Format) with
         {
             KeepAlive = KeepAlive(body.KeepAlive),
             Logprobs = Logprobs(body.Logprobs, body.TopLogprobs),
@@ -180,11 +180,13 @@ internal static class OllamaMapping
 
     private static void RejectUnsupported(JsonElement? format)
     {
-        if (format is { ValueKind: not (JsonValueKind.Null or JsonValueKind.Undefined) } f && !(f.ValueKind == JsonValueKind.String && f.GetString() == ""))
-        {
-            throw ApiException.BadRequest("'format' (structured output) is not supported yet", "format");
-        }
+        // Structured output is supported now (see WithFormat); nothing else is rejected here.
+        _ = format;
     }
+
+    /// <summary>Ollama's <c>format</c> ("json" or a JSON Schema) as a grammar on the request's sampling.</summary>
+    private static GenerationRequest WithFormat(GenerationRequest request, JsonElement? format) =>
+        Grammars.FromOllamaFormat(format) is { } grammar ? request with { Sampling = request.Sampling with { Grammar = grammar } } : request;
 
     private static GenerationRequest FromOptions(string? model, OllamaOptions? options)
     {

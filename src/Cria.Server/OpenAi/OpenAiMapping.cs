@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 
+using Cria.Core.Grammar;
 using Cria.Core.Inference;
 using Cria.Core.Sampling;
 using Cria.Core.Templates;
@@ -42,10 +43,10 @@ internal static class OpenAiMapping
             logprobs = body.TopLogprobs ?? 0;
         }
         ToolRequest? tools = ToolRequest.Parse(body.Tools, body.ToolChoice);
-        if (body.ResponseFormat is { ValueKind: JsonValueKind.Object } format
-            && !(format.TryGetProperty("type", out JsonElement type) && type.ValueKind == JsonValueKind.String && type.GetString() == "text"))
+        CompiledGrammar? format = Grammars.FromResponseFormat(body.ResponseFormat);
+        if (format is not null && body.Grammar is not null)
         {
-            throw ApiException.BadRequest("only response_format {\"type\": \"text\"} is supported yet", "response_format");
+            throw ApiException.BadRequest("give either response_format or grammar, not both", "grammar");
         }
         var chat = new List<ChatMessage>(messages.Count);
         for (int i = 0; i < messages.Count; i++)
@@ -54,7 +55,12 @@ internal static class OpenAiMapping
         }
         int? maxTokens = body.MaxCompletionTokens ?? body.MaxTokens;
         string maxName = body.MaxCompletionTokens is null ? "max_tokens" : "max_completion_tokens";
-        return Common(body, maxTokens, maxName) with { Messages = chat, Logprobs = logprobs, Tools = tools };
+        GenerationRequest request = Common(body, maxTokens, maxName);
+        if (format is not null)
+        {
+            request = request with { Sampling = request.Sampling with { Grammar = format } };
+        }
+        return request with { Messages = chat, Logprobs = logprobs, Tools = tools };
     }
 
     public static GenerationRequest ToRequest(CompletionRequest body)
@@ -127,6 +133,10 @@ internal static class OpenAiMapping
             Seed = body.Seed is { } seed ? unchecked((ulong)seed) : null,
             LogitBias = LogitBias(body.LogitBias),
         };
+        if (body.Grammar is { } gbnf)
+        {
+            sampling = sampling with { Grammar = Grammars.FromGbnf(gbnf) };
+        }
         return new GenerationRequest
         {
             Model = body.Model,

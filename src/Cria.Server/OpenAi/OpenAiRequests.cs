@@ -29,6 +29,9 @@ internal abstract class OpenAiSamplingFields
     public Dictionary<string, double>? LogitBias { get; set; }
     public int? N { get; set; }
 
+    /// <summary>llama.cpp's extension: a GBNF grammar the output must follow.</summary>
+    public string? Grammar { get; set; }
+
     /// <summary>Cria's extension: a LoRA adapter name (or an array of names) served with <c>--adapter NAME=FILE</c>.</summary>
     [JsonConverter(typeof(StringListConverter))]
     public List<string>? Adapter { get; set; }
