@@ -37,7 +37,7 @@ internal static class ShowCommand
             {
                 case null: Summary(d); break;
                 case "--modelfile": Console.Write(d.ToModelfile()); break;
-                case "--license": Console.Write(string.Join("\n\n", d.Licenses.Select(l => l.TrimEnd('\n'))) + (d.Licenses.Count > 0 ? "\n" : "")); break;
+                case "--license": WriteLicenses(d); break;
                 case "--template": Print(d.Template, "prompt template"); break;
                 case "--system": Print(d.System, "system prompt"); break;
                 case "--parameters": WriteParameters(d.Parameters, ""); break;
@@ -123,6 +123,44 @@ internal static class ShowCommand
             LineageStep s = lineage[i];
             string digest = s.Digest is null ? "" : $"  {s.Digest}";
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{indent}{i + 1}. {s.Relation,-9} {s.Source}{digest}  {s.Created.UtcDateTime:yyyy-MM-dd HH:mm}"));
+        }
+    }
+
+    /// <summary>The licence texts, then what they ask of anyone who redistributes the model (or a derivative).</summary>
+    private static void WriteLicenses(ModelDetails d)
+    {
+        Console.Write(string.Join("\n\n", d.Licenses.Select(l => l.TrimEnd('\n'))) + (d.Licenses.Count > 0 ? "\n" : ""));
+        IReadOnlyList<LicenseObligations> obligations = d.Obligations;
+        if (obligations.Count == 0)
+        {
+            return;
+        }
+        TextWriter o = Console.Out;
+        o.WriteLine();
+        o.WriteLine("Obligations when you redistribute this model or a derivative of it:");
+        foreach (LicenseObligations ob in obligations)
+        {
+            o.WriteLine($"  {ob.Title} ({ob.Id})");
+            if (ob.Notice is not null)
+            {
+                o.WriteLine($"    - ship a \"Notice\" file containing: {ob.Notice}{(d.Notice?.Contains(ob.Notice, StringComparison.Ordinal) == true ? "  [present]" : "  [missing]")}");
+            }
+            if (ob.Attribution is not null)
+            {
+                o.WriteLine($"    - display \"{ob.Attribution}\" prominently (website, user interface, blog post, about page or product documentation)");
+            }
+            if (ob.NamePrefix is not null)
+            {
+                o.WriteLine($"    - a distributed fine-tune, adapter or merge must have a name beginning with \"{ob.NamePrefix}\"");
+            }
+            if (ob.UsePolicy is not null)
+            {
+                o.WriteLine($"    - follow the acceptable use policy: {ob.UsePolicy}");
+            }
+            foreach (string note in ob.Notes)
+            {
+                o.WriteLine($"    - {note}");
+            }
         }
     }
 }

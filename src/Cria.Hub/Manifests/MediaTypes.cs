@@ -33,6 +33,9 @@ public static class MediaTypes
     /// <summary>Example conversation as a JSON array of <c>{"role","content"}</c>.</summary>
     public const string Messages = "application/vnd.ollama.image.messages";
 
+    /// <summary>Cria: the "Notice" file its licences require redistributions to carry (one line per licence).</summary>
+    public const string Notice = "application/vnd.cria.notice";
+
     /// <summary>Cria: where the model came from, a JSON array of <see cref="LineageStep"/>.</summary>
     public const string Lineage = "application/vnd.cria.lineage+json";
 

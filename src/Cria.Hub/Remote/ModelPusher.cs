@@ -35,6 +35,12 @@ public sealed class ModelPusher
         ArgumentNullException.ThrowIfNull(local);
         ArgumentNullException.ThrowIfNull(remote);
         StoredManifest stored = _store.Get(local);
+        Store.ModelDetails details = _store.Describe(stored);
+        IReadOnlyList<string> problems = Cards.LicenseTerms.DistributionProblems(remote.Model, details.Licenses, details.Lineage, details.Notice);
+        if (problems.Count > 0)
+        {
+            throw new HubException($"{local.DisplayShortest()} may not be pushed as {remote.DisplayShortest()}: {string.Join("; ", problems)}");
+        }
         Uri registry = RemoteAddress.RegistryBase(remote.Host, _options.Insecure);
         string repository = $"{Uri.EscapeDataString(remote.Namespace)}/{Uri.EscapeDataString(remote.Model)}";
         using var http = new RemoteHttp(_options, registry, _options.RegistryToken);

@@ -23,6 +23,9 @@ internal sealed class ComposedLayers
 
     public List<ManifestLayer> Licenses { get; } = [];
 
+    /// <summary>The Notice file, written anew for every model from all of its licences.</summary>
+    public ManifestLayer? Notice { get; set; }
+
     public ManifestLayer? Params { get; set; }
 
     public ManifestLayer? Messages { get; set; }
@@ -31,7 +34,7 @@ internal sealed class ComposedLayers
 
     public ManifestLayer? Card { get; set; }
 
-    /// <summary>Takes a stored base's layers (marked <c>from</c> it), except its lineage and card, which a derivative writes anew.</summary>
+    /// <summary>Takes a stored base's layers (marked <c>from</c> it), except its lineage, card and Notice, which a derivative writes anew.</summary>
     public void Inherit(StoredManifest stored, string origin, BlobStore blobs)
     {
         foreach (ManifestLayer layer in stored.Manifest.Layers)
@@ -52,7 +55,7 @@ internal sealed class ComposedLayers
                 case MediaTypes.License: AddLicense(inherited); break;
                 case MediaTypes.Params: Params = inherited; break;
                 case MediaTypes.Messages: Messages = inherited; break;
-                case MediaTypes.Lineage or MediaTypes.ModelCard: break;
+                case MediaTypes.Lineage or MediaTypes.ModelCard or MediaTypes.Notice: break;
                 default: Other.Add(inherited); break;
             }
         }
@@ -82,6 +85,7 @@ internal sealed class ComposedLayers
         AddIf(all, Template);
         AddIf(all, System);
         all.AddRange(Licenses);
+        AddIf(all, Notice);
         AddIf(all, Params);
         AddIf(all, Messages);
         AddIf(all, Lineage);

@@ -36,6 +36,12 @@ public sealed record ModelDetails
     /// <summary>Oldest step first; empty for a manifest Cria did not write (a model pulled from an Ollama registry).</summary>
     public IReadOnlyList<LineageStep> Lineage { get; init; } = [];
 
+    /// <summary>The Notice file its licences require, or null.</summary>
+    public string? Notice { get; init; }
+
+    /// <summary>What the model's licences ask of anyone who redistributes it.</summary>
+    public IReadOnlyList<Cards.LicenseObligations> Obligations => Cards.LicenseTerms.ForAll(Licenses);
+
     /// <summary>The README.md layer; null when there is none.</summary>
     public string? ModelCard { get; init; }
 

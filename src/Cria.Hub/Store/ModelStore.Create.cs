@@ -141,6 +141,11 @@ public sealed partial class ModelStore
             byte[] json = JsonSerializer.SerializeToUtf8Bytes(recipe.Messages.ToList(), HubJsonContext.Store.ListChatMessage);
             layers.Messages = Layer(MediaTypes.Messages, PutTracked(created, () => Blobs.PutBytes(json)));
         }
+        if (LicenseTerms.NoticeText(licenseTexts) is { } notice)
+        {
+            // The licences' required Notice lines travel with the model (Llama's §1.b.iii, Gemma's notice).
+            layers.Notice = Layer(MediaTypes.Notice, PutText(created, notice));
+        }
         byte[] lineageJson = JsonSerializer.SerializeToUtf8Bytes(lineage, HubJsonContext.Store.ListLineageStep);
         layers.Lineage = Layer(MediaTypes.Lineage, PutTracked(created, () => Blobs.PutBytes(lineageJson)));
         string card = recipe.ModelCard

@@ -123,6 +123,7 @@ public sealed partial class ModelStore
         ManifestLayer? messages = m.Find(MediaTypes.Messages);
         ManifestLayer? lineage = m.Find(MediaTypes.Lineage);
         ManifestLayer? card = m.Find(MediaTypes.ModelCard);
+        ManifestLayer? notice = m.Find(MediaTypes.Notice);
         string source = stored.Name.DisplayShortest();
         return new ModelDetails
         {
@@ -138,6 +139,7 @@ public sealed partial class ModelStore
             AdapterPaths = [.. m.FindAll(MediaTypes.Adapter).Select(a => Blobs.PathOf(a.Digest))],
             Lineage = lineage is null ? [] : CheckNoNulls(ReadJson(lineage, HubJsonContext.Store.ListLineageStep, source), l => l.Relation is not null && l.Source is not null, "lineage", source),
             ModelCard = card is null ? null : ReadText(card),
+            Notice = notice is null ? null : ReadText(notice),
         };
     }
 
