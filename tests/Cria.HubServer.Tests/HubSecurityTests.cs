@@ -134,6 +134,45 @@ public sealed class HubSecurityTests : IDisposable
     }
 
     [Fact]
+    public async Task The_hub_refuses_a_pushed_derivative_whose_name_breaks_its_licence()
+    {
+        // A Llama 3.1 derivative (an adapter on top), pushed under a compliant name, then its manifest
+        // put again under a name without the "Llama" prefix by a client that does not check.
+        string modelfile = Path.Combine(_bed.Root, "Modelfile.base");
+        File.WriteAllText(modelfile, $"FROM {TestBed.BundledModel}\nLICENSE llama3.1\n");
+        _bed.A.Create(ModelName.Parse("base31"), Cria.Hub.Modelfiles.Modelfile.Load(modelfile), _bed.Root);
+        var w = new Cria.Core.Gguf.GgufWriter();
+        w.Add("general.architecture", "llama");
+        w.Add("general.type", "adapter");
+        w.Add("adapter.type", "lora");
+        w.Add("adapter.lora.alpha", 16f);
+        w.AddTensor("blk.0.attn_q.weight.lora_a", Cria.Numerics.GgmlType.F32, [64, 2], new byte[64 * 2 * 4]);
+        w.AddTensor("blk.0.attn_q.weight.lora_b", Cria.Numerics.GgmlType.F32, [2, 64], new byte[2 * 64 * 4]);
+        string adapter = Path.Combine(_bed.Root, "a.gguf");
+        w.Save(adapter);
+        string derived = Path.Combine(_bed.Root, "Modelfile.derived");
+        File.WriteAllText(derived, $"FROM base31\nADAPTER {adapter}\n");
+        StoredManifest d = _bed.A.Create(ModelName.Parse("team/llama-pirate:v1"), Cria.Hub.Modelfiles.Modelfile.Load(derived), _bed.Root);
+
+        ModelStore hubStore = _bed.Store("hub");
+        await using RunningHub hub = await RunningHub.StartAsync(hubStore, [TestBed.PushToken]);
+        var pusher = new ModelPusher(_bed.A, TestBed.Fast with { RegistryToken = TestBed.PushToken });
+        await pusher.PushAsync(d.Name, ModelName.Parse($"{hub.Host}/team/llama-pirate:v1"));
+        HubException refused = await Assert.ThrowsAsync<HubException>(() => pusher.PushAsync(d.Name, ModelName.Parse($"{hub.Host}/team/pirate:v1")));
+        Assert.Contains("begin with \"Llama\"", refused.Message, StringComparison.Ordinal);
+
+        using var http = new HttpClient { BaseAddress = hub.BaseAddress };
+        using var put = new HttpRequestMessage(HttpMethod.Put, "v2/team/pirate/manifests/v1") { Content = new ByteArrayContent(d.Bytes) };
+        put.Content.Headers.ContentType = new MediaTypeHeaderValue(d.Manifest.MediaType);
+        put.Headers.Authorization = new AuthenticationHeaderValue("Bearer", TestBed.PushToken);
+        using HttpResponseMessage response = await http.SendAsync(put);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        string body = await response.Content.ReadAsStringAsync();
+        Assert.Contains("DENIED", body, StringComparison.Ordinal);
+        Assert.Equal(["team/llama-pirate:v1"], hubStore.List().Select(m => m.Name.DisplayShortest()));
+    }
+
+    [Fact]
     public async Task Push_needs_the_token_and_then_pulls_into_another_store()
     {
         StoredManifest a = _bed.CreateStories(_bed.A, "team/stories:v1");

@@ -35,8 +35,7 @@ public sealed class ModelPusher
         ArgumentNullException.ThrowIfNull(local);
         ArgumentNullException.ThrowIfNull(remote);
         StoredManifest stored = _store.Get(local);
-        Store.ModelDetails details = _store.Describe(stored);
-        IReadOnlyList<string> problems = Cards.LicenseTerms.DistributionProblems(remote.Model, details.Licenses, details.Lineage, details.Notice);
+        IReadOnlyList<string> problems = _store.DistributionProblems(remote, stored.Manifest);
         if (problems.Count > 0)
         {
             throw new HubException($"{local.DisplayShortest()} may not be pushed as {remote.DisplayShortest()}: {string.Join("; ", problems)}");

@@ -115,6 +115,13 @@ internal static class RegistryUploads
         StoredManifest stored;
         try
         {
+            // A derivative that breaks its licence's naming rule or lacks its Notice is not filed,
+            // whatever client pushed it (cria push checks the same before uploading).
+            IReadOnlyList<string> problems = catalog.Store.DistributionProblems(name, Manifest.Parse(raw, name.DisplayShortest()));
+            if (problems.Count > 0)
+            {
+                return HubErrors.Result(400, "DENIED", "the model's licence does not allow this push: " + string.Join("; ", problems));
+            }
             stored = catalog.Store.WriteManifest(name, raw);
         }
         catch (GgufFormatException e)
