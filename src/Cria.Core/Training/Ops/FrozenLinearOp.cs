@@ -1,0 +1,55 @@
+using Cria.Numerics.Kernels;
+using Cria.Numerics.Memory;
+using Cria.Numerics.Threading;
+
+namespace Cria.Core.Training.Ops;
+
+/// <summary>
+/// A frozen linear layer y = x·Wᵀ, forward and backward. The forward is the inference matmul (W in
+/// its stored type; quantized W meet 8-bit activations, as in inference); the backward gives only
+/// the input gradient dx = dy·W (<see cref="InputGradient"/>: W dequantized panel by panel, never
+/// copied whole). W gets no gradient: it is frozen. The straight-through reading of the quantized
+/// forward (the backward treats it as exact) is QLoRA's.
+/// Shapes: x, dx [n, in]; y, dy [n, out]; W [out, in].
+/// </summary>
+internal static class FrozenLinearOp
+{
+    public static void Forward(ComputePool pool, WeightMatrix w, float[] x, float[] y, int n) =>
+        MatMul.Run(pool, w, x.AsSpan(0, n * w.Cols), y.AsSpan(0, n * w.Rows), n);
+
+    /// <summary>dx (+)= dy·W.</summary>
+    public static void Backward(ComputePool pool, WeightMatrix w, float[] dy, float[] dx, int n, bool accumulate) =>
+        InputGradient.Run(pool, w, dy.AsSpan(0, n * w.Rows), dx.AsSpan(0, n * w.Cols), n, accumulate);
+
+    /// <summary>Scalar reference in double: y [n, out] = x·Wᵀ with W [out, in] as doubles.</summary>
+    public static void ForwardReference(double[] w, int outDim, int inDim, double[] x, double[] y, int n)
+    {
+        for (int t = 0; t < n; t++)
+        {
+            for (int o = 0; o < outDim; o++)
+            {
+                double s = 0;
+                for (int i = 0; i < inDim; i++)
+                {
+                    s += w[o * inDim + i] * x[t * inDim + i];
+                }
+                y[t * outDim + o] = s;
+            }
+        }
+    }
+
+    /// <summary>Scalar reference in double of the backward: dx [n, in] += dy·W.</summary>
+    public static void BackwardReference(double[] w, int outDim, int inDim, double[] dy, double[] dx, int n)
+    {
+        for (int t = 0; t < n; t++)
+        {
+            for (int o = 0; o < outDim; o++)
+            {
+                for (int i = 0; i < inDim; i++)
+                {
+                    dx[t * inDim + i] += dy[t * outDim + o] * w[o * inDim + i];
+                }
+            }
+        }
+    }
+}
