@@ -138,7 +138,9 @@ internal sealed partial class LoraNetwork
         }
         var normed = new float[n * dim];
         RmsNormOp.Forward(_inputs[_c.BlockCount], _model.Weights.OutputNorm, _c.RmsEpsilon, normed, _finalRstd, n);
-        MatMul.Run(_pool, _model.Weights.Output, normed, logits[..(n * VocabSize)], n);
+        var all = new float[n * VocabSize];
+        FrozenLinearOp.Forward(_pool, _model.Weights.Output, normed, all, n);
+        all.CopyTo(logits);
     }
 
     private void Begin(TrainingWindow window, float dropout, ulong maskSeed)
@@ -180,7 +182,7 @@ internal sealed partial class LoraNetwork
 
         // Attention block.
         RmsNormOp.Forward(x, w.AttnNorm, c.RmsEpsilon, a.Xn, a.Rstd1, n);
-        MatMul.Run(_pool, a.Xn.AsSpan(0, n * dim), n, w.Wq, a.Q, w.Wk, a.K, w.Wv, a.V);
+        FrozenLinearOp.Forward(_pool, a.Xn, n, w.Wq, a.Q, w.Wk, a.K, w.Wv, a.V);
         LoraForward(l, LoraTarget.Q, a, a.Xn, a.Q, n);
         LoraForward(l, LoraTarget.K, a, a.Xn, a.K, n);
         LoraForward(l, LoraTarget.V, a, a.Xn, a.V, n);
@@ -203,7 +205,7 @@ internal sealed partial class LoraNetwork
 
         // Feed-forward block.
         RmsNormOp.Forward(a.X2, w.FfnNorm, c.RmsEpsilon, a.Xn2, a.Rstd2, n);
-        MatMul.Run(_pool, a.Xn2.AsSpan(0, n * dim), n, w.Gate, a.G, w.Up, a.U);
+        FrozenLinearOp.Forward(_pool, a.Xn2, n, w.Gate, a.G, w.Up, a.U);
         LoraForward(l, LoraTarget.Gate, a, a.Xn2, a.G, n);
         LoraForward(l, LoraTarget.Up, a, a.Xn2, a.U, n);
         int ffn = n * c.FeedForwardLength;
@@ -254,7 +256,7 @@ internal sealed partial class LoraNetwork
                 targets[i] = window.Targets[t];
                 RmsNormOp.Forward(xf.AsSpan(t * dim, dim), _model.Weights.OutputNorm, _c.RmsEpsilon, _headNormed.AsSpan(i * dim, dim), _finalRstd.AsSpan(t, 1), 1);
             }
-            MatMul.Run(_pool, _model.Weights.Output, _headNormed.AsSpan(0, m * dim), _headLogits.AsSpan(0, m * vocab), m);
+            FrozenLinearOp.Forward(_pool, _model.Weights.Output, _headNormed, _headLogits, m);
             _crossEntropy.Run(_pool, _headLogits, vocab, targets.AsSpan(0, m), _headLosses, gradScale);
             for (int i = 0; i < m; i++)
             {

@@ -5,7 +5,7 @@ using Cria.Numerics.Threading;
 
 namespace Cria.Numerics.Tests.Kernels;
 
-/// <summary>The training matmul kernels (dx = dy·W over stored weights, and its register-blocked core) against their scalar references.</summary>
+/// <summary>The training matmul kernels (y = x·Wᵀ and dx = dy·W over stored weights, and their register-blocked core) against their scalar references.</summary>
 public sealed class InputGradientTests
 {
     private static float[] RandomFloats(Random rng, int n)
@@ -88,6 +88,56 @@ public sealed class InputGradientTests
                 Assert.Equal(expected[i], got[i], 1e-4f * (1 + Math.Abs(expected[i])) * MathF.Sqrt(rows));
             }
         }
+    }
+
+    [Theory]
+    [InlineData(GgmlType.F32, 172, 64, 5, 1)]
+    [InlineData(GgmlType.F32, 300, 270, 9, 2)]
+    [InlineData(GgmlType.F16, 96, 530, 4, 2)]
+    [InlineData(GgmlType.BF16, 64, 12, 3, 2)]
+    [InlineData(GgmlType.Q8_0, 544, 33, 6, 2)]
+    [InlineData(GgmlType.Q4_0, 96, 65, 7, 3)]
+    [InlineData(GgmlType.Q4_K, 512, 20, 2, 2)]
+    [InlineData(GgmlType.Q6_K, 768, 9, 13, 2)]
+    public void PanelMatMul_matches_the_scalar_reference(GgmlType type, int cols, int rows, int n, int threads)
+    {
+        var rng = new Random(cols * 3 + rows);
+        using NativeBuffer buf = Matrix(rng, type, rows, cols, out WeightMatrix w);
+        float[] x = RandomFloats(rng, n * cols);
+        var expected = new float[n * rows];
+        PanelMatMul.Reference(w, x, expected, n);
+        float[] got = RandomFloats(rng, n * rows); // overwritten
+        using var pool = new ComputePool(threads);
+        PanelMatMul.Run(pool, w, x, got, n);
+        for (int i = 0; i < expected.Length; i++)
+        {
+            // The same products summed in 256-column chunks: equal up to float rounding.
+            Assert.Equal(expected[i], got[i], 1e-4f * (1 + Math.Abs(expected[i])) * MathF.Sqrt(cols));
+        }
+        var one = new float[n * rows];
+        using var single = new ComputePool(1);
+        PanelMatMul.Run(single, w, x, one, n);
+        Assert.Equal(one, got);
+    }
+
+    private static NativeBuffer Matrix(Random rng, GgmlType type, int rows, int cols, out WeightMatrix w)
+    {
+        float[] wf = RandomFloats(rng, rows * cols);
+        long rowBytes = GgmlTypes.RowBytes(type, cols);
+        var buf = new NativeBuffer(rowBytes * rows);
+        for (int r = 0; r < rows; r++)
+        {
+            if (type == GgmlType.F32)
+            {
+                System.Runtime.InteropServices.MemoryMarshal.AsBytes(wf.AsSpan(r * cols, cols)).CopyTo(buf.Span(r * rowBytes, (int)rowBytes));
+            }
+            else
+            {
+                Quantize.Row(type, wf.AsSpan(r * cols, cols), buf.Span(r * rowBytes, (int)rowBytes));
+            }
+        }
+        w = buf.Matrix(type, 0, rows, cols);
+        return buf;
     }
 
     [Fact]

@@ -1,0 +1,194 @@
+using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
+
+using Cria.Numerics.Memory;
+using Cria.Numerics.Quants;
+using Cria.Numerics.Threading;
+
+namespace Cria.Numerics.Kernels;
+
+/// <summary>
+/// y [n, rows] = x [n, cols] · Wᵀ in float, for the large batches of training: each work item owns a
+/// panel of 256 output rows for a block of tokens, dequantizes a chunk of 256 columns of those rows,
+/// transposes it into per-worker scratch (Wᵀ chunk [256, 256]) and runs <see cref="PanelGemm"/> over it,
+/// so the weights stay in their stored type and every y element is summed by one thread in column
+/// order (independent of the thread count). Unlike <see cref="MatMul"/> the activations are not
+/// quantized, so for float weights it equals MatMul up to summation order. Needs W in row layout.
+/// </summary>
+public static unsafe class PanelMatMul
+{
+    private const int PanelRows = 256;
+    private const int ChunkCols = 256;
+
+    [ThreadStatic]
+    private static ForwardJob? t_job;
+
+    public static void Run(ComputePool pool, WeightMatrix w, ReadOnlySpan<float> x, Span<float> y, int n)
+    {
+        ArgumentNullException.ThrowIfNull(pool);
+        if (w.Layout != WeightLayout.Rows)
+        {
+            throw new ArgumentException("PanelMatMul needs a weight matrix in row layout");
+        }
+        if (n < 0 || x.Length < (long)n * w.Cols || y.Length < (long)n * w.Rows)
+        {
+            throw new ArgumentException($"PanelMatMul: x needs [{n}, {w.Cols}] and y [{n}, {w.Rows}]; got {x.Length} and {y.Length} floats");
+        }
+        if (!Dequantize.IsSupported(w.Type))
+        {
+            throw new NotSupportedException($"tensor type {GgmlTypes.Name(w.Type)} is not supported");
+        }
+        if (n == 0)
+        {
+            return;
+        }
+        GgmlTypes.TryGetLayout(w.Type, out int blockSize, out _);
+        int chunk = blockSize >= ChunkCols ? blockSize : ChunkCols / blockSize * blockSize;
+        int panels = (w.Rows + PanelRows - 1) / PanelRows;
+        int wanted = pool.ThreadCount * 2;
+        int tokenBlocks = panels >= wanted ? 1 : Math.Min((wanted + panels - 1) / panels, (n + 3) / 4);
+        int tokensPerBlock = ((n + tokenBlocks - 1) / tokenBlocks + 3) / 4 * 4;
+        tokenBlocks = (n + tokensPerBlock - 1) / tokensPerBlock;
+        ForwardJob job = t_job ??= new ForwardJob();
+        job.EnsureScratch(pool.ThreadCount, PanelRows * chunk);
+        fixed (float* px = x)
+        fixed (float* py = y)
+        {
+            job.W = w;
+            job.X = px;
+            job.Y = py;
+            job.N = n;
+            job.Chunk = chunk;
+            job.Panels = panels;
+            job.TokensPerBlock = tokensPerBlock;
+            pool.For(job, panels * tokenBlocks);
+            job.W = default;
+            job.X = job.Y = null;
+        }
+    }
+
+    private sealed class ForwardJob : ParallelJob
+    {
+        public WeightMatrix W;
+        public float* X;
+        public float* Y;
+        public int N;
+        public int Chunk;
+        public int Panels;
+        public int TokensPerBlock;
+        private float[][] _rows = [];   // per worker: [PanelRows, chunk] dequantized
+        private float[][] _cols = [];   // per worker: [chunk, PanelRows] transposed
+
+        public void EnsureScratch(int threads, int floats)
+        {
+            if (_rows.Length < threads || _rows[0].Length < floats)
+            {
+                _rows = new float[threads][];
+                _cols = new float[threads][];
+                for (int i = 0; i < threads; i++)
+                {
+                    _rows[i] = GC.AllocateUninitializedArray<float>(floats, pinned: true);
+                    _cols[i] = GC.AllocateUninitializedArray<float>(floats, pinned: true);
+                }
+            }
+        }
+
+        public override void Execute(int start, int end, int worker)
+        {
+            for (int item = start; item < end; item++)
+            {
+                int panel = item % Panels;
+                int t0 = item / Panels * TokensPerBlock;
+                int tn = Math.Min(TokensPerBlock, N - t0);
+                if (tn > 0)
+                {
+                    RunPanel(panel, t0, tn, worker);
+                }
+            }
+        }
+
+        private void RunPanel(int panel, int t0, int tn, int worker)
+        {
+            WeightMatrix w = W;
+            int r0 = panel * PanelRows;
+            int width = Math.Min(PanelRows, w.Rows - r0);
+            int cols = w.Cols;
+            int rows = w.Rows;
+            float* y = Y + (long)t0 * rows + r0;
+            for (int t = 0; t < tn; t++)
+            {
+                new Span<float>(y + (long)t * rows, width).Clear();
+            }
+            GgmlTypes.TryGetLayout(w.Type, out int blockSize, out int typeSize);
+            fixed (float* deq = _rows[worker])
+            fixed (float* bt = _cols[worker])
+            {
+                for (int c0 = 0; c0 < cols; c0 += Chunk)
+                {
+                    int kc = Math.Min(Chunk, cols - c0);
+                    long byteOffset = (long)c0 / blockSize * typeSize;
+                    int byteCount = kc / blockSize * typeSize;
+                    for (int r = 0; r < width; r++)
+                    {
+                        byte* row = (byte*)w.Data + (r0 + r) * w.RowBytes + byteOffset;
+                        var dst = new Span<float>(deq + (long)r * kc, kc);
+                        switch (w.Type)
+                        {
+                            case GgmlType.F32:
+                                new ReadOnlySpan<float>(row, kc).CopyTo(dst);
+                                break;
+                            case GgmlType.F16:
+                                TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(row, kc), dst);
+                                break;
+                            default:
+                                Dequantize.Row(w.Type, new ReadOnlySpan<byte>(row, byteCount), dst);
+                                break;
+                        }
+                    }
+                    Transpose(deq, width, kc, bt);
+                    PanelGemm.Run(X + (long)t0 * cols + c0, cols, bt, width, y, rows, tn, kc, width);
+                }
+            }
+        }
+
+        /// <summary>dst [cols, rows] = src [rows, cols]ᵀ, in 8×8 blocks so both sides stay in cache lines.</summary>
+        private static void Transpose(float* src, int rows, int cols, float* dst)
+        {
+            for (int r0 = 0; r0 < rows; r0 += 8)
+            {
+                int rn = Math.Min(8, rows - r0);
+                for (int c0 = 0; c0 < cols; c0 += 8)
+                {
+                    int cn = Math.Min(8, cols - c0);
+                    for (int r = 0; r < rn; r++)
+                    {
+                        float* s = src + (long)(r0 + r) * cols + c0;
+                        for (int c = 0; c < cn; c++)
+                        {
+                            dst[(long)(c0 + c) * rows + r0 + r] = s[c];
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>The scalar reference: whole rows dequantized, float sums in column order.</summary>
+    public static void Reference(WeightMatrix w, ReadOnlySpan<float> x, Span<float> y, int n)
+    {
+        var row = new float[w.Cols];
+        for (int r = 0; r < w.Rows; r++)
+        {
+            Dequantize.Row(w.Type, w.Row(r), row);
+            for (int t = 0; t < n; t++)
+            {
+                float s = 0;
+                for (int c = 0; c < w.Cols; c++)
+                {
+                    s = MathF.FusedMultiplyAdd(x[t * w.Cols + c], row[c], s);
+                }
+                y[t * w.Rows + r] = s;
+            }
+        }
+    }
+}
