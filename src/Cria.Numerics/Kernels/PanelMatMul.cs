@@ -12,8 +12,9 @@ namespace Cria.Numerics.Kernels;
 /// panel of 256 output rows for a block of tokens, dequantizes a chunk of 256 columns of those rows,
 /// transposes it into per-worker scratch (Wᵀ chunk [256, 256]) and runs <see cref="PanelGemm"/> over it,
 /// so the weights stay in their stored type and every y element is summed by one thread in column
-/// order (independent of the thread count). Unlike <see cref="MatMul"/> the activations are not
-/// quantized, so for float weights it equals MatMul up to summation order. Needs W in row layout.
+/// order (independent of the thread count). For float weights it equals <see cref="MatMul"/> up to
+/// summation order; for quantized weights it can round the activations as MatMul does, so it gives
+/// MatMul's products at about twice its speed on batches of hundreds of tokens. Needs W in row layout.
 /// </summary>
 public static unsafe class PanelMatMul
 {
@@ -23,7 +24,12 @@ public static unsafe class PanelMatMul
     [ThreadStatic]
     private static ForwardJob? t_job;
 
-    public static void Run(ComputePool pool, WeightMatrix w, ReadOnlySpan<float> x, Span<float> y, int n)
+    /// <param name="likeMatMul">
+    /// Round the activations as <see cref="MatMul"/> does for this weight type before the float GEMM (Q8
+    /// blocks of 32 for Q4_0 and Q8_0, Q8_K super-blocks for Q4_K and Q6_K): the products are then
+    /// those of MatMul's integer kernels, up to float rounding (~1e-6 relative), at panel speed.
+    /// </param>
+    public static void Run(ComputePool pool, WeightMatrix w, ReadOnlySpan<float> x, Span<float> y, int n, bool likeMatMul = false)
     {
         ArgumentNullException.ThrowIfNull(pool);
         if (w.Layout != WeightLayout.Rows)
@@ -51,6 +57,14 @@ public static unsafe class PanelMatMul
         tokenBlocks = (n + tokensPerBlock - 1) / tokensPerBlock;
         ForwardJob job = t_job ??= new ForwardJob();
         job.EnsureScratch(pool.ThreadCount, PanelRows * chunk);
+        if (likeMatMul)
+        {
+            ReadOnlySpan<float> rounded = job.RoundActivations(w.Type, x, n, w.Cols);
+            if (!rounded.IsEmpty)
+            {
+                x = rounded;
+            }
+        }
         fixed (float* px = x)
         fixed (float* py = y)
         {
@@ -78,6 +92,45 @@ public static unsafe class PanelMatMul
         public int TokensPerBlock;
         private float[][] _rows = [];   // per worker: [PanelRows, chunk] dequantized
         private float[][] _cols = [];   // per worker: [chunk, PanelRows] transposed
+        private readonly Dot.Q8Activations _q8 = new();
+        private readonly Dot.Q8KActivations _q8k = new();
+        private float[] _rounded = [];  // [n, cols] activations as d·q
+
+        /// <summary>x as MatMul's activation quantizer leaves it for weights of <paramref name="type"/> (empty: MatMul uses x as is).</summary>
+        public ReadOnlySpan<float> RoundActivations(GgmlType type, ReadOnlySpan<float> x, int n, int cols)
+        {
+            bool q8 = type is GgmlType.Q4_0 or GgmlType.Q8_0;
+            bool q8k = type is GgmlType.Q4_K or GgmlType.Q6_K;
+            if (!q8 && !q8k)
+            {
+                return default;
+            }
+            int count = n * cols;
+            if (_rounded.Length < count)
+            {
+                _rounded = GC.AllocateUninitializedArray<float>(count, pinned: true);
+            }
+            int block = q8 ? Dot.Q8Activations.Block : Dot.Q8KActivations.Block;
+            if (q8)
+            {
+                _q8.Quantize(x, n, cols);
+            }
+            else
+            {
+                _q8k.Quantize(x, n, cols);
+            }
+            sbyte[] qs = q8 ? _q8.Qs : _q8k.Qs;
+            float[] d = q8 ? _q8.D : _q8k.D;
+            for (int b = 0; b < count / block; b++)
+            {
+                float scale = d[b];
+                for (int i = b * block; i < (b + 1) * block; i++)
+                {
+                    _rounded[i] = scale * qs[i];
+                }
+            }
+            return _rounded.AsSpan(0, count);
+        }
 
         public void EnsureScratch(int threads, int floats)
         {

@@ -120,6 +120,30 @@ public sealed class InputGradientTests
         Assert.Equal(one, got);
     }
 
+    [Theory]
+    [InlineData(GgmlType.Q4_0, 256, 300, 9)]
+    [InlineData(GgmlType.Q8_0, 96, 40, 5)]
+    [InlineData(GgmlType.Q4_K, 512, 24, 6)]
+    [InlineData(GgmlType.Q6_K, 256, 17, 4)]
+    [InlineData(GgmlType.Q5_K, 256, 8, 3)]
+    [InlineData(GgmlType.F16, 64, 20, 5)]
+    public void PanelMatMul_like_MatMul_gives_MatMuls_products(GgmlType type, int cols, int rows, int n)
+    {
+        var rng = new Random(cols + rows * 5);
+        using NativeBuffer buf = Matrix(rng, type, rows, cols, out WeightMatrix w);
+        float[] x = RandomFloats(rng, n * cols);
+        var expected = new float[n * rows];
+        var got = new float[n * rows];
+        using var pool = new ComputePool(2);
+        MatMul.Run(pool, w, x, expected, n);
+        PanelMatMul.Run(pool, w, x, got, n, likeMatMul: true);
+        for (int i = 0; i < expected.Length; i++)
+        {
+            // The same 8-bit activations: only float rounding of the sums differs.
+            Assert.Equal(expected[i], got[i], 2e-5f * (1 + Math.Abs(expected[i])) * MathF.Sqrt(cols));
+        }
+    }
+
     private static NativeBuffer Matrix(Random rng, GgmlType type, int rows, int cols, out WeightMatrix w)
     {
         float[] wf = RandomFloats(rng, rows * cols);

@@ -1,4 +1,3 @@
-using Cria.Numerics;
 using Cria.Numerics.Kernels;
 using Cria.Numerics.Memory;
 using Cria.Numerics.Threading;
@@ -7,7 +6,7 @@ namespace Cria.Core.Training.Ops;
 
 /// <summary>
 /// A frozen linear layer y = x·Wᵀ, forward and backward. The forward keeps W in its stored type
-/// (quantized W meet 8-bit activations, as in inference; see <see cref="IsFloat"/>); the backward gives only
+/// (quantized W meet 8-bit activations, as in inference); the backward gives only
 /// the input gradient dx = dy·W (<see cref="InputGradient"/>: W dequantized panel by panel, never
 /// copied whole). W gets no gradient: it is frozen. The straight-through reading of the quantized
 /// forward (the backward treats it as exact) is QLoRA's.
@@ -15,47 +14,24 @@ namespace Cria.Core.Training.Ops;
 /// </summary>
 internal static class FrozenLinearOp
 {
-    public static void Forward(ComputePool pool, WeightMatrix w, float[] x, float[] y, int n)
-    {
-        if (IsFloat(w))
-        {
-            PanelMatMul.Run(pool, w, x.AsSpan(0, n * w.Cols), y.AsSpan(0, n * w.Rows), n);
-        }
-        else
-        {
-            MatMul.Run(pool, w, x.AsSpan(0, n * w.Cols), y.AsSpan(0, n * w.Rows), n);
-        }
-    }
+    /// <summary>
+    /// y = x·Wᵀ through <see cref="PanelMatMul"/> with the activations rounded as the inference matmul
+    /// rounds them for W's type (8-bit blocks for Q4_0/Q8_0/Q4_K/Q6_K), so training logits equal
+    /// inference logits up to float summation order, at about twice MatMul's speed on training batches.
+    /// </summary>
+    public static void Forward(ComputePool pool, WeightMatrix w, float[] x, float[] y, int n) =>
+        PanelMatMul.Run(pool, w, x.AsSpan(0, n * w.Cols), y.AsSpan(0, n * w.Rows), n, likeMatMul: true);
 
-    /// <summary>Two or three matrices over one input (gate and up; q, k and v): one fused matmul for quantized weights.</summary>
+    /// <summary>Two or three matrices over one input (gate and up; q, k and v).</summary>
     public static void Forward(ComputePool pool, float[] x, int n, WeightMatrix w0, float[] y0, WeightMatrix w1, float[] y1, WeightMatrix? w2 = null, float[]? y2 = null)
     {
-        if (IsFloat(w0) || IsFloat(w1) || (w2 is { } f && IsFloat(f)))
+        Forward(pool, w0, x, y0, n);
+        Forward(pool, w1, x, y1, n);
+        if (w2 is { } m2)
         {
-            Forward(pool, w0, x, y0, n);
-            Forward(pool, w1, x, y1, n);
-            if (w2 is { } m2)
-            {
-                Forward(pool, m2, x, y2!, n);
-            }
-        }
-        else if (w2 is { } m2)
-        {
-            MatMul.Run(pool, x.AsSpan(0, n * w0.Cols), n, w0, y0, w1, y1, m2, y2);
-        }
-        else
-        {
-            MatMul.Run(pool, x.AsSpan(0, n * w0.Cols), n, w0, y0, w1, y1);
+            Forward(pool, m2, x, y2!, n);
         }
     }
-
-    /// <summary>
-    /// Float weights run through <see cref="PanelMatMul"/> (float activations, register-blocked: about twice
-    /// MatMul's speed on training batches, the same values up to summation order); quantized weights keep
-    /// MatMul's 8-bit activations, so the training forward equals inference (with float activations a
-    /// tiny Q4_0 model's logits move by ~7e-3).
-    /// </summary>
-    private static bool IsFloat(WeightMatrix w) => w.Type is GgmlType.F32 or GgmlType.F16 or GgmlType.BF16;
 
     /// <summary>dx (+)= dy·W.</summary>
     public static void Backward(ComputePool pool, WeightMatrix w, float[] dy, float[] dx, int n, bool accumulate) =>
