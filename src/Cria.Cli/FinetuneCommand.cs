@@ -33,13 +33,13 @@ internal static class FinetuneCommand
         var saveEvery = new Option<int>("--save-every") { Description = "write a checkpoint every N steps (besides the end)", DefaultValueFactory = _ => 0 };
         var resume = new Option<string?>("--resume") { Description = "continue from a checkpoint (same data and settings)" };
         var format = new Option<string>("--format") { Description = "gguf (llama.cpp's LoRA format) or peft (a folder: adapter_model.safetensors + adapter_config.json)", DefaultValueFactory = _ => "gguf" };
-        var keep = new Option<bool>("--keep-activations") { Description = "keep every layer's activations instead of recomputing them in the backward (faster, more memory)" };
+        var activations = new Option<string>("--activations") { Description = "auto (keep them if every layer's fit in 2 GiB), keep (fastest) or recompute (least memory: each layer is recomputed from its input in the backward)", DefaultValueFactory = _ => "auto" };
         var output = new Option<string>("--output", "-o") { Description = "adapter to write (a .gguf file, or a folder with --format peft)", Required = true };
         var threads = CommonOptions.Threads();
         var cmd = new Command("finetune", "Train a LoRA adapter on a frozen base model (F32, F16 or quantized) from a JSONL file, on the CPU.")
         {
             model, data, eval, rank, alpha, dropout, targets, lr, epochs, steps, batch, accum, ctx, seed, warmup, weightDecay, clip,
-            evalEvery, saveEvery, resume, format, keep, output, threads,
+            evalEvery, saveEvery, resume, format, activations, output, threads,
         };
         cmd.SetAction(p => CliErrors.Run(() =>
         {
@@ -70,7 +70,13 @@ internal static class FinetuneCommand
                     WeightDecay = p.GetValue(weightDecay),
                     ClipNorm = p.GetValue(clip),
                     SaveEvery = p.GetValue(saveEvery),
-                    Recompute = !p.GetValue(keep),
+                    Activations = p.GetValue(activations) switch
+                    {
+                        "auto" => ActivationMode.Auto,
+                        "keep" => ActivationMode.Keep,
+                        "recompute" => ActivationMode.Recompute,
+                        var other => throw new UserException($"--activations must be auto, keep or recompute, got \"{other}\""),
+                    },
                 },
             };
             return run.Execute();
@@ -178,7 +184,7 @@ internal sealed class FinetuneRun
         double epochs = (double)steps * perStep / train.Windows.Count;
         string resuming = trainer.Step > 0 ? string.Create(s_inv, $"; resuming at step {trainer.Step}") : "";
         Console.Error.WriteLine(string.Create(s_inv,
-            $"training: {steps:N0} steps of {perStep} window(s) ({epochs:0.##} epochs), LoRA rank {options.Rank} alpha {options.Alpha} on {TargetNames.Format(targets)}, {trainer.Parameters.Count:N0} trainable parameters, lr {options.LearningRate:G3}, {trainer.ActivationBytes / (1 << 20):N0} MiB of activations{resuming}"));
+            $"training: {steps:N0} steps of {perStep} window(s) ({epochs:0.##} epochs), LoRA rank {options.Rank} alpha {options.Alpha} on {TargetNames.Format(targets)}, {trainer.Parameters.Count:N0} trainable parameters, lr {options.LearningRate:G3}, {trainer.ActivationBytes / (1 << 20):N0} MiB of activations ({(trainer.Recomputes ? "recomputed" : "kept")}){resuming}"));
 
         using var cancel = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, args) =>

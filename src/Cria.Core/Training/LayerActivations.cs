@@ -50,6 +50,10 @@ internal sealed class LayerActivations
     public float[] H { get; }      // silu(G)·U [n, ff]
     public float[][] R { get; }    // per target: A·x̃ [n, rank]
 
+    /// <summary>Floats one block's activations take for <paramref name="capacity"/> tokens.</summary>
+    public static long FloatsFor(ModelConfig c, int capacity, int rank, IReadOnlyList<LoraTarget> targets) =>
+        (long)capacity * (4L * c.EmbeddingLength + 2 + 2L * c.QDim + 2L * c.KvDim + c.HeadCount + 3L * c.FeedForwardLength + (long)rank * targets.Distinct().Count());
+
     /// <summary>Floats held (for memory estimates).</summary>
     public long Floats => Xn.Length + Rstd1.Length + Q.Length + K.Length + V.Length + Lse.Length + Att.Length + X2.Length + Xn2.Length
         + Rstd2.Length + G.Length + U.Length + H.Length + R.Sum(r => (long)r.Length);

@@ -45,8 +45,11 @@ public sealed class LoraTrainer
         _train = train;
         _eval = eval;
         _state = state;
-        int longest = train.Windows.Concat(eval?.Windows ?? []).Max(w => w.Length);
-        _network = new LoraNetwork(model.Model, state.Parameters, Math.Min(longest, state.Options.Context), state.Options.Recompute);
+        int longest = Math.Min(train.Windows.Concat(eval?.Windows ?? []).Max(w => w.Length), state.Options.Context);
+        TrainingOptions o = state.Options;
+        long keptBytes = 4L * model.Config.BlockCount * LayerActivations.FloatsFor(model.Config, longest, o.Rank, o.Targets);
+        bool recompute = o.Activations == ActivationMode.Recompute || (o.Activations == ActivationMode.Auto && keptBytes > o.ActivationBudget);
+        _network = new LoraNetwork(model.Model, state.Parameters, longest, recompute);
     }
 
     private static TrainerState Fresh(BaseModel model, PackedDataset train, TrainingOptions options)
@@ -104,7 +107,7 @@ public sealed class LoraTrainer
         CheckData(train, options);
         var state = new TrainerState
         {
-            Options = saved.Options with { EvalEvery = options.EvalEvery, SaveEvery = options.SaveEvery, Recompute = options.Recompute },
+            Options = saved.Options with { EvalEvery = options.EvalEvery, SaveEvery = options.SaveEvery, Activations = options.Activations, ActivationBudget = options.ActivationBudget },
             Parameters = saved.Parameters,
             Optimizer = saved.Optimizer,
             Log = saved.Log,
@@ -154,6 +157,9 @@ public sealed class LoraTrainer
 
     /// <summary>Activation and gradient memory of the network, in bytes (weights and LoRA state not included).</summary>
     public long ActivationBytes => _network.ActivationBytes;
+
+    /// <summary>Whether blocks are recomputed in the backward (see <see cref="ActivationMode"/>).</summary>
+    public bool Recomputes => _network.Recompute;
 
     /// <summary>The window read by micro-batch <paramref name="index"/> (counting from the start of the run).</summary>
     private TrainingWindow WindowAt(long index)

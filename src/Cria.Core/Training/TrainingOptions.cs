@@ -2,9 +2,22 @@ using Cria.Core.Models;
 
 namespace Cria.Core.Training;
 
+/// <summary>How training treats the activations inside a block between forward and backward.</summary>
+public enum ActivationMode
+{
+    /// <summary>Keep them when every block's fit <see cref="TrainingOptions.ActivationBudget"/>, else recompute.</summary>
+    Auto,
+
+    /// <summary>Keep only each block's input and recompute the block in the backward (activation checkpointing: least memory, one more forward per step).</summary>
+    Recompute,
+
+    /// <summary>Keep every block's activations (fastest, most memory).</summary>
+    Keep,
+}
+
 /// <summary>
 /// Hyperparameters of a LoRA fine-tune. Everything here except <see cref="EvalEvery"/>,
-/// <see cref="SaveEvery"/> and <see cref="Recompute"/> shapes the loss trajectory, so a checkpoint
+/// <see cref="SaveEvery"/> and <see cref="Activations"/> shapes the loss trajectory, so a checkpoint
 /// records it and a resume must ask for the same.
 /// </summary>
 public sealed record TrainingOptions
@@ -56,8 +69,11 @@ public sealed record TrainingOptions
     /// <summary>Checkpoint every this many steps (0: only at the end).</summary>
     public int SaveEvery { get; init; }
 
-    /// <summary>Keep one block's activations and recompute the others in the backward (less memory, one more forward per step).</summary>
-    public bool Recompute { get; init; } = true;
+    /// <summary>Whether a block's activations are kept from the forward or recomputed from its input in the backward.</summary>
+    public ActivationMode Activations { get; init; } = ActivationMode.Auto;
+
+    /// <summary>With <see cref="ActivationMode.Auto"/>, keep every block's activations when they take at most this many bytes.</summary>
+    public long ActivationBudget { get; init; } = 2L << 30;
 
     /// <summary>Windows per optimizer step.</summary>
     public int WindowsPerStep => Batch * GradAccum;

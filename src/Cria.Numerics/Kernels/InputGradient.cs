@@ -1,6 +1,3 @@
-using System.Numerics.Tensors;
-using System.Runtime.InteropServices;
-
 using Cria.Numerics.Memory;
 using Cria.Numerics.Quants;
 using Cria.Numerics.Threading;
@@ -176,14 +173,7 @@ public static unsafe class InputGradient
                         {
                             var src = new ReadOnlySpan<byte>((byte*)w.Data + (r0 + r) * w.RowBytes + byteOffset, byteCount);
                             var dst = new Span<float>(s + (long)r * width, width);
-                            if (w.Type == GgmlType.F16)
-                            {
-                                TensorPrimitives.ConvertToSingle(MemoryMarshal.Cast<byte, Half>(src), dst);
-                            }
-                            else
-                            {
-                                Dequantize.Row(w.Type, src, dst);
-                            }
+                            RowDequantizer.Run(w.Type, src, dst);
                         }
                         b = s;
                         ldb = width;

@@ -1,6 +1,3 @@
-using System.Numerics.Tensors;
-using System.Runtime.InteropServices;
-
 using Cria.Numerics.Memory;
 using Cria.Numerics.Quants;
 using Cria.Numerics.Threading;
@@ -184,19 +181,7 @@ public static unsafe class PanelMatMul
                     for (int r = 0; r < width; r++)
                     {
                         byte* row = (byte*)w.Data + (r0 + r) * w.RowBytes + byteOffset;
-                        var dst = new Span<float>(deq + (long)r * kc, kc);
-                        switch (w.Type)
-                        {
-                            case GgmlType.F32:
-                                new ReadOnlySpan<float>(row, kc).CopyTo(dst);
-                                break;
-                            case GgmlType.F16:
-                                TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(row, kc), dst);
-                                break;
-                            default:
-                                Dequantize.Row(w.Type, new ReadOnlySpan<byte>(row, byteCount), dst);
-                                break;
-                        }
+                        RowDequantizer.Run(w.Type, new ReadOnlySpan<byte>(row, byteCount), new Span<float>(deq + (long)r * kc, kc));
                     }
                     Transpose(deq, width, kc, bt);
                     PanelGemm.Run(X + (long)t0 * cols + c0, cols, bt, width, y, rows, tn, kc, width);

@@ -144,6 +144,27 @@ public sealed class InputGradientTests
         }
     }
 
+    [Theory]
+    [InlineData(GgmlType.F32)]
+    [InlineData(GgmlType.F16)]
+    [InlineData(GgmlType.Q4_0)]
+    [InlineData(GgmlType.Q8_0)]
+    [InlineData(GgmlType.Q4_K)]
+    public void RowDequantizer_is_bit_identical_to_the_scalar_dequantizer(GgmlType type)
+    {
+        var rng = new Random((int)type);
+        const int cols = 512;
+        using NativeBuffer buf = Matrix(rng, type, 3, cols, out WeightMatrix w);
+        for (int r = 0; r < 3; r++)
+        {
+            var expected = new float[cols];
+            var got = new float[cols];
+            Dequantize.Row(type, w.Row(r), expected);
+            RowDequantizer.Run(type, w.Row(r), got);
+            Assert.Equal(expected, got);
+        }
+    }
+
     private static NativeBuffer Matrix(Random rng, GgmlType type, int rows, int cols, out WeightMatrix w)
     {
         float[] wf = RandomFloats(rng, rows * cols);
