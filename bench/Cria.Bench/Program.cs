@@ -8,6 +8,7 @@ using Cria.Bench;
 //   quants  --model F [--rows 256]   (Cria's block formats against ggml's, bit for bit)
 //   serve   --model F [--clients 1,4,8,16] [--gen 64] [--threads 2] [--prefix-tokens 1000] [--rounds 1]   (Cria's server under concurrent streaming clients)
 //   batchstep --model F [--threads 2] [--steps 20] [--context 64]   (ms per batched decode step vs prefill chunk)
+//   train   --model F [--threads 2] [--ctx 256] [--rank 8] [--targets all] [--steps 3] [--warmup 1] [--activations auto|keep|recompute]   (LoRA training tokens/s)
 //   memory  --engine cria|llama.cpp|none ...   (the child process of bench's memory phase)
 string mode = args.Length > 0 && !args[0].StartsWith("--", StringComparison.Ordinal) ? args[0] : "bench";
 string[] rest = args.Length > 0 && args[0] == mode ? args[1..] : args;
@@ -23,7 +24,8 @@ try
         "memory" => BenchMode.RunMemoryChild(options),
         "serve" => ServeMode.Run(options),
         "batchstep" => BatchStepMode.Run(options),
-        _ => throw new ArgumentException($"unknown mode \"{mode}\" (compare, bench, quants, synth, serve)"),
+        "train" => TrainMode.Run(options),
+        _ => throw new ArgumentException($"unknown mode \"{mode}\" (compare, bench, quants, synth, serve, batchstep, train)"),
     };
 }
 catch (ArgumentException e)
