@@ -139,6 +139,11 @@ internal sealed class FinetuneRun
         {
             throw new UserException($"checkpoint not found: {Resume}");
         }
+        string? outDir = Path.GetDirectoryName(Path.GetFullPath(Path.TrimEndingDirectorySeparator(Output)));
+        if (outDir is not null)
+        {
+            Directory.CreateDirectory(outDir); // fail now, not after training, if the adapter cannot be written there
+        }
         string modelPath = ModelPaths.Resolve(Model);
         using BaseModel baseModel = BaseModel.Load(modelPath, CommonOptions.Pool(Threads));
         int context = Context > 0 ? Context : Math.Min(512, baseModel.Config.ContextLength);
