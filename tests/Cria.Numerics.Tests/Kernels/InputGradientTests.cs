@@ -150,6 +150,8 @@ public sealed class InputGradientTests
     [InlineData(GgmlType.Q4_0)]
     [InlineData(GgmlType.Q8_0)]
     [InlineData(GgmlType.Q4_K)]
+    [InlineData(GgmlType.Q6_K)]
+    [InlineData(GgmlType.Q5_K)]
     public void RowDequantizer_is_bit_identical_to_the_scalar_dequantizer(GgmlType type)
     {
         var rng = new Random((int)type);
