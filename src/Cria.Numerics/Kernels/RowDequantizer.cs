@@ -31,6 +31,9 @@ public static class RowDequantizer
             case GgmlType.F16:
                 TensorPrimitives.ConvertToSingle(MemoryMarshal.Cast<byte, Half>(src)[..dst.Length], dst);
                 break;
+            case GgmlType.BF16:
+                BF16(MemoryMarshal.Cast<byte, ushort>(src), dst);
+                break;
             case GgmlType.Q4_0:
                 Q4_0(src, dst);
                 break;
@@ -54,6 +57,26 @@ public static class RowDequantizer
         if (dst.Length % blockSize != 0 || src.Length != dst.Length / blockSize * typeSize)
         {
             throw new ArgumentException($"dequantizing needs whole blocks: {src.Length} bytes for {dst.Length} values");
+        }
+    }
+
+    /// <summary>BF16: the upper half of a float32.</summary>
+    private static void BF16(ReadOnlySpan<ushort> src, Span<float> dst)
+    {
+        if (src.Length != dst.Length)
+        {
+            throw new ArgumentException($"dequantizing needs {dst.Length} BF16 values, got {src.Length}");
+        }
+        int i = 0;
+        for (; i + 8 <= dst.Length; i += 8)
+        {
+            (Vector128<uint> a, Vector128<uint> b) = Vector128.Widen(Vector128.LoadUnsafe(ref Unsafe.Add(ref MemoryMarshal.GetReference(src), i)));
+            Vector128.ShiftLeft(a, 16).AsSingle().StoreUnsafe(ref Unsafe.Add(ref MemoryMarshal.GetReference(dst), i));
+            Vector128.ShiftLeft(b, 16).AsSingle().StoreUnsafe(ref Unsafe.Add(ref MemoryMarshal.GetReference(dst), i + 4));
+        }
+        for (; i < dst.Length; i++)
+        {
+            dst[i] = BitConverter.Int32BitsToSingle(src[i] << 16);
         }
     }
 
