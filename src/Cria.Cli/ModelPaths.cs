@@ -57,11 +57,11 @@ internal static class ModelPaths
         foreach (string spec in specs)
         {
             (string path, float scale) = ParseAdapterSpec(spec);
-            if (!File.Exists(path))
+            if (!File.Exists(path) && !Directory.Exists(path))
             {
                 throw new UserException($"adapter file not found: {path}");
             }
-            adapters.Add(new Core.Models.ActiveAdapter(Core.Models.LoraAdapter.Load(path, config), scale));
+            adapters.Add(new Core.Models.ActiveAdapter(Directory.Exists(path) ? Core.Formats.PeftAdapter.Load(path, config) : Core.Models.LoraAdapter.Load(path, config), scale));
         }
         return adapters;
     }

@@ -19,6 +19,7 @@ internal static class Program
             SynthCommand.Create(),
             QuantizeCommand.Create(),
             MergeCommand.Create(),
+            FinetuneCommand.Create(),
             SelfTestCommand.Create(),
             ServeCommand.Create(),
             KeysCommand.Create(),

@@ -408,7 +408,7 @@ public sealed class LlamaModel : IDisposable
     /// θ_i = base^(−2i/d) for each rotated pair, divided by the linear scaling factor, or by
     /// rope_freqs[i] for llama3-style scaling (as llama.cpp applies freq_factors).
     /// </summary>
-    private static float[] RopeFrequencies(ModelConfig c, float[]? factors)
+    internal static float[] RopeFrequencies(ModelConfig c, float[]? factors)
     {
         int pairs = c.RopeDimensions / 2;
         var f = new float[pairs];
