@@ -55,6 +55,14 @@ internal sealed class LlamaCppEngine : IEngine
 
     public string Name => "llama.cpp";
 
+    /// <summary>Applies a LoRA adapter file (llama.cpp's GGUF LoRA format) at <paramref name="scale"/> to every later evaluation.</summary>
+    public void SetAdapter(string path, float scale)
+    {
+        LLama.Native.LoraAdapter adapter = _model.LoadLoraFromFile(path);
+        var adapters = new (LLama.Native.LoraAdapter, float)[] { (adapter, scale) };
+        _context.SetLoraAdapters(adapters);
+    }
+
     public int VocabSize => _model.Vocab.Count;
 
     /// <summary>The token that replaces the first one of each perplexity chunk, or -1 when the vocabulary adds none (llama-perplexity's rule).</summary>

@@ -11,6 +11,7 @@ using Cria.Bench;
 //   grammar [--vocab GGUF|tokenizer.json] [--schema FILE --text FILE] [--reps 5] [--model F --gen 64 --threads 2]   (ms per full grammar mask on a 32k vocabulary; decode tok/s with and without it)
 //   kernels --model F [--threads 2] [--reps 30]   (GB/s of each decode matvec and its fraction of the read bandwidth)
 //   train   --model F [--threads 2] [--ctx 256] [--rank 8] [--targets all] [--steps 3] [--warmup 1] [--activations auto|keep|recompute]   (LoRA training tokens/s)
+//   lora    --model F --adapter A [--scale 1] [--prompt TEXT] [--gen 16]   (a Cria-written LoRA adapter in llama.cpp and in Cria: logits and greedy text)
 //   memory  --engine cria|llama.cpp|none ...   (the child process of bench's memory phase)
 string mode = args.Length > 0 && !args[0].StartsWith("--", StringComparison.Ordinal) ? args[0] : "bench";
 string[] rest = args.Length > 0 && args[0] == mode ? args[1..] : args;
@@ -29,7 +30,8 @@ try
         "kernels" => KernelsMode.Run(options),
         "grammar" => GrammarMode.Run(options),
         "train" => TrainMode.Run(options),
-        _ => throw new ArgumentException($"unknown mode \"{mode}\" (compare, bench, quants, synth, serve, batchstep, grammar, kernels, train)"),
+        "lora" => LoraMode.Run(options),
+        _ => throw new ArgumentException($"unknown mode \"{mode}\" (compare, bench, quants, synth, serve, batchstep, grammar, kernels, train, lora)"),
     };
 }
 catch (ArgumentException e)
