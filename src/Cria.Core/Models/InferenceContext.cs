@@ -145,6 +145,10 @@ public sealed class InferenceContext
     internal void PublishFullBlocks(int from)
     {
         int bs = Pool.BlockSize;
+        if (from / bs >= Position / bs)
+        {
+            return; // no block became full in this step (the usual decode step)
+        }
         int salt = Pool.SaltOf(AdaptersKey);
         for (int b = from / bs; b < Position / bs; b++)
         {

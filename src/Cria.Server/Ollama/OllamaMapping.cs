@@ -26,7 +26,6 @@ internal static class OllamaMapping
         {
             throw ApiException.BadRequest("'messages' must be a non-empty array", "messages");
         }
-        RejectUnsupported(body.Format);
         ToolRequest? tools = ToolRequest.Parse(body.Tools, null);
         var chat = new List<ChatMessage>(messages.Count);
         for (int i = 0; i < messages.Count; i++)
@@ -57,7 +56,6 @@ internal static class OllamaMapping
 
     public static GenerationRequest ToRequest(OllamaGenerateRequest body)
     {
-        RejectUnsupported(body.Format);
         if (body.Images is { Count: > 0 })
         {
             throw ApiException.BadRequest("images are not supported", "images");
@@ -176,12 +174,6 @@ internal static class OllamaMapping
         }
         totalSeconds = Math.Min(totalSeconds, 100.0 * 365 * 86400);
         return TimeSpan.FromSeconds(negative ? -totalSeconds : totalSeconds);
-    }
-
-    private static void RejectUnsupported(JsonElement? format)
-    {
-        // Structured output is supported now (see WithFormat); nothing else is rejected here.
-        _ = format;
     }
 
     /// <summary>Ollama's <c>format</c> ("json" or a JSON Schema) as a grammar on the request's sampling.</summary>
