@@ -136,6 +136,21 @@ public sealed class GgufFile : IDisposable
         return _file.Matrix(tensor.Type, tensor.FileOffset, (int)tensor.Rows, (int)tensor.Dimensions[0]);
     }
 
+    /// <summary>
+    /// Copies bytes [<paramref name="offset"/>, offset+destination.Length) of a tensor's data with a
+    /// positioned read (see <see cref="MappedFile.ReadAt"/>): for scattered small reads that should
+    /// not make the mapping resident.
+    /// </summary>
+    public void ReadTensor(GgufTensorInfo tensor, long offset, Span<byte> destination)
+    {
+        ArgumentNullException.ThrowIfNull(tensor);
+        if (offset < 0 || offset > tensor.ByteSize || destination.Length > tensor.ByteSize - offset)
+        {
+            throw new ArgumentOutOfRangeException(nameof(offset), $"{FilePath}: bytes [{offset}, {offset}+{destination.Length}) are outside tensor {tensor.Name} ({tensor.ByteSize} bytes)");
+        }
+        _file.ReadAt(tensor.FileOffset + offset, destination);
+    }
+
     /// <summary>Drops a tensor's pages from this process's resident set (after its data was copied elsewhere).</summary>
     public void ReleasePages(GgufTensorInfo tensor)
     {

@@ -286,7 +286,7 @@ public sealed class LlamaModel : IDisposable
             for (int i = 0; i < chunk.Count; i++)
             {
                 int t = chunk.Offset + i;
-                Dequantize.Row(Weights.TokenEmbedding.Type, Weights.TokenEmbedding.Row(tokens[t]), a.X.AsSpan(t * dim, dim));
+                Weights.Embeddings.Lookup(tokens[t], a.X.AsSpan(t * dim, dim));
                 Rope.Angles(start + i, _invFreq, a.RopeCos.AsSpan(t * pairs, pairs), a.RopeSin.AsSpan(t * pairs, pairs));
             }
         }

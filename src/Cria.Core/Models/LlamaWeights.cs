@@ -31,6 +31,7 @@ public sealed class LayerWeights
 public sealed class LlamaWeights
 {
     public required WeightMatrix TokenEmbedding { get; init; }  // [vocab, dim]
+    public required EmbeddingTable Embeddings { get; init; }    // the same rows, read for lookups without mapping them
     public required LayerWeights[] Layers { get; init; }
     public required float[] OutputNorm { get; init; }           // [dim]
     public required WeightMatrix Output { get; init; }          // [vocab, dim] (= TokenEmbedding when tied)
@@ -105,6 +106,7 @@ public sealed class LlamaWeights
         return new LlamaWeights
         {
             TokenEmbedding = embd,
+            Embeddings = new EmbeddingTable(file, binder.Find("token_embd.weight"), embd),
             Layers = layers,
             OutputNorm = binder.Vector("output_norm.weight", c.EmbeddingLength),
             Output = output,
@@ -149,8 +151,7 @@ public sealed class LlamaWeights
             Parallel.For(0, work.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i =>
             {
                 results[i] = Repacker.Repack(work[i].Matrix);
-                // A tied token_embd stays in the file's layout for row lookups too, but only the
-                // rows a prompt touches need to be resident: they fault back in on demand.
+                // A tied token_embd is released too: lookups read its rows without the mapping.
                 file.ReleasePages(work[i].Tensor);
             });
             for (int i = 0; i < work.Count; i++)
@@ -160,7 +161,7 @@ public sealed class LlamaWeights
             }
         }
 
-        private GgufTensorInfo Find(string name) =>
+        public GgufTensorInfo Find(string name) =>
             file.TryGetTensor(name, out GgufTensorInfo t) ? t : throw new ModelException($"{file.FilePath}: tensor {name} is missing");
 
         /// <summary>A matrix with ne = [cols, rows]; rows = -1 accepts any row count.</summary>
@@ -189,8 +190,12 @@ public sealed class LlamaWeights
             {
                 throw new ModelException($"{file.FilePath}: tensor {name} has unsupported type {GgmlTypes.Name(t.Type)}");
             }
+            // A positioned read, not the mapping: these small tensors sit between large ones, and
+            // faulting one in maps whole page-cache folios of the repacked (released) neighbours.
+            var bytes = new byte[checked((int)t.ByteSize)];
+            file.ReadTensor(t, 0, bytes);
             var v = new float[length];
-            Dequantize.Row(t.Type, file.TensorBytes(t), v);
+            Dequantize.Row(t.Type, bytes, v);
             return v;
         }
     }

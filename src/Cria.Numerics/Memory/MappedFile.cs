@@ -1,5 +1,6 @@
 using System.IO.MemoryMappedFiles;
 using System.Runtime.CompilerServices;
+using Microsoft.Win32.SafeHandles;
 
 namespace Cria.Numerics.Memory;
 
@@ -10,13 +11,15 @@ namespace Cria.Numerics.Memory;
 /// </summary>
 public sealed unsafe class MappedFile : IDisposable
 {
+    private readonly SafeFileHandle _handle;
     private readonly MemoryMappedFile? _map;
     private readonly MemoryMappedViewAccessor? _view;
     private byte* _base;
 
-    private MappedFile(string path, MemoryMappedFile? map, MemoryMappedViewAccessor? view, byte* basePtr, long length)
+    private MappedFile(string path, SafeFileHandle handle, MemoryMappedFile? map, MemoryMappedViewAccessor? view, byte* basePtr, long length)
     {
         FilePath = path;
+        _handle = handle;
         _map = map;
         _view = view;
         _base = basePtr;
@@ -32,26 +35,55 @@ public sealed unsafe class MappedFile : IDisposable
     /// <summary>Maps <paramref name="path"/> read-only. An empty file maps to a zero-length view.</summary>
     public static MappedFile Open(string path)
     {
-        long length = new FileInfo(path).Length;
-        if (length == 0)
-        {
-            return new MappedFile(path, null, null, null, 0);
-        }
-        var map = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
+        SafeFileHandle handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        MemoryMappedFile? map = null;
         MemoryMappedViewAccessor? view = null;
         try
         {
+            long length = RandomAccess.GetLength(handle);
+            if (length == 0)
+            {
+                return new MappedFile(path, handle, null, null, null, 0);
+            }
+            map = MemoryMappedFile.CreateFromFile(handle, null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: true);
             view = map.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
             byte* p = null;
             view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);
             p += view.PointerOffset;
-            return new MappedFile(path, map, view, p, length);
+            return new MappedFile(path, handle, map, view, p, length);
         }
         catch
         {
             view?.Dispose();
-            map.Dispose();
+            map?.Dispose();
+            handle.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Copies [offset, offset+destination.Length) into <paramref name="destination"/> with a positioned
+    /// read, not through the mapping, so the pages never enter this process's resident set (they are
+    /// served from the page cache). For data read a little at a time from all over a large tensor,
+    /// such as token-embedding rows, where touching the mapping would make whole fault-around windows
+    /// resident.
+    /// </summary>
+    public void ReadAt(long offset, Span<byte> destination)
+    {
+        if (!Contains(offset, destination.Length))
+        {
+            ThrowOutside(offset, destination.Length);
+        }
+        ObjectDisposedException.ThrowIf(_handle.IsClosed, this);
+        int done = 0;
+        while (done < destination.Length)
+        {
+            int read = RandomAccess.Read(_handle, destination[done..], offset + done);
+            if (read == 0)
+            {
+                throw new EndOfStreamException($"{FilePath}: the file ended at byte {offset + done} while reading [{offset}, {offset}+{destination.Length}); was it truncated while open?");
+            }
+            done += read;
         }
     }
 
@@ -126,6 +158,7 @@ public sealed unsafe class MappedFile : IDisposable
             _view.Dispose();
             _map?.Dispose();
         }
+        _handle.Dispose();
     }
 
     private void ThrowOutside(long offset, long length) =>

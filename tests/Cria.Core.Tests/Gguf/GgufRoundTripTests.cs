@@ -122,6 +122,24 @@ public sealed class GgufRoundTripTests : IDisposable
     }
 
     [Fact]
+    public void Positioned_tensor_reads_match_the_mapping_and_reject_ranges_outside_the_tensor()
+    {
+        string path = Path.Combine(_dir, "r.gguf");
+        Sample(3, null).Save(path);
+        using GgufFile f = GgufFile.Open(path);
+        GgufTensorInfo t = f.Tensors[0];
+        var row = new byte[12];
+        f.ReadTensor(t, 4 * 12, row);
+        Assert.True(row.AsSpan().SequenceEqual(f.Matrix(t).Row(4)));
+        var all = new byte[t.ByteSize];
+        f.ReadTensor(t, 0, all);
+        Assert.True(all.AsSpan().SequenceEqual(f.TensorBytes(t)));
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => f.ReadTensor(t, 5 * 12, row));
+        Assert.Contains(t.Name, e.Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => f.ReadTensor(t, -1, row));
+    }
+
+    [Fact]
     public void Save_leaves_no_partial_file_when_a_tensor_callback_fails()
     {
         var w = new GgufWriter();
