@@ -6,21 +6,25 @@ using Cria.Numerics.Memory;
 namespace Cria.Numerics.Kernels.Tiled;
 
 /// <summary>
-/// Q6_K weights repacked in tiles of 8 rows (see <see cref="TiledQ4_0"/> for the idea), with each
-/// 6-bit value (0..63; value − 32 is the signed quant) stored in a whole byte. That costs 22%
-/// more bytes than GGUF (2192 instead of 8 × 210 per super-block) but leaves the decode loop one
-/// load and one multiply-add per 32 bytes: unpacking 4+2-bit fields made this kernel compute-bound
-/// at about half the speed of the others. Layout: d[8] fp16 (16 bytes); sc[16 sub][8 rows] int8
-/// (128 bytes); then for group g (values 32g..32g+31 of a row) and dword k (0..7) a 32-byte vector
-/// V_{g,k}[4r + j] = q(r, 32g + 4k + j). The −32 offset is corrected with the activation's
-/// 16-element sums.
+/// Q6_K weights repacked in tiles of 8 rows (see <see cref="TiledQ4_0"/> for the idea), the same
+/// size as GGUF (8 × 210 bytes per super-block): no second copy, no extra bytes. The 6-bit values
+/// (0..63; value − 32 is the signed quant) are split so that one 256-bit load and two or three
+/// bitwise operations give 32 of them, lane r = row r: in group g (values 32g..32g+31 of a row) the
+/// value vector V_k (k = 0..7) has V_k[4r + j] = q(r, 32g + 4k + j), and the tile stores
+/// L_k = (V_k &amp; 15) | (V_{k+4} &amp; 15) &lt;&lt; 4 for k = 0..3 (low nibbles, 128 bytes) and
+/// H_m = Σ_i (V_{4m+i} &gt;&gt; 4) &lt;&lt; 2i for m = 0, 1 (two high bits each, 64 bytes).
+/// Layout: d[8] fp16 (16 bytes); sc[16 sub][8 rows] int8 (128 bytes); then per group 192 bytes:
+/// L_0..L_3, H_0, H_1. The −32 offset is corrected with the activation's 16-element sums.
+/// (An earlier layout kept a byte per value, 22% larger, because unpacking GGUF's interleaved
+/// 4+2-bit fields made the kernel compute-bound; this split unpacks in a few operations.)
 /// </summary>
 internal static unsafe class TiledQ6_K
 {
     public const int TileRows = 8;
-    public const int BlockBytes = 2192;
+    public const int BlockBytes = 8 * 210;
     private const int OffScales = 16;
     private const int OffValues = 144;
+    private const int GroupBytes = 192;
 
     public static bool CanRepack(WeightMatrix w) => w.Type == GgmlType.Q6_K && w.Rows % TileRows == 0 && Avx2.IsSupported && Fma.IsSupported;
 
@@ -45,6 +49,7 @@ internal static unsafe class TiledQ6_K
                     {
                         o[OffScales + 8 * s + r] = blk[192 + s];
                     }
+                    // GGUF's fields → the row's 256 values in order.
                     for (int n = 0; n < 2; n++)
                     {
                         for (int l = 0; l < 32; l++)
@@ -58,14 +63,47 @@ internal static unsafe class TiledQ6_K
                     }
                     for (int g = 0; g < 8; g++)
                     {
-                        for (int k = 0; k < 8; k++)
+                        byte* grp = o + OffValues + GroupBytes * g;
+                        for (int j = 0; j < 4; j++)
                         {
-                            *(uint*)(o + OffValues + 256 * g + 32 * k + 4 * r) = *(uint*)(v + 32 * g + 4 * k);
+                            for (int k = 0; k < 4; k++)
+                            {
+                                grp[32 * k + 4 * r + j] = (byte)((v[32 * g + 4 * k + j] & 15) | ((v[32 * g + 4 * (k + 4) + j] & 15) << 4));
+                            }
+                            for (int m = 0; m < 2; m++)
+                            {
+                                int hi = 0;
+                                for (int i = 0; i < 4; i++)
+                                {
+                                    hi |= (v[32 * g + 4 * (4 * m + i) + j] >> 4) << (2 * i);
+                                }
+                                grp[128 + 32 * m + 4 * r + j] = (byte)hi;
+                            }
                         }
                     }
                 }
             }
         }
+    }
+
+    /// <summary>The eight value vectors V_0..V_7 of one group (see the class comment), each lane a value 0..63.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Unpack(byte* grp, out Vector256<byte> v0, out Vector256<byte> v1, out Vector256<byte> v2, out Vector256<byte> v3,
+        out Vector256<byte> v4, out Vector256<byte> v5, out Vector256<byte> v6, out Vector256<byte> v7)
+    {
+        Vector256<byte> low = Vector256.Create((byte)15);
+        Vector256<byte> high = Vector256.Create((byte)0x30);
+        Vector256<byte> l0 = Vector256.Load(grp), l1 = Vector256.Load(grp + 32), l2 = Vector256.Load(grp + 64), l3 = Vector256.Load(grp + 96);
+        Vector256<ushort> h0 = Vector256.Load((ushort*)(grp + 128)), h1 = Vector256.Load((ushort*)(grp + 160));
+        // 16-bit shifts move bits across byte boundaries; the masks keep only each byte's own field.
+        v0 = (l0 & low) | ((h0 << 4).AsByte() & high);
+        v1 = (l1 & low) | ((h0 << 2).AsByte() & high);
+        v2 = (l2 & low) | (h0.AsByte() & high);
+        v3 = (l3 & low) | ((h0 >> 2).AsByte() & high);
+        v4 = ((l0.AsUInt16() >> 4).AsByte() & low) | ((h1 << 4).AsByte() & high);
+        v5 = ((l1.AsUInt16() >> 4).AsByte() & low) | ((h1 << 2).AsByte() & high);
+        v6 = ((l2.AsUInt16() >> 4).AsByte() & low) | (h1.AsByte() & high);
+        v7 = ((l3.AsUInt16() >> 4).AsByte() & low) | ((h1 >> 2).AsByte() & high);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -95,17 +133,17 @@ internal static unsafe class TiledQ6_K
             Vector256<int> offset = Vector256<int>.Zero;
             for (int g = 0; g < 8; g++)
             {
-                byte* vals = blk + OffValues + 256 * g;
                 sbyte* xg = x + 32 * g;
+                Unpack(blk + OffValues + GroupBytes * g, out var v0, out var v1, out var v2, out var v3, out var v4, out var v5, out var v6, out var v7);
                 Vector256<int> a = Vector256<int>.Zero, c = Vector256<int>.Zero;
-                a = Simd.Dot4(a, Vector256.Load(vals), xg);
-                c = Simd.Dot4(c, Vector256.Load(vals + 128), xg + 16);
-                a = Simd.Dot4(a, Vector256.Load(vals + 32), xg + 4);
-                c = Simd.Dot4(c, Vector256.Load(vals + 160), xg + 20);
-                a = Simd.Dot4(a, Vector256.Load(vals + 64), xg + 8);
-                c = Simd.Dot4(c, Vector256.Load(vals + 192), xg + 24);
-                a = Simd.Dot4(a, Vector256.Load(vals + 96), xg + 12);
-                c = Simd.Dot4(c, Vector256.Load(vals + 224), xg + 28);
+                a = Simd.Dot4(a, v0, xg);
+                c = Simd.Dot4(c, v4, xg + 16);
+                a = Simd.Dot4(a, v1, xg + 4);
+                c = Simd.Dot4(c, v5, xg + 20);
+                a = Simd.Dot4(a, v2, xg + 8);
+                c = Simd.Dot4(c, v6, xg + 24);
+                a = Simd.Dot4(a, v3, xg + 12);
+                c = Simd.Dot4(c, v7, xg + 28);
                 Vector256<int> sa = Avx2.ConvertToVector256Int32((sbyte*)(blk + OffScales + 16 * g));
                 Vector256<int> sc = Avx2.ConvertToVector256Int32((sbyte*)(blk + OffScales + 16 * g + 8));
                 total += Avx2.MultiplyLow(a, sa) + Avx2.MultiplyLow(c, sc);
@@ -135,17 +173,13 @@ internal static unsafe class TiledQ6_K
             Vector256<int> offset0 = Vector256<int>.Zero, offset1 = Vector256<int>.Zero;
             for (int g = 0; g < 8; g++)
             {
-                byte* vals = blk + OffValues + 256 * g;
-                Vector256<int> a0 = Vector256<int>.Zero, c0 = Vector256<int>.Zero, a1 = Vector256<int>.Zero, c1 = Vector256<int>.Zero;
-                for (int k = 0; k < 4; k++)
-                {
-                    Vector256<byte> lo = Vector256.Load(vals + 32 * k);
-                    Vector256<byte> hi = Vector256.Load(vals + 128 + 32 * k);
-                    a0 = Simd.Dot4(a0, lo, x0 + 32 * g + 4 * k);
-                    a1 = Simd.Dot4(a1, lo, x1 + 32 * g + 4 * k);
-                    c0 = Simd.Dot4(c0, hi, x0 + 32 * g + 16 + 4 * k);
-                    c1 = Simd.Dot4(c1, hi, x1 + 32 * g + 16 + 4 * k);
-                }
+                Unpack(blk + OffValues + GroupBytes * g, out var v0, out var v1, out var v2, out var v3, out var v4, out var v5, out var v6, out var v7);
+                sbyte* y0 = x0 + 32 * g;
+                sbyte* y1 = x1 + 32 * g;
+                Vector256<int> a0 = Simd.Dot4(Simd.Dot4(Simd.Dot4(Simd.Dot4(Vector256<int>.Zero, v0, y0), v1, y0 + 4), v2, y0 + 8), v3, y0 + 12);
+                Vector256<int> a1 = Simd.Dot4(Simd.Dot4(Simd.Dot4(Simd.Dot4(Vector256<int>.Zero, v0, y1), v1, y1 + 4), v2, y1 + 8), v3, y1 + 12);
+                Vector256<int> c0 = Simd.Dot4(Simd.Dot4(Simd.Dot4(Simd.Dot4(Vector256<int>.Zero, v4, y0 + 16), v5, y0 + 20), v6, y0 + 24), v7, y0 + 28);
+                Vector256<int> c1 = Simd.Dot4(Simd.Dot4(Simd.Dot4(Simd.Dot4(Vector256<int>.Zero, v4, y1 + 16), v5, y1 + 20), v6, y1 + 24), v7, y1 + 28);
                 Vector256<int> sa = Avx2.ConvertToVector256Int32((sbyte*)(blk + OffScales + 16 * g));
                 Vector256<int> sc = Avx2.ConvertToVector256Int32((sbyte*)(blk + OffScales + 16 * g + 8));
                 total0 += Avx2.MultiplyLow(a0, sa) + Avx2.MultiplyLow(c0, sc);
