@@ -107,6 +107,9 @@ public sealed unsafe class DotKernelTests
                 double scale = Math.Sqrt(n) * 0.02;
                 AssertClose(slow, fast, scale, 1e-5);
                 AssertClose(Reference(type, wq, x), fast, scale, 0.02);
+                // The Vector128 path (ARM64, x86 without AVX2) sums the same integers in the same float order.
+                float portable = type == GgmlType.Q4_K ? DotQ4_K.Portable(pw, pq, pd, pb, superBlocks) : DotQ6_K.Portable(pw, pq, pd, pb, superBlocks);
+                Assert.Equal(slow, portable);
             }
         }
     }

@@ -61,7 +61,43 @@ internal static unsafe class DotQ4_K
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Run(byte* w, sbyte* xq, float* xd, short* bsums, int superBlocks) =>
-        Avx2.IsSupported ? Avx2Path(w, xq, xd, bsums, superBlocks) : Scalar(w, xq, xd, bsums, superBlocks);
+        Avx2.IsSupported ? Avx2Path(w, xq, xd, bsums, superBlocks)
+        : Vector128.IsHardwareAccelerated ? Portable(w, xq, xd, bsums, superBlocks)
+        : Scalar(w, xq, xd, bsums, superBlocks);
+
+    /// <summary>Vector128 (ARM64 NEON, SSE): 16 values per step, one horizontal sum per super-block.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static float Portable(byte* w, sbyte* xq, float* xd, short* bsums, int superBlocks)
+    {
+        float[] table = Fp16Table.Values;
+        Vector128<byte> mask = Vector128.Create((byte)0x0F);
+        float acc = 0f;
+        for (nint b = 0; b < superBlocks; b++)
+        {
+            byte* blk = w + b * TypeSize;
+            byte* qs = blk + 16;
+            sbyte* q = xq + b * 256;
+            short* bs = bsums + b * 16;
+            Vector128<int> isum = Vector128<int>.Zero;
+            int sumM = 0;
+            for (int j = 0; j < 4; j++)
+            {
+                ScaleMin(blk + 4, 2 * j, out int sc0, out int m0);
+                ScaleMin(blk + 4, 2 * j + 1, out int sc1, out int m1);
+                sumM += m0 * (bs[4 * j] + bs[4 * j + 1]) + m1 * (bs[4 * j + 2] + bs[4 * j + 3]);
+                Vector128<int> s0 = Vector128<int>.Zero, s1 = Vector128<int>.Zero;
+                for (int h = 0; h < 32; h += 16)
+                {
+                    Vector128<byte> raw = Vector128.Load(qs + 32 * j + h);
+                    s0 = Int8Dot.Accumulate(s0, (raw & mask).AsSByte(), Vector128.Load(q + 64 * j + h));
+                    s1 = Int8Dot.Accumulate(s1, (Vector128.ShiftRightLogical(raw.AsUInt16(), 4).AsByte() & mask).AsSByte(), Vector128.Load(q + 64 * j + 32 + h));
+                }
+                isum += s0 * sc0 + s1 * sc1;
+            }
+            acc += table[*(ushort*)blk] * xd[b] * Vector128.Sum(isum) - table[*(ushort*)(blk + 2)] * xd[b] * sumM;
+        }
+        return acc;
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Avx2Path(byte* w, sbyte* xq, float* xd, short* bsums, int superBlocks)

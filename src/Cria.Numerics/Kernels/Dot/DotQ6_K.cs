@@ -53,7 +53,54 @@ internal static unsafe class DotQ6_K
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Run(byte* w, sbyte* xq, float* xd, short* bsums, int superBlocks) =>
-        Avx2.IsSupported ? Avx2Path(w, xq, xd, bsums, superBlocks) : Scalar(w, xq, xd, bsums, superBlocks);
+        Avx2.IsSupported ? Avx2Path(w, xq, xd, bsums, superBlocks)
+        : Vector128.IsHardwareAccelerated ? Portable(w, xq, xd, bsums, superBlocks)
+        : Scalar(w, xq, xd, bsums, superBlocks);
+
+    /// <summary>Vector128 (ARM64 NEON, SSE): the four value vectors of 16 positions at a time, one horizontal sum per super-block.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static float Portable(byte* w, sbyte* xq, float* xd, short* bsums, int superBlocks)
+    {
+        float[] table = Fp16Table.Values;
+        Vector128<byte> m4 = Vector128.Create((byte)0x0F);
+        Vector128<byte> m2 = Vector128.Create((byte)0x03);
+        float acc = 0f;
+        for (nint b = 0; b < superBlocks; b++)
+        {
+            byte* blk = w + b * TypeSize;
+            sbyte* sc = (sbyte*)(blk + 192);
+            sbyte* q = xq + b * 256;
+            short* bs = bsums + b * 16;
+            int offset = 0;
+            for (int s = 0; s < 16; s++)
+            {
+                offset += sc[s] * bs[s];
+            }
+            Vector128<int> isum = Vector128<int>.Zero;
+            for (int n = 0; n < 2; n++)
+            {
+                for (int h = 0; h < 2; h++)
+                {
+                    Vector128<byte> l0 = Vector128.Load(blk + 64 * n + 16 * h);
+                    Vector128<byte> l1 = Vector128.Load(blk + 64 * n + 32 + 16 * h);
+                    Vector128<ushort> hb = Vector128.Load(blk + 128 + 32 * n + 16 * h).AsUInt16();
+                    // Two-bit fields are masked before the 16-bit shift, so no bit crosses into the next byte.
+                    Vector128<byte> va = (l0 & m4) | ((hb.AsByte() & m2).AsUInt16() << 4).AsByte();
+                    Vector128<byte> vb = (l1 & m4) | (((hb >> 2).AsByte() & m2).AsUInt16() << 4).AsByte();
+                    Vector128<byte> vc = ((l0.AsUInt16() >> 4).AsByte() & m4) | (((hb >> 4).AsByte() & m2).AsUInt16() << 4).AsByte();
+                    Vector128<byte> vd = ((l1.AsUInt16() >> 4).AsByte() & m4) | (((hb >> 6).AsByte() & m2).AsUInt16() << 4).AsByte();
+                    sbyte* x = q + 128 * n + 16 * h;
+                    int s = 8 * n + h;
+                    isum += Int8Dot.Accumulate(Vector128<int>.Zero, va.AsSByte(), Vector128.Load(x)) * sc[s]
+                        + Int8Dot.Accumulate(Vector128<int>.Zero, vb.AsSByte(), Vector128.Load(x + 32)) * sc[s + 2]
+                        + Int8Dot.Accumulate(Vector128<int>.Zero, vc.AsSByte(), Vector128.Load(x + 64)) * sc[s + 4]
+                        + Int8Dot.Accumulate(Vector128<int>.Zero, vd.AsSByte(), Vector128.Load(x + 96)) * sc[s + 6];
+                }
+            }
+            acc += table[*(ushort*)(blk + 208)] * xd[b] * (Vector128.Sum(isum) - 32 * offset);
+        }
+        return acc;
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Avx2Path(byte* w, sbyte* xq, float* xd, short* bsums, int superBlocks)
