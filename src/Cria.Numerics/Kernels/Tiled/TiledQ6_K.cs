@@ -109,16 +109,36 @@ internal static unsafe class TiledQ6_K
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(byte* tile, int blocks, sbyte* xq, float* xd, short* bsums, int n, float* y, long yStride)
     {
+        long xStride = (long)blocks * 256;
+        long sStride = (long)blocks * 16;
         int t = 0;
-        for (; t + 2 <= n; t += 2)
+        for (; t + 4 <= n; t += 4)
         {
-            Run2(tile, blocks, xq + (long)t * blocks * 256, xd + (long)t * blocks, bsums + (long)t * blocks * 16, y + t * yStride, yStride);
+            Run4(tile, blocks, xq + t * xStride, xd + (long)t * blocks, bsums + t * sStride, y + t * yStride, yStride);
         }
         for (; t < n; t++)
         {
-            Run1(tile, blocks, xq + (long)t * blocks * 256, xd + (long)t * blocks, bsums + (long)t * blocks * 16, y + t * yStride);
+            Run1(tile, blocks, xq + t * xStride, xd + (long)t * blocks, bsums + t * sStride, y + t * yStride);
         }
     }
+
+    /// <summary>
+    /// One group's integer sum for one token, per row lane: Σ sc·q·x over its two 16-value
+    /// sub-blocks, minus the −32 offset (32·sc·Σx from the activation's 16-element sums). Exact in
+    /// int32, so every token count gives the same result.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> GroupSum(Vector256<byte> v0, Vector256<byte> v1, Vector256<byte> v2, Vector256<byte> v3,
+        Vector256<byte> v4, Vector256<byte> v5, Vector256<byte> v6, Vector256<byte> v7, sbyte* x, short* bs, Vector256<int> sa, Vector256<int> sc)
+    {
+        Vector256<int> a = Simd.Dot4(Simd.Dot4(Simd.Dot4(Simd.Dot4(Vector256<int>.Zero, v0, x), v1, x + 4), v2, x + 8), v3, x + 12);
+        Vector256<int> c = Simd.Dot4(Simd.Dot4(Simd.Dot4(Simd.Dot4(Vector256<int>.Zero, v4, x + 16), v5, x + 20), v6, x + 24), v7, x + 28);
+        return Avx2.MultiplyLow(a - Vector256.Create(32 * bs[0]), sa) + Avx2.MultiplyLow(c - Vector256.Create(32 * bs[1]), sc);
+    }
+
+    /// <summary>The block's scale for all 8 rows, times the token's activation scale (the same rounding in every path).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Scale(byte* blk, float xd) => Simd.WidenHalves(blk) * Vector256.Create(Simd.HalfRebias) * Vector256.Create(xd);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Run1(byte* tile, int blocks, sbyte* xq, float* xd, short* bsums, float* y)
@@ -130,68 +150,54 @@ internal static unsafe class TiledQ6_K
             sbyte* x = xq + b * 256;
             short* bs = bsums + b * 16;
             Vector256<int> total = Vector256<int>.Zero;
-            Vector256<int> offset = Vector256<int>.Zero;
             for (int g = 0; g < 8; g++)
             {
-                sbyte* xg = x + 32 * g;
                 Unpack(blk + OffValues + GroupBytes * g, out var v0, out var v1, out var v2, out var v3, out var v4, out var v5, out var v6, out var v7);
-                Vector256<int> a = Vector256<int>.Zero, c = Vector256<int>.Zero;
-                a = Simd.Dot4(a, v0, xg);
-                c = Simd.Dot4(c, v4, xg + 16);
-                a = Simd.Dot4(a, v1, xg + 4);
-                c = Simd.Dot4(c, v5, xg + 20);
-                a = Simd.Dot4(a, v2, xg + 8);
-                c = Simd.Dot4(c, v6, xg + 24);
-                a = Simd.Dot4(a, v3, xg + 12);
-                c = Simd.Dot4(c, v7, xg + 28);
                 Vector256<int> sa = Avx2.ConvertToVector256Int32((sbyte*)(blk + OffScales + 16 * g));
                 Vector256<int> sc = Avx2.ConvertToVector256Int32((sbyte*)(blk + OffScales + 16 * g + 8));
-                total += Avx2.MultiplyLow(a, sa) + Avx2.MultiplyLow(c, sc);
-                offset += Avx2.MultiplyLow(sa, Vector256.Create(32 * bs[2 * g])) + Avx2.MultiplyLow(sc, Vector256.Create(32 * bs[2 * g + 1]));
+                total += GroupSum(v0, v1, v2, v3, v4, v5, v6, v7, x + 32 * g, bs + 2 * g, sa, sc);
             }
-            Vector256<float> d = Simd.WidenHalves(blk);
-            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(total - offset), d * Vector256.Create(Simd.HalfRebias) * Vector256.Create(xd[b]), acc);
+            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(total), Scale(blk, xd[b]), acc);
         }
         acc.Store(y);
     }
 
-    /// <summary>Two tokens at once: each weight vector feeds two multiply-adds (prefill).</summary>
+    /// <summary>
+    /// Four tokens per pass over the tile (prefill, or a batch of decoding sequences): each group is
+    /// unpacked once for four tokens. Per token the arithmetic is that of <see cref="Run1"/>.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Run2(byte* tile, int blocks, sbyte* xq, float* xd, short* bsums, float* y, long yStride)
+    private static void Run4(byte* tile, int blocks, sbyte* xq, float* xd, short* bsums, float* y, long yStride)
     {
-        Vector256<float> acc0 = Vector256<float>.Zero, acc1 = Vector256<float>.Zero;
+        Vector256<float> acc0 = Vector256<float>.Zero, acc1 = Vector256<float>.Zero, acc2 = Vector256<float>.Zero, acc3 = Vector256<float>.Zero;
         long xStride = (long)blocks * 256;
         long sStride = (long)blocks * 16;
         for (nint b = 0; b < blocks; b++)
         {
             byte* blk = tile + b * BlockBytes;
             sbyte* x0 = xq + b * 256;
-            sbyte* x1 = x0 + xStride;
             short* bs0 = bsums + b * 16;
-            short* bs1 = bs0 + sStride;
-            Vector256<int> total0 = Vector256<int>.Zero, total1 = Vector256<int>.Zero;
-            Vector256<int> offset0 = Vector256<int>.Zero, offset1 = Vector256<int>.Zero;
+            Vector256<int> t0 = Vector256<int>.Zero, t1 = Vector256<int>.Zero, t2 = Vector256<int>.Zero, t3 = Vector256<int>.Zero;
             for (int g = 0; g < 8; g++)
             {
                 Unpack(blk + OffValues + GroupBytes * g, out var v0, out var v1, out var v2, out var v3, out var v4, out var v5, out var v6, out var v7);
-                sbyte* y0 = x0 + 32 * g;
-                sbyte* y1 = x1 + 32 * g;
-                Vector256<int> a0 = Simd.Dot4(Simd.Dot4(Simd.Dot4(Simd.Dot4(Vector256<int>.Zero, v0, y0), v1, y0 + 4), v2, y0 + 8), v3, y0 + 12);
-                Vector256<int> a1 = Simd.Dot4(Simd.Dot4(Simd.Dot4(Simd.Dot4(Vector256<int>.Zero, v0, y1), v1, y1 + 4), v2, y1 + 8), v3, y1 + 12);
-                Vector256<int> c0 = Simd.Dot4(Simd.Dot4(Simd.Dot4(Simd.Dot4(Vector256<int>.Zero, v4, y0 + 16), v5, y0 + 20), v6, y0 + 24), v7, y0 + 28);
-                Vector256<int> c1 = Simd.Dot4(Simd.Dot4(Simd.Dot4(Simd.Dot4(Vector256<int>.Zero, v4, y1 + 16), v5, y1 + 20), v6, y1 + 24), v7, y1 + 28);
                 Vector256<int> sa = Avx2.ConvertToVector256Int32((sbyte*)(blk + OffScales + 16 * g));
                 Vector256<int> sc = Avx2.ConvertToVector256Int32((sbyte*)(blk + OffScales + 16 * g + 8));
-                total0 += Avx2.MultiplyLow(a0, sa) + Avx2.MultiplyLow(c0, sc);
-                total1 += Avx2.MultiplyLow(a1, sa) + Avx2.MultiplyLow(c1, sc);
-                offset0 += Avx2.MultiplyLow(sa, Vector256.Create(32 * bs0[2 * g])) + Avx2.MultiplyLow(sc, Vector256.Create(32 * bs0[2 * g + 1]));
-                offset1 += Avx2.MultiplyLow(sa, Vector256.Create(32 * bs1[2 * g])) + Avx2.MultiplyLow(sc, Vector256.Create(32 * bs1[2 * g + 1]));
+                sbyte* x = x0 + 32 * g;
+                short* bs = bs0 + 2 * g;
+                t0 += GroupSum(v0, v1, v2, v3, v4, v5, v6, v7, x, bs, sa, sc);
+                t1 += GroupSum(v0, v1, v2, v3, v4, v5, v6, v7, x + xStride, bs + sStride, sa, sc);
+                t2 += GroupSum(v0, v1, v2, v3, v4, v5, v6, v7, x + 2 * xStride, bs + 2 * sStride, sa, sc);
+                t3 += GroupSum(v0, v1, v2, v3, v4, v5, v6, v7, x + 3 * xStride, bs + 3 * sStride, sa, sc);
             }
-            Vector256<float> d = Simd.WidenHalves(blk) * Vector256.Create(Simd.HalfRebias);
-            acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(total0 - offset0), d * Vector256.Create(xd[b]), acc0);
-            acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(total1 - offset1), d * Vector256.Create(xd[b + blocks]), acc1);
+            acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(t0), Scale(blk, xd[b]), acc0);
+            acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(t1), Scale(blk, xd[b + blocks]), acc1);
+            acc2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(t2), Scale(blk, xd[b + 2 * blocks]), acc2);
+            acc3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(t3), Scale(blk, xd[b + 3 * blocks]), acc3);
         }
         acc0.Store(y);
         acc1.Store(y + yStride);
+        acc2.Store(y + 2 * yStride);
+        acc3.Store(y + 3 * yStride);
     }
 }
