@@ -1,0 +1,185 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using Cria.Numerics.Memory;
+
+namespace Cria.Numerics.Kernels.Tiled;
+
+/// <summary>
+/// F32, F16 and BF16 weights repacked in tiles of 32 rows stored column by column: value (r, c)
+/// of a tile sits at c·32 + r, so one column of a tile is one 64-byte line of fp16 (two of f32)
+/// and a 512-bit vector holds 16 rows of it. Tiles follow each other; the last one is padded
+/// with zero rows. Same bytes as the row layout, up to the padding.
+///
+/// The kernel is a register-blocked matrix × matrix product: a tile's column widened once feeds
+/// the multiply-adds of up to 12 tokens (24 accumulators: 32 rows × 12 tokens), so prefill is
+/// compute-bound on FMAs rather than on widening and loads, and no horizontal sums are needed.
+///
+/// Invariant — a token's result does not depend on its batch: every output (r, t) is one float
+/// accumulator that runs y = fma(w(r, c), x(t, c), y) for c = 0, 1, …, cols − 1, then × Scale.
+/// A lane holds one row and a token one register, whatever the token count, the ISA or the
+/// block the token lands in, so decode (n = 1), prefill and batches of sequences, and the
+/// Vector512, Vector256 and scalar paths all give the same bits.
+/// </summary>
+internal static unsafe partial class TiledFloat
+{
+    public const int TileRows = 32;
+
+    /// <summary>Tokens per packed panel: what the widest kernel of this CPU holds in registers.</summary>
+    public static int PanelWidth => Vector512.IsHardwareAccelerated ? 12 : Avx2.IsSupported && Fma.IsSupported ? 6 : 12;
+
+    public static bool CanRepack(WeightMatrix w) => w.Type is GgmlType.F32 or GgmlType.F16 or GgmlType.BF16 && w.Layout == WeightLayout.Rows;
+
+    public static int Tiles(int rows) => (rows + TileRows - 1) / TileRows;
+
+    public static long RepackedBytes(WeightMatrix w) => (long)Tiles(w.Rows) * TileRows * w.Cols * ElementBytes(w.Type);
+
+    private static int ElementBytes(GgmlType type) => type == GgmlType.F32 ? 4 : 2;
+
+    /// <summary>Rewrites <paramref name="src"/> (row layout) into <paramref name="dst"/> (zeroed, <see cref="RepackedBytes"/> long).</summary>
+    public static void Repack(WeightMatrix src, byte* dst)
+    {
+        int eb = ElementBytes(src.Type);
+        long cols = src.Cols;
+        for (int r = 0; r < src.Rows; r++)
+        {
+            byte* row = (byte*)src.Data + r * src.RowBytes;
+            byte* o = dst + (r / TileRows) * TileRows * cols * eb + (r % TileRows) * eb;
+            if (eb == 4)
+            {
+                for (long c = 0; c < cols; c++)
+                {
+                    *(uint*)(o + c * TileRows * 4) = ((uint*)row)[c];
+                }
+            }
+            else
+            {
+                for (long c = 0; c < cols; c++)
+                {
+                    *(ushort*)(o + c * TileRows * 2) = ((ushort*)row)[c];
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// x [n, cols] → panels of <see cref="PanelWidth"/> tokens (the last one narrower), each stored
+    /// column-major: token j of a panel of width w at c·w + j, so a kernel reads one column of all
+    /// its tokens from one place. A single token needs no copy: its panel is x itself.
+    /// </summary>
+    public static void Pack(float* x, int n, int cols, float* panels)
+    {
+        int width = PanelWidth;
+        for (int p0 = 0; p0 < n; p0 += width)
+        {
+            int w = Math.Min(width, n - p0);
+            float* dst = panels + (long)p0 * cols;
+            for (int j = 0; j < w; j++)
+            {
+                float* src = x + (long)(p0 + j) * cols;
+                for (nint c = 0; c < cols; c++)
+                {
+                    dst[c * w + j] = src[c];
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// y [n, rows] for the rows of tiles [tileStart, tileEnd) and all <paramref name="n"/> tokens,
+    /// x given as <see cref="Pack"/>ed panels. Tokens run innermost, so the tiles' weights stay in
+    /// cache while every panel passes over them.
+    /// </summary>
+    public static void Run(WeightMatrix w, int tileStart, int tileEnd, float* panels, int n, float* y)
+    {
+        switch (w.Type)
+        {
+            case GgmlType.F16:
+                Run<F16Weights>(w, tileStart, tileEnd, panels, n, y);
+                break;
+            case GgmlType.BF16:
+                Run<BF16Weights>(w, tileStart, tileEnd, panels, n, y);
+                break;
+            default:
+                Run<F32Weights>(w, tileStart, tileEnd, panels, n, y);
+                break;
+        }
+    }
+
+    private static void Run<TW>(WeightMatrix w, int tileStart, int tileEnd, float* panels, int n, float* y)
+        where TW : struct, ITileWeights
+    {
+        int cols = w.Cols;
+        int rows = w.Rows;
+        long tileBytes = (long)TileRows * cols * TW.ElementBytes;
+        int width = PanelWidth;
+        // A padded tile's results go through here first, so the kernels only ever store whole tiles.
+        float* part = stackalloc float[12 * TileRows];
+        for (int p0 = 0; p0 < n; p0 += width)
+        {
+            int tokens = Math.Min(width, n - p0);
+            float* panel = panels + (long)p0 * cols;
+            for (int tile = tileStart; tile < tileEnd; tile++)
+            {
+                byte* wt = (byte*)w.Data + tile * tileBytes;
+                float* yt = y + (long)p0 * rows + tile * TileRows;
+                int valid = rows - tile * TileRows;
+                float* dst = valid >= TileRows ? yt : part;
+                int stride = valid >= TileRows ? rows : TileRows;
+                if (Vector512.IsHardwareAccelerated)
+                {
+                    Panel512<TW>(wt, panel, tokens, cols, dst, stride);
+                }
+                else if (Avx2.IsSupported && Fma.IsSupported)
+                {
+                    Panel256<TW>(wt, panel, tokens, cols, dst, stride);
+                    Panel256<TW>(wt + 16 * TW.ElementBytes, panel, tokens, cols, dst + 16, stride);
+                }
+                else
+                {
+                    PanelScalar<TW>(wt, panel, tokens, cols, dst, stride);
+                }
+                if (dst == part)
+                {
+                    for (int j = 0; j < tokens; j++)
+                    {
+                        new ReadOnlySpan<float>(part + j * TileRows, valid).CopyTo(new Span<float>(yt + (long)j * rows, valid));
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>The portable floor: the same per-output fma chain, one value at a time.</summary>
+    private static void PanelScalar<TW>(byte* tile, float* panel, int tokens, int cols, float* y, int stride)
+        where TW : struct, ITileWeights
+    {
+        for (int j = 0; j < tokens; j++)
+        {
+            for (int r = 0; r < TileRows; r++)
+            {
+                float acc = 0f;
+                for (nint c = 0; c < cols; c++)
+                {
+                    acc = MathF.FusedMultiplyAdd(TW.Load1(tile + (c * TileRows + r) * TW.ElementBytes), panel[c * tokens + j], acc);
+                }
+                y[(long)j * stride + r] = acc * TW.Scale;
+            }
+        }
+    }
+
+    /// <summary>Stores finished sums, rescaled (fp16).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store<TW>(Vector512<float> acc, float* y)
+        where TW : struct, ITileWeights
+    {
+        (TW.Scale != 1f ? acc * TW.Scale : acc).Store(y);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store<TW>(Vector256<float> acc, float* y)
+        where TW : struct, ITileWeights
+    {
+        (TW.Scale != 1f ? acc * TW.Scale : acc).Store(y);
+    }
+}
