@@ -150,6 +150,47 @@ internal static unsafe partial class TiledFloat
         }
     }
 
+    /// <summary>
+    /// The invariant written out on the row layout (<paramref name="w"/> not repacked): y[t, r] =
+    /// the fma chain over columns in order, × Scale. Every path of <see cref="Run"/> must equal it
+    /// bit for bit; the tests and <see cref="KernelSelfTest"/> check that.
+    /// </summary>
+    public static void Reference(WeightMatrix w, ReadOnlySpan<float> x, Span<float> y, int n)
+    {
+        switch (w.Type)
+        {
+            case GgmlType.F16:
+                Reference<F16Weights>(w, x, y, n);
+                break;
+            case GgmlType.BF16:
+                Reference<BF16Weights>(w, x, y, n);
+                break;
+            default:
+                Reference<F32Weights>(w, x, y, n);
+                break;
+        }
+    }
+
+    private static void Reference<TW>(WeightMatrix w, ReadOnlySpan<float> x, Span<float> y, int n)
+        where TW : struct, ITileWeights
+    {
+        for (int r = 0; r < w.Rows; r++)
+        {
+            fixed (byte* row = w.Row(r))
+            {
+                for (int t = 0; t < n; t++)
+                {
+                    float acc = 0f;
+                    for (int c = 0; c < w.Cols; c++)
+                    {
+                        acc = MathF.FusedMultiplyAdd(TW.Load1(row + c * TW.ElementBytes), x[t * w.Cols + c], acc);
+                    }
+                    y[t * w.Rows + r] = acc * TW.Scale;
+                }
+            }
+        }
+    }
+
     /// <summary>The portable floor: the same per-output fma chain, one value at a time.</summary>
     private static void PanelScalar<TW>(byte* tile, float* panel, int tokens, int cols, float* y, int stride)
         where TW : struct, ITileWeights
