@@ -82,6 +82,30 @@ internal static unsafe partial class TiledFloat
         }
     }
 
+    /// <summary>
+    /// One token against a whole tile (decode): four accumulators, rows 0..7 to 24..31, so four
+    /// fma chains run side by side and the loop streams weights instead of waiting on latency.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Token256<TW>(byte* w, float* x, int cols, float* y)
+        where TW : struct, ITileWeights
+    {
+        Vector256<float> a = default, b = default, c = default, d = default;
+        nint step = TileRows * TW.ElementBytes;
+        nint eighth = 8 * TW.ElementBytes;
+        for (nint k = 0; k < cols; k++)
+        {
+            Vector256<float> xv = Vector256.Create(x[k]);
+            a = Vector256.FusedMultiplyAdd(TW.Load8(w), xv, a);
+            b = Vector256.FusedMultiplyAdd(TW.Load8(w + eighth), xv, b);
+            c = Vector256.FusedMultiplyAdd(TW.Load8(w + 2 * eighth), xv, c);
+            d = Vector256.FusedMultiplyAdd(TW.Load8(w + 3 * eighth), xv, d);
+            w += step;
+        }
+        Store2<TW>(a, b, y);
+        Store2<TW>(c, d, y + 16);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Fma2(ref Vector256<float> a, ref Vector256<float> b, Vector256<float> wa, Vector256<float> wb, float x)
     {

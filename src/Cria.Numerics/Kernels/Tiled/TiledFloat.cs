@@ -130,6 +130,10 @@ internal static unsafe partial class TiledFloat
                 {
                     Panel512<TW>(wt, panel, tokens, cols, dst, stride);
                 }
+                else if (Avx2.IsSupported && Fma.IsSupported && tokens == 1)
+                {
+                    Token256<TW>(wt, panel, cols, dst);
+                }
                 else if (Avx2.IsSupported && Fma.IsSupported)
                 {
                     Panel256<TW>(wt, panel, tokens, cols, dst, stride);
