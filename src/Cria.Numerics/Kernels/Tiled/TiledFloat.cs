@@ -25,8 +25,11 @@ internal static unsafe partial class TiledFloat
 {
     public const int TileRows = 32;
 
+    /// <summary>The widest token panel: the AVX-512 kernel's 12 tokens × 2 vectors of accumulators.</summary>
+    private const int MaxPanelWidth = 12;
+
     /// <summary>Tokens per packed panel: what the widest kernel of this CPU holds in registers.</summary>
-    public static int PanelWidth => Vector512.IsHardwareAccelerated ? 12 : Avx2.IsSupported && Fma.IsSupported ? 6 : 12;
+    public static int PanelWidth => Avx2.IsSupported && Fma.IsSupported && !Vector512.IsHardwareAccelerated ? 6 : MaxPanelWidth;
 
     public static bool CanRepack(WeightMatrix w) => w.Type is GgmlType.F32 or GgmlType.F16 or GgmlType.BF16 && w.Layout == WeightLayout.Rows;
 
@@ -87,8 +90,8 @@ internal static unsafe partial class TiledFloat
 
     /// <summary>
     /// y [n, rows] for the rows of tiles [tileStart, tileEnd) and all <paramref name="n"/> tokens,
-    /// x given as <see cref="Pack"/>ed panels. Tokens run innermost, so the tiles' weights stay in
-    /// cache while every panel passes over them.
+    /// x given as <see cref="Pack"/>ed panels. The range is a work unit of a few tiles: every panel
+    /// passes over them in turn, so their weights are read from memory once and then from L2.
     /// </summary>
     public static void Run(WeightMatrix w, int tileStart, int tileEnd, float* panels, int n, float* y)
     {
@@ -114,7 +117,7 @@ internal static unsafe partial class TiledFloat
         long tileBytes = (long)TileRows * cols * TW.ElementBytes;
         int width = PanelWidth;
         // A padded tile's results go through here first, so the kernels only ever store whole tiles.
-        float* part = stackalloc float[12 * TileRows];
+        float* part = stackalloc float[MaxPanelWidth * TileRows];
         for (int p0 = 0; p0 < n; p0 += width)
         {
             int tokens = Math.Min(width, n - p0);
