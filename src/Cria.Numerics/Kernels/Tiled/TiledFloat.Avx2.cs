@@ -9,76 +9,54 @@ namespace Cria.Numerics.Kernels.Tiled;
 /// </summary>
 internal static unsafe partial class TiledFloat
 {
-    /// <summary>Rows 0..15 of the tile at <paramref name="tile"/> against one panel: 6 tokens at once, fewer as 4 + 2 + 1.</summary>
-    private static void Panel256<TW>(byte* tile, float* panel, int tokens, int cols, float* y, int rows)
-        where TW : struct, ITileWeights
+    /// <summary>y[j, 0..16) for tokens j &lt; TN: per column, two widened weight vectors and TN broadcasts feed 2·TN FMAs.</summary>
+    private readonly struct Avx2Kernel : ITileKernel
     {
-        if (tokens == 6)
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static void Run<TW, TN>(byte* w, float* x, nint stride, int cols, float* y, int rows)
+            where TW : struct, ITileWeights
+            where TN : struct, ITokenCount
         {
-            Tile256<TW, Tokens6>(tile, panel, tokens, cols, y, rows);
-            return;
-        }
-        int j = 0;
-        if (tokens - j >= 4)
-        {
-            Tile256<TW, Tokens4>(tile, panel + j, tokens, cols, y + (long)j * rows, rows);
-            j += 4;
-        }
-        if (tokens - j >= 2)
-        {
-            Tile256<TW, Tokens2>(tile, panel + j, tokens, cols, y + (long)j * rows, rows);
-            j += 2;
-        }
-        if (tokens - j >= 1)
-        {
-            Tile256<TW, Tokens1>(tile, panel + j, tokens, cols, y + (long)j * rows, rows);
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile256<TW, TN>(byte* w, float* x, nint stride, int cols, float* y, int rows)
-        where TW : struct, ITileWeights
-        where TN : struct, ITokenCount
-    {
-        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default;
-        Vector256<float> b0 = default, b1 = default, b2 = default, b3 = default, b4 = default, b5 = default;
-        nint step = TileRows * TW.ElementBytes;
-        nint half = 8 * TW.ElementBytes;
-        for (nint c = 0; c < cols; c++)
-        {
-            Vector256<float> wa = TW.Load8(w), wb = TW.Load8(w + half);
-            Fma2(ref a0, ref b0, wa, wb, x[0]);
+            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default;
+            Vector256<float> b0 = default, b1 = default, b2 = default, b3 = default, b4 = default, b5 = default;
+            nint step = TileRows * TW.ElementBytes;
+            nint half = 8 * TW.ElementBytes;
+            for (nint c = 0; c < cols; c++)
+            {
+                Vector256<float> wa = TW.Load8(w), wb = TW.Load8(w + half);
+                Fma2(ref a0, ref b0, wa, wb, x[0]);
+                if (TN.Value > 1)
+                {
+                    Fma2(ref a1, ref b1, wa, wb, x[1]);
+                }
+                if (TN.Value > 2)
+                {
+                    Fma2(ref a2, ref b2, wa, wb, x[2]);
+                    Fma2(ref a3, ref b3, wa, wb, x[3]);
+                }
+                if (TN.Value > 4)
+                {
+                    Fma2(ref a4, ref b4, wa, wb, x[4]);
+                    Fma2(ref a5, ref b5, wa, wb, x[5]);
+                }
+                w += step;
+                x += stride;
+            }
+            Store2<TW>(a0, b0, y);
             if (TN.Value > 1)
             {
-                Fma2(ref a1, ref b1, wa, wb, x[1]);
+                Store2<TW>(a1, b1, y + rows);
             }
             if (TN.Value > 2)
             {
-                Fma2(ref a2, ref b2, wa, wb, x[2]);
-                Fma2(ref a3, ref b3, wa, wb, x[3]);
+                Store2<TW>(a2, b2, y + 2L * rows);
+                Store2<TW>(a3, b3, y + 3L * rows);
             }
             if (TN.Value > 4)
             {
-                Fma2(ref a4, ref b4, wa, wb, x[4]);
-                Fma2(ref a5, ref b5, wa, wb, x[5]);
+                Store2<TW>(a4, b4, y + 4L * rows);
+                Store2<TW>(a5, b5, y + 5L * rows);
             }
-            w += step;
-            x += stride;
-        }
-        Store2<TW>(a0, b0, y);
-        if (TN.Value > 1)
-        {
-            Store2<TW>(a1, b1, y + rows);
-        }
-        if (TN.Value > 2)
-        {
-            Store2<TW>(a2, b2, y + 2L * rows);
-            Store2<TW>(a3, b3, y + 3L * rows);
-        }
-        if (TN.Value > 4)
-        {
-            Store2<TW>(a4, b4, y + 4L * rows);
-            Store2<TW>(a5, b5, y + 5L * rows);
         }
     }
 

@@ -131,7 +131,7 @@ internal static unsafe partial class TiledFloat
                 int stride = valid >= TileRows ? rows : TileRows;
                 if (Vector512.IsHardwareAccelerated)
                 {
-                    Panel512<TW>(wt, panel, tokens, cols, dst, stride);
+                    Panel<Avx512Kernel, TW, Tokens12>(wt, panel, tokens, cols, dst, stride);
                 }
                 else if (Avx2.IsSupported && Fma.IsSupported && tokens == 1)
                 {
@@ -139,8 +139,8 @@ internal static unsafe partial class TiledFloat
                 }
                 else if (Avx2.IsSupported && Fma.IsSupported)
                 {
-                    Panel256<TW>(wt, panel, tokens, cols, dst, stride);
-                    Panel256<TW>(wt + 16 * TW.ElementBytes, panel, tokens, cols, dst + 16, stride);
+                    Panel<Avx2Kernel, TW, Tokens6>(wt, panel, tokens, cols, dst, stride);
+                    Panel<Avx2Kernel, TW, Tokens6>(wt + 16 * TW.ElementBytes, panel, tokens, cols, dst + 16, stride);
                 }
                 else
                 {
@@ -154,6 +154,50 @@ internal static unsafe partial class TiledFloat
                     }
                 }
             }
+        }
+    }
+
+    /// <summary>A register-blocked kernel of one ISA: TN tokens of a panel (stride tokens per column) against its rows of a tile.</summary>
+    private interface ITileKernel
+    {
+        static abstract void Run<TW, TN>(byte* w, float* x, nint stride, int cols, float* y, int rows)
+            where TW : struct, ITileWeights
+            where TN : struct, ITokenCount;
+    }
+
+    /// <summary>
+    /// One kernel over one panel: a full panel (<typeparamref name="TFull"/> tokens, all the kernel's
+    /// registers hold) in one pass, a narrower one as 8 + 4 + 2 + 1 tokens (4 + 2 + 1 on AVX2).
+    /// </summary>
+    private static void Panel<TK, TW, TFull>(byte* tile, float* panel, int tokens, int cols, float* y, int rows)
+        where TK : struct, ITileKernel
+        where TW : struct, ITileWeights
+        where TFull : struct, ITokenCount
+    {
+        if (tokens == TFull.Value)
+        {
+            TK.Run<TW, TFull>(tile, panel, tokens, cols, y, rows);
+            return;
+        }
+        int j = 0;
+        if (TFull.Value > 8 && tokens - j >= 8)
+        {
+            TK.Run<TW, Tokens8>(tile, panel + j, tokens, cols, y + (long)j * rows, rows);
+            j += 8;
+        }
+        if (tokens - j >= 4)
+        {
+            TK.Run<TW, Tokens4>(tile, panel + j, tokens, cols, y + (long)j * rows, rows);
+            j += 4;
+        }
+        if (tokens - j >= 2)
+        {
+            TK.Run<TW, Tokens2>(tile, panel + j, tokens, cols, y + (long)j * rows, rows);
+            j += 2;
+        }
+        if (tokens - j >= 1)
+        {
+            TK.Run<TW, Tokens1>(tile, panel + j, tokens, cols, y + (long)j * rows, rows);
         }
     }
 
