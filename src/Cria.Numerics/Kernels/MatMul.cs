@@ -131,7 +131,8 @@ public static unsafe class MatMul
             job.X = x;
             if (panels)
             {
-                TiledFloat.Pack(x, n, cols, pp);
+                job.Pack.Set(x, n, cols, pp);
+                pool.For(job.Pack, TiledFloat.Panels(n));
             }
             job.XPanels = panels ? pp : x;
             job.N = n;
@@ -170,8 +171,28 @@ public static unsafe class MatMul
         _ => w.Rows,
     };
 
+    /// <summary>Packs the input of the float tiles into token panels, a panel per item.</summary>
+    private sealed class PackJob : ParallelJob
+    {
+        private float* _x;
+        private float* _panels;
+        private int _n;
+        private int _cols;
+
+        public void Set(float* x, int n, int cols, float* panels)
+        {
+            _x = x;
+            _n = n;
+            _cols = cols;
+            _panels = panels;
+        }
+
+        public override void Execute(int start, int end, int worker) => TiledFloat.Pack(_x, _n, _cols, _panels, start, end);
+    }
+
     private sealed class MatMulJob : ParallelJob
     {
+        public readonly PackJob Pack = new();
         public readonly Q8Activations Q8 = new();
         public readonly Q8KActivations Q8K = new();
         public readonly WeightMatrix[] W = new WeightMatrix[3];

@@ -65,16 +65,20 @@ internal static unsafe partial class TiledFloat
         }
     }
 
+    /// <summary>Token panels of a batch of <paramref name="n"/>.</summary>
+    public static int Panels(int n) => (n + PanelWidth - 1) / PanelWidth;
+
     /// <summary>
-    /// x [n, cols] → panels of <see cref="PanelWidth"/> tokens (the last one narrower), each stored
-    /// column-major: token j of a panel of width w at c·w + j, so a kernel reads one column of all
-    /// its tokens from one place. A single token needs no copy: its panel is x itself.
+    /// Panels [first, last) of x [n, cols]: <see cref="PanelWidth"/> tokens each (the last one
+    /// narrower), stored column-major — token j of a panel of width w at c·w + j — so a kernel reads
+    /// one column of all its tokens from one place. A single token needs no copy: its panel is x.
     /// </summary>
-    public static void Pack(float* x, int n, int cols, float* panels)
+    public static void Pack(float* x, int n, int cols, float* panels, int first, int last)
     {
         int width = PanelWidth;
-        for (int p0 = 0; p0 < n; p0 += width)
+        for (int p = first; p < last; p++)
         {
+            int p0 = p * width;
             int w = Math.Min(width, n - p0);
             float* dst = panels + (long)p0 * cols;
             for (int j = 0; j < w; j++)
