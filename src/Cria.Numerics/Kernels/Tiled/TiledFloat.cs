@@ -246,20 +246,35 @@ internal static unsafe partial class TiledFloat
         }
     }
 
-    /// <summary>The portable floor: the same per-output fma chain, one value at a time.</summary>
+    /// <summary>
+    /// The portable floor: the same per-output fma chains, one value at a time, summed in y
+    /// (a float store and load change no bits) while the tile is read in its memory order.
+    /// </summary>
     private static void PanelScalar<TW>(byte* tile, float* panel, int tokens, int cols, float* y, int stride)
         where TW : struct, ITileWeights
     {
         for (int j = 0; j < tokens; j++)
         {
+            new Span<float>(y + (long)j * stride, TileRows).Clear();
+        }
+        for (nint c = 0; c < cols; c++)
+        {
+            byte* column = tile + c * TileRows * TW.ElementBytes;
+            for (int j = 0; j < tokens; j++)
+            {
+                float xv = panel[c * tokens + j];
+                float* yj = y + (long)j * stride;
+                for (int r = 0; r < TileRows; r++)
+                {
+                    yj[r] = MathF.FusedMultiplyAdd(TW.Load1(column + r * TW.ElementBytes), xv, yj[r]);
+                }
+            }
+        }
+        for (int j = 0; j < tokens; j++)
+        {
             for (int r = 0; r < TileRows; r++)
             {
-                float acc = 0f;
-                for (nint c = 0; c < cols; c++)
-                {
-                    acc = MathF.FusedMultiplyAdd(TW.Load1(tile + (c * TileRows + r) * TW.ElementBytes), panel[c * tokens + j], acc);
-                }
-                y[(long)j * stride + r] = acc * TW.Scale;
+                y[(long)j * stride + r] *= TW.Scale;
             }
         }
     }
