@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using Cria.Numerics.Kernels.Dot;
@@ -15,13 +16,13 @@ public sealed record KernelCheck(string Kernel, string Path, double MaxRelativeE
 /// Runs every matmul path this CPU selects (row and tiled layouts, each weight type) against a
 /// float64 reference on the dequantized weights, on seeded random data with ragged shapes. Used by
 /// `cria selftest` and by the tests, which run it with wider instruction sets switched off
-/// (DOTNET_EnableAVX512F=0, DOTNET_EnableAVX2=0, …) so every path the JIT can pick is covered.
+/// (DOTNET_EnableAVX512=0, DOTNET_EnableAVX2=0, …) so every path the JIT can pick is covered.
 /// </summary>
 public static class KernelSelfTest
 {
     /// <summary>The instruction sets the runtime reports, as the kernels see them.</summary>
     public static string InstructionSets =>
-        $"AVX2={Avx2.IsSupported} FMA={Fma.IsSupported} AVX-VNNI={AvxVnni.IsSupported} AVX-512BW={Avx512BW.IsSupported} Vector128={Vector128.IsHardwareAccelerated} Vector256={Vector256.IsHardwareAccelerated}";
+        $"AVX2={Avx2.IsSupported} FMA={Fma.IsSupported} AVX-VNNI={AvxVnni.IsSupported} AVX-512BW={Avx512BW.IsSupported} Vector128={Vector128.IsHardwareAccelerated} Vector256={Vector256.IsHardwareAccelerated} Vector512={Vector512.IsHardwareAccelerated}";
 
     public static IReadOnlyList<KernelCheck> Run()
     {
@@ -36,6 +37,12 @@ public static class KernelSelfTest
             {
                 results.Add(Check(pool, type, cols, rows: 24, n, tiled: false));
                 results.Add(Check(pool, type, cols, rows: 24, n, tiled: true));
+            }
+            if (block == 1)
+            {
+                // Float tiles: three tiles, the last one padded, two work units, and a full
+                // token panel plus a ragged one on every ISA (12 + 4 + 1, or 6 + 6 + 4 + 1).
+                results.Add(Check(pool, type, cols, rows: 70, n: 17, tiled: true));
             }
         }
         return results.OfType<KernelCheck>().ToList();
@@ -66,6 +73,7 @@ public static class KernelSelfTest
         {
             x[i] = (float)(rng.NextDouble() * 2 - 1);
         }
+        WeightMatrix rowLayout = w;
         NativeBuffer? owner = null;
         string path = "rows";
         if (tiled)
@@ -97,7 +105,29 @@ public static class KernelSelfTest
             }
             // Quantized activations (8-bit) cost up to ~1% of Σ|w·x|; float paths are exact to rounding.
             double tolerance = type is GgmlType.F32 or GgmlType.F16 or GgmlType.BF16 ? 1e-5 : 0.02;
-            return new KernelCheck(GgmlTypes.Name(type), $"{path}, n={n}", worst, worst <= tolerance);
+            bool exact = w.Layout != WeightLayout.Tiled32 || SameBitsAsChainAndAlone(pool, w, rowLayout, x, y, n);
+            return new KernelCheck(GgmlTypes.Name(type), $"{path}, n={n}{(w.Layout == WeightLayout.Tiled32 ? ", bitwise" : "")}", worst, worst <= tolerance && exact);
         }
     }
+
+    /// <summary>
+    /// The float tiles' invariant: <paramref name="y"/> equals the scalar fma chain bit for bit
+    /// (so every ISA's path gives the same bits), and each token alone gives its row of y.
+    /// </summary>
+    private static bool SameBitsAsChainAndAlone(ComputePool pool, WeightMatrix tiled, WeightMatrix rowLayout, float[] x, float[] y, int n)
+    {
+        int rows = tiled.Rows, cols = tiled.Cols;
+        var chain = new float[y.Length];
+        TiledFloat.Reference(rowLayout, x, chain, n);
+        var alone = new float[rows];
+        bool same = Bits(y).SequenceEqual(Bits(chain));
+        for (int t = 0; t < n; t++)
+        {
+            MatMul.Run(pool, tiled, x.AsSpan(t * cols, cols), alone, 1);
+            same &= Bits(alone).SequenceEqual(Bits(y.AsSpan(t * rows, rows)));
+        }
+        return same;
+    }
+
+    private static ReadOnlySpan<int> Bits(ReadOnlySpan<float> v) => MemoryMarshal.Cast<float, int>(v);
 }

@@ -13,8 +13,10 @@ namespace Cria.Numerics.Kernels;
 /// job: the input is quantized once and one pass of the pool covers all their rows.
 /// Q8_0 and Q4_0 weights meet activations quantized to Q8 blocks of 32, Q4_K and Q6_K meet Q8_K
 /// super-blocks (integer dot products, as ggml's vec_dot_type); F32, F16 and BF16 rows are dotted
-/// in float; other formats are dequantized row by row into scratch. Matrices in the tiled layout
-/// are processed 8 rows at a time.
+/// in float; other formats are dequantized row by row into scratch. Quantized matrices in the tiled
+/// layout are processed 8 rows at a time; float matrices in the tiled layout go through
+/// <see cref="TiledFloat"/>'s register-blocked GEMM, 64 rows per work unit, the input packed once
+/// into token panels for all the matrices of the call.
 /// </summary>
 public static unsafe class MatMul
 {
@@ -115,12 +117,24 @@ public static unsafe class MatMul
             job.Q8K.Quantize(xs, n, cols);
         }
         job.EnsureScratch(pool.ThreadCount, cols, kind == Kind.Generic);
+        bool panels = n > 1 && (w0.Layout == WeightLayout.Tiled32 || (parts > 1 && w1.Layout == WeightLayout.Tiled32) || (parts > 2 && w2.Layout == WeightLayout.Tiled32));
+        if (panels)
+        {
+            job.EnsurePanels(n * cols);
+        }
+        fixed (float* pp = job.Panels)
         fixed (sbyte* pq = kind == Kind.Q8 ? job.Q8.Qs : job.Q8K.Qs)
         fixed (float* pd = kind == Kind.Q8 ? job.Q8.D : job.Q8K.D)
         fixed (int* ps = job.Q8.Sums)
         fixed (short* pb = job.Q8K.BSums)
         {
             job.X = x;
+            if (panels)
+            {
+                job.Pack.Set(x, n, cols, pp);
+                pool.For(job.Pack, TiledFloat.Panels(n));
+            }
+            job.XPanels = panels ? pp : x;
             job.N = n;
             job.Xq = pq;
             job.Xd = pd;
@@ -140,17 +154,45 @@ public static unsafe class MatMul
                 total += Units(job.W[p]);
             }
             job.Start[parts] = total;
-            pool.For(job, total, minChunk: w0.Layout == WeightLayout.Tiled8 ? 1 : 8);
-            job.X = null;
+            pool.For(job, total, minChunk: w0.Layout == WeightLayout.Rows ? 8 : 1);
+            job.X = job.XPanels = null;
             job.W[0] = job.W[1] = job.W[2] = default;
         }
     }
 
-    /// <summary>Work units of a matrix: tiles of 8 rows, or single rows.</summary>
-    private static int Units(WeightMatrix w) => w.Layout == WeightLayout.Tiled8 ? w.Rows / 8 : w.Rows;
+    /// <summary>Float tiles per work unit: 64 rows, whose weights stay in L2 while every token panel passes.</summary>
+    private const int FloatTilesPerUnit = 2;
+
+    /// <summary>Work units of a matrix: quantized tiles of 8 rows, pairs of 32-row float tiles, or single rows.</summary>
+    private static int Units(WeightMatrix w) => w.Layout switch
+    {
+        WeightLayout.Tiled8 => w.Rows / 8,
+        WeightLayout.Tiled32 => (TiledFloat.Tiles(w.Rows) + FloatTilesPerUnit - 1) / FloatTilesPerUnit,
+        _ => w.Rows,
+    };
+
+    /// <summary>Packs the input of the float tiles into token panels, a panel per item.</summary>
+    private sealed class PackJob : ParallelJob
+    {
+        private float* _x;
+        private float* _panels;
+        private int _n;
+        private int _cols;
+
+        public void Set(float* x, int n, int cols, float* panels)
+        {
+            _x = x;
+            _n = n;
+            _cols = cols;
+            _panels = panels;
+        }
+
+        public override void Execute(int start, int end, int worker) => TiledFloat.Pack(_x, _n, _cols, _panels, start, end);
+    }
 
     private sealed class MatMulJob : ParallelJob
     {
+        public readonly PackJob Pack = new();
         public readonly Q8Activations Q8 = new();
         public readonly Q8KActivations Q8K = new();
         public readonly WeightMatrix[] W = new WeightMatrix[3];
@@ -158,12 +200,23 @@ public static unsafe class MatMul
         public readonly int[] Start = new int[4];
         public int Parts;
         public float* X;
+        public float* XPanels;          // x as TiledFloat panels (x itself for one token)
         public int N;
         public sbyte* Xq;
         public float* Xd;
         public int* XSum;
         public short* XBSum;
         private float[][] _scratch = [];
+
+        public float[] Panels { get; private set; } = [];
+
+        public void EnsurePanels(int floats)
+        {
+            if (Panels.Length < floats)
+            {
+                Panels = GC.AllocateUninitializedArray<float>(floats, pinned: true);
+            }
+        }
 
         public void EnsureScratch(int threads, int cols, bool generic)
         {
@@ -192,6 +245,11 @@ public static unsafe class MatMul
                 if (w.Layout == WeightLayout.Tiled8)
                 {
                     ExecuteTiles(w, y, s - Start[p], e - Start[p]);
+                }
+                else if (w.Layout == WeightLayout.Tiled32)
+                {
+                    int tiles = TiledFloat.Tiles(w.Rows);
+                    TiledFloat.Run(w, (s - Start[p]) * FloatTilesPerUnit, Math.Min(tiles, (e - Start[p]) * FloatTilesPerUnit), XPanels, N, y);
                 }
                 else
                 {

@@ -67,4 +67,7 @@ public enum WeightLayout
 
     /// <summary>Eight rows interleaved per block column (see <c>Kernels.Tiled</c>), for the VNNI/AVX2 kernels.</summary>
     Tiled8,
+
+    /// <summary>F32/F16/BF16 in tiles of 32 rows stored column by column (<c>Kernels.Tiled.TiledFloat</c>), for the float GEMM.</summary>
+    Tiled32,
 }

@@ -167,6 +167,7 @@ public sealed class KernelTests
     [InlineData(GgmlType.Q4_K, 512)]
     [InlineData(GgmlType.Q6_K, 256)]
     [InlineData(GgmlType.F16, 80)]
+    [InlineData(GgmlType.BF16, 48)]
     [InlineData(GgmlType.F32, 70)]
     public void A_tokens_result_does_not_depend_on_the_batch_it_is_in(GgmlType type, int cols)
     {
