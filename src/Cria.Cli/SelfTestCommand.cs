@@ -17,7 +17,7 @@ internal static class SelfTestCommand
             foreach (KernelCheck c in KernelSelfTest.Run())
             {
                 failed += c.Passed ? 0 : 1;
-                Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{(c.Passed ? "ok  " : "FAIL")} {c.Kernel,-5} {c.Path,-28} max rel. error {c.MaxRelativeError:E2}"));
+                Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{(c.Passed ? "ok  " : "FAIL")} {c.Kernel,-5} {c.Path,-34} max rel. error {c.MaxRelativeError:E2}"));
             }
             Console.Out.WriteLine(failed == 0 ? "all kernels agree with the reference" : $"{failed} kernel checks failed");
             return failed == 0 ? 0 : 1;

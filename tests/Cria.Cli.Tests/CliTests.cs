@@ -235,6 +235,11 @@ public sealed partial class CliTests : IDisposable
         if (disable == "DOTNET_EnableAVX2")
         {
             Assert.Contains("AVX2=False", r.Stdout);
+            Assert.Contains("tiled Vector128", r.Stdout);   // the portable float GEMM kernel ran
+        }
+        if (disable == "DOTNET_EnableHWIntrinsic")
+        {
+            Assert.Contains("tiled Scalar", r.Stdout);
         }
         if (disable == "DOTNET_EnableAVX512")
         {

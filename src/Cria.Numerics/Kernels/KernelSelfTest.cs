@@ -83,7 +83,8 @@ public static class KernelSelfTest
                 return null;
             }
             (w, owner) = Repacker.Repack(w);
-            path = "tiled";
+            // Float tiles name the kernel that ran: `selftest` with AVX2 off must show Vector128.
+            path = w.Layout == WeightLayout.Tiled32 ? $"tiled {TiledFloat.Preferred}" : "tiled";
         }
         using (owner)
         {

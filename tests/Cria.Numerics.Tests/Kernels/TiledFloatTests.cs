@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using Cria.Numerics.Kernels;
 using Cria.Numerics.Kernels.Tiled;
 using Cria.Numerics.Memory;
@@ -11,7 +12,8 @@ namespace Cria.Numerics.Tests.Kernels;
 /// The float GEMM over 32-row tiles (F32, F16, BF16) on ragged shapes — rows, columns and token
 /// counts that are not multiples of the tile, the vector or the token panel: against a float64
 /// reference, bit for bit against the fma chain it promises, and a token's result independent of
-/// the batch it is in.
+/// the batch it is in — through the kernel this CPU prefers and, called directly, through every
+/// other kernel it can run (so the portable Vector128 kernel is checked on x86 too).
 /// </summary>
 public sealed class TiledFloatTests
 {
@@ -100,6 +102,46 @@ public sealed class TiledFloatTests
                     MatMul.Run(pool, tiled, x.AsSpan(0, n * cols), y, n);
                     Assert.True(Bits(y).SequenceEqual(Bits(alone.AsSpan(0, n * rows))), $"n = {n}: a token's result depends on its batch");
                 }
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void Every_kernel_this_CPU_runs_gives_the_fma_chain_bits_for_1_to_17_tokens(GgmlType type, int rows, int cols)
+    {
+        const int maxTokens = 17;
+        var rng = new Random(rows * 17 + cols);
+        (NativeBuffer buf, WeightMatrix w) = RandomMatrix(type, rows, cols, rng);
+        using (buf)
+        {
+            (WeightMatrix tiled, NativeBuffer? owner) = Repacker.Repack(w);
+            using (owner)
+            {
+                var x = new float[maxTokens * cols];
+                for (int i = 0; i < x.Length; i++)
+                {
+                    x[i] = (float)(rng.NextDouble() * 2 - 1);
+                }
+                var chain = new float[maxTokens * rows];
+                TiledFloat.Reference(w, x, chain, maxTokens);
+                var ran = new List<TiledFloatKernel>();
+                foreach (TiledFloatKernel kernel in Enum.GetValues<TiledFloatKernel>())
+                {
+                    if (!TiledFloat.CanRun(kernel))
+                    {
+                        continue;
+                    }
+                    ran.Add(kernel);
+                    for (int n = 1; n <= maxTokens; n++)
+                    {
+                        var y = new float[n * rows];
+                        TiledFloat.RunWith(kernel, tiled, x.AsSpan(0, n * cols), y, n);
+                        Assert.True(Bits(y).SequenceEqual(Bits(chain.AsSpan(0, n * rows))), $"{kernel}, n = {n}: differs from the fma chain");
+                    }
+                }
+                Assert.Contains(TiledFloatKernel.Scalar, ran);
+                Assert.True(!Vector128.IsHardwareAccelerated || ran.Contains(TiledFloatKernel.Vector128), "the Vector128 kernel did not run");
             }
         }
     }

@@ -6,7 +6,7 @@ namespace Cria.Numerics.Kernels.Tiled;
 
 /// <summary>
 /// How <see cref="TiledFloat"/> reads one weight type: consecutive values of a tile column as
-/// floats (16, 8 or 1 of them), and the factor that undoes the widening. The kernels are generic
+/// floats (16, 8, 2 × 4 or 1 of them), and the factor that undoes the widening. The kernels are generic
 /// over these structs, so one kernel body serves F32, F16 and BF16.
 /// </summary>
 internal unsafe interface ITileWeights
@@ -19,6 +19,12 @@ internal unsafe interface ITileWeights
     static abstract Vector512<float> Load16(byte* p);
 
     static abstract Vector256<float> Load8(byte* p);
+
+    /// <summary>
+    /// Eight values as two Vector128 (the portable kernel): one 16-byte load widened in two halves
+    /// for fp16/bf16 (ldr q + sxtl/sxtl2 or ushll/ushll2 on ARM64), portable integer ops only.
+    /// </summary>
+    static abstract void Load4x2(byte* p, out Vector128<float> lo, out Vector128<float> hi);
 
     static abstract float Load1(byte* p);
 }
@@ -35,6 +41,13 @@ internal readonly unsafe struct F32Weights : ITileWeights
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Load8(byte* p) => Vector256.Load((float*)p);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Load4x2(byte* p, out Vector128<float> lo, out Vector128<float> hi)
+    {
+        lo = Vector128.Load((float*)p);
+        hi = Vector128.Load((float*)p + 4);
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Load1(byte* p) => *(float*)p;
@@ -59,6 +72,16 @@ internal readonly unsafe struct F16Weights : ITileWeights
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Load8(byte* p) => Simd.WidenHalves(p);
 
+    /// <summary>The same trick on sign-extended halves: (h &lt;&lt; 13) &amp; mask, as <see cref="Load1"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Load4x2(byte* p, out Vector128<float> lo, out Vector128<float> hi)
+    {
+        Vector128<short> h = Vector128.Load((short*)p);
+        Vector128<int> mask = Vector128.Create(Mask);
+        lo = (Vector128.ShiftLeft(Vector128.WidenLower(h), 13) & mask).AsSingle();
+        hi = (Vector128.ShiftLeft(Vector128.WidenUpper(h), 13) & mask).AsSingle();
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Load1(byte* p) => BitConverter.Int32BitsToSingle((*(short*)p << 13) & Mask);
 }
@@ -76,6 +99,14 @@ internal readonly unsafe struct BF16Weights : ITileWeights
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Load8(byte* p) => Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32((ushort*)p), 16).AsSingle();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Load4x2(byte* p, out Vector128<float> lo, out Vector128<float> hi)
+    {
+        Vector128<ushort> h = Vector128.Load((ushort*)p);
+        lo = Vector128.ShiftLeft(Vector128.WidenLower(h), 16).AsSingle();
+        hi = Vector128.ShiftLeft(Vector128.WidenUpper(h), 16).AsSingle();
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Load1(byte* p) => BitConverter.Int32BitsToSingle(*(ushort*)p << 16);

@@ -19,7 +19,7 @@ namespace Cria.Numerics.Kernels.Tiled;
 /// accumulator that runs y = fma(w(r, c), x(t, c), y) for c = 0, 1, …, cols − 1, then × Scale.
 /// A lane holds one row and a token one register, whatever the token count, the ISA or the
 /// block the token lands in, so decode (n = 1), prefill and batches of sequences, and the
-/// Vector512, Vector256 and scalar paths all give the same bits.
+/// Vector512, Vector256, Vector128 and scalar paths all give the same bits.
 /// </summary>
 internal static unsafe partial class TiledFloat
 {
@@ -28,8 +28,27 @@ internal static unsafe partial class TiledFloat
     /// <summary>The widest token panel: the AVX-512 kernel's 12 tokens × 2 vectors of accumulators.</summary>
     private const int MaxPanelWidth = 12;
 
-    /// <summary>Tokens per packed panel: what the widest kernel of this CPU holds in registers.</summary>
-    public static int PanelWidth => Avx2.IsSupported && Fma.IsSupported && !Vector512.IsHardwareAccelerated ? 6 : MaxPanelWidth;
+    /// <summary>The kernel this CPU runs: the widest its JIT accelerates (a constant once jitted).</summary>
+    public static TiledFloatKernel Preferred =>
+        Vector512.IsHardwareAccelerated ? TiledFloatKernel.Avx512
+        : Avx2.IsSupported && Fma.IsSupported ? TiledFloatKernel.Avx2
+        : Vector128.IsHardwareAccelerated ? TiledFloatKernel.Vector128
+        : TiledFloatKernel.Scalar;
+
+    /// <summary>Whether this CPU can run <paramref name="kernel"/> at all (the tests run each one it can).</summary>
+    public static bool CanRun(TiledFloatKernel kernel) => kernel switch
+    {
+        TiledFloatKernel.Avx512 => Vector512.IsHardwareAccelerated,
+        TiledFloatKernel.Avx2 => Avx2.IsSupported && Fma.IsSupported,
+        TiledFloatKernel.Vector128 => Vector128.IsHardwareAccelerated,
+        _ => true,
+    };
+
+    /// <summary>Tokens per packed panel: what the kernel holds in registers (AVX2 and Vector128: 6 tokens × half a tile).</summary>
+    private static int PanelWidthOf(TiledFloatKernel kernel) => kernel is TiledFloatKernel.Avx2 or TiledFloatKernel.Vector128 ? 6 : MaxPanelWidth;
+
+    /// <summary>Tokens per packed panel of this CPU's kernel.</summary>
+    public static int PanelWidth => PanelWidthOf(Preferred);
 
     public static bool CanRepack(WeightMatrix w) => w.Type is GgmlType.F32 or GgmlType.F16 or GgmlType.BF16 && w.Layout == WeightLayout.Rows;
 
@@ -73,9 +92,11 @@ internal static unsafe partial class TiledFloat
     /// narrower), stored column-major — token j of a panel of width w at c·w + j — so a kernel reads
     /// one column of all its tokens from one place. A single token needs no copy: its panel is x.
     /// </summary>
-    public static void Pack(float* x, int n, int cols, float* panels, int first, int last)
+    public static void Pack(float* x, int n, int cols, float* panels, int first, int last) =>
+        Pack(PanelWidth, x, n, cols, panels, first, last);
+
+    private static void Pack(int width, float* x, int n, int cols, float* panels, int first, int last)
     {
-        int width = PanelWidth;
         for (int p = first; p < last; p++)
         {
             int p0 = p * width;
@@ -97,29 +118,57 @@ internal static unsafe partial class TiledFloat
     /// x given as <see cref="Pack"/>ed panels. The range is a work unit of a few tiles: every panel
     /// passes over them in turn, so their weights are read from memory once and then from L2.
     /// </summary>
-    public static void Run(WeightMatrix w, int tileStart, int tileEnd, float* panels, int n, float* y)
+    public static void Run(WeightMatrix w, int tileStart, int tileEnd, float* panels, int n, float* y) =>
+        Run(Preferred, w, tileStart, tileEnd, panels, n, y);
+
+    /// <summary>
+    /// y [n, rows] = <paramref name="w"/> (tiled) × x [n, cols] on this thread through the named
+    /// kernel, whatever this CPU prefers (<see cref="CanRun"/> must hold): for the tests, which run
+    /// every kernel the CPU can, and for timing one kernel alone.
+    /// </summary>
+    public static void RunWith(TiledFloatKernel kernel, WeightMatrix w, ReadOnlySpan<float> x, Span<float> y, int n)
+    {
+        if (!CanRun(kernel) || w.Layout != WeightLayout.Tiled32 || x.Length < n * w.Cols || y.Length < n * w.Rows)
+        {
+            throw new ArgumentException($"cannot run the {kernel} kernel on {w.Rows}×{w.Cols} {w.Layout} for {n} tokens");
+        }
+        int width = PanelWidthOf(kernel);
+        float[] panels = n > 1 ? new float[n * w.Cols] : [];
+        fixed (float* px = x)
+        fixed (float* pp = panels)
+        fixed (float* py = y)
+        {
+            if (n > 1)
+            {
+                Pack(width, px, n, w.Cols, pp, 0, (n + width - 1) / width);
+            }
+            Run(kernel, w, 0, Tiles(w.Rows), n > 1 ? pp : px, n, py);
+        }
+    }
+
+    private static void Run(TiledFloatKernel kernel, WeightMatrix w, int tileStart, int tileEnd, float* panels, int n, float* y)
     {
         switch (w.Type)
         {
             case GgmlType.F16:
-                Run<F16Weights>(w, tileStart, tileEnd, panels, n, y);
+                Run<F16Weights>(kernel, w, tileStart, tileEnd, panels, n, y);
                 break;
             case GgmlType.BF16:
-                Run<BF16Weights>(w, tileStart, tileEnd, panels, n, y);
+                Run<BF16Weights>(kernel, w, tileStart, tileEnd, panels, n, y);
                 break;
             default:
-                Run<F32Weights>(w, tileStart, tileEnd, panels, n, y);
+                Run<F32Weights>(kernel, w, tileStart, tileEnd, panels, n, y);
                 break;
         }
     }
 
-    private static void Run<TW>(WeightMatrix w, int tileStart, int tileEnd, float* panels, int n, float* y)
+    private static void Run<TW>(TiledFloatKernel kernel, WeightMatrix w, int tileStart, int tileEnd, float* panels, int n, float* y)
         where TW : struct, ITileWeights
     {
         int cols = w.Cols;
         int rows = w.Rows;
         long tileBytes = (long)TileRows * cols * TW.ElementBytes;
-        int width = PanelWidth;
+        int width = PanelWidthOf(kernel);
         // A padded tile's results go through here first, so the kernels only ever store whole tiles.
         float* part = stackalloc float[MaxPanelWidth * TileRows];
         for (int p0 = 0; p0 < n; p0 += width)
@@ -133,22 +182,28 @@ internal static unsafe partial class TiledFloat
                 int valid = rows - tile * TileRows;
                 float* dst = valid >= TileRows ? yt : part;
                 int stride = valid >= TileRows ? rows : TileRows;
-                if (Vector512.IsHardwareAccelerated)
+                switch (kernel)
                 {
-                    Panel<Avx512Kernel, TW, Tokens12>(wt, panel, tokens, cols, dst, stride);
-                }
-                else if (Avx2.IsSupported && Fma.IsSupported && tokens == 1)
-                {
-                    Token256<TW>(wt, panel, cols, dst);
-                }
-                else if (Avx2.IsSupported && Fma.IsSupported)
-                {
-                    Panel<Avx2Kernel, TW, Tokens6>(wt, panel, tokens, cols, dst, stride);
-                    Panel<Avx2Kernel, TW, Tokens6>(wt + 16 * TW.ElementBytes, panel, tokens, cols, dst + 16, stride);
-                }
-                else
-                {
-                    PanelScalar<TW>(wt, panel, tokens, cols, dst, stride);
+                    case TiledFloatKernel.Avx512:
+                        Panel<Avx512Kernel, TW, Tokens12>(wt, panel, tokens, cols, dst, stride);
+                        break;
+                    case TiledFloatKernel.Avx2 when tokens == 1:
+                        Token256<TW>(wt, panel, cols, dst);
+                        break;
+                    case TiledFloatKernel.Avx2:
+                        Panel<Avx2Kernel, TW, Tokens6>(wt, panel, tokens, cols, dst, stride);
+                        Panel<Avx2Kernel, TW, Tokens6>(wt + 16 * TW.ElementBytes, panel, tokens, cols, dst + 16, stride);
+                        break;
+                    case TiledFloatKernel.Vector128 when tokens == 1:
+                        Token128<TW>(wt, panel, cols, dst);
+                        break;
+                    case TiledFloatKernel.Vector128:
+                        Panel<Vector128Kernel, TW, Tokens6>(wt, panel, tokens, cols, dst, stride);
+                        Panel<Vector128Kernel, TW, Tokens6>(wt + 16 * TW.ElementBytes, panel, tokens, cols, dst + 16, stride);
+                        break;
+                    default:
+                        PanelScalar<TW>(wt, panel, tokens, cols, dst, stride);
+                        break;
                 }
                 if (dst == part)
                 {
@@ -171,7 +226,7 @@ internal static unsafe partial class TiledFloat
 
     /// <summary>
     /// One kernel over one panel: a full panel (<typeparamref name="TFull"/> tokens, all the kernel's
-    /// registers hold) in one pass, a narrower one as 8 + 4 + 2 + 1 tokens (4 + 2 + 1 on AVX2).
+    /// registers hold) in one pass, a narrower one as 8 + 4 + 2 + 1 tokens (4 + 2 + 1 on AVX2 and Vector128).
     /// </summary>
     private static void Panel<TK, TW, TFull>(byte* tile, float* panel, int tokens, int cols, float* y, int rows)
         where TK : struct, ITileKernel
@@ -247,7 +302,7 @@ internal static unsafe partial class TiledFloat
     }
 
     /// <summary>
-    /// The portable floor: the same per-output fma chains, one value at a time, summed in y
+    /// The floor (no SIMD at all): the same per-output fma chains, one value at a time, summed in y
     /// (a float store and load change no bits) while the tile is read in its memory order.
     /// </summary>
     private static void PanelScalar<TW>(byte* tile, float* panel, int tokens, int cols, float* y, int stride)
@@ -289,6 +344,13 @@ internal static unsafe partial class TiledFloat
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Store<TW>(Vector256<float> acc, float* y)
+        where TW : struct, ITileWeights
+    {
+        (TW.Scale != 1f ? acc * TW.Scale : acc).Store(y);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store<TW>(Vector128<float> acc, float* y)
         where TW : struct, ITileWeights
     {
         (TW.Scale != 1f ? acc * TW.Scale : acc).Store(y);
