@@ -52,7 +52,8 @@ internal static class AttentionMode
                 }
             }
         }
-        for (int i = 0; i < 5; i++)
+        // Warm up for a second: the JIT promotes hot methods only after they have run for a while.
+        for (long t0 = Stopwatch.GetTimestamp(); Stopwatch.GetElapsedTime(t0).TotalSeconds < 1;)
         {
             Sweep();
         }

@@ -24,7 +24,7 @@ public enum KvCacheType
 /// in order, at the pool rows <see cref="Rows"/> gives; the context holds exactly the blocks those
 /// positions need (plus at most the block the next position goes into), and writes only to blocks
 /// it alone holds.
-/// Shapes: pool storage [rows, kvDim] per layer; activations [maxBatch, width].
+/// Shapes: pool storage [kvHeads, rows, headDim] per layer (see <see cref="KvPool"/>); activations [maxBatch, width].
 /// </summary>
 public sealed class InferenceContext
 {

@@ -20,8 +20,9 @@ public sealed class KvPoolExhaustedException(string message) : InvalidOperationE
 /// they alone hold); a block's generation changes whenever it is reused for other content, so a
 /// child remembered under an old parent can never be found again. All methods are thread-safe.
 /// </para>
-/// Storage per layer: keys and values [blocks × BlockSize, kvDim] row-major, in f16, f32 or Q8_0
-/// (each row kvDim/32 ggml blocks).
+/// Storage per layer: keys and values [kvHeads, blocks × BlockSize, headDim], head-major (each kv
+/// head's rows contiguous, so attention streams them), in f16, f32 or Q8_0 (each head's row headDim/32
+/// ggml blocks).
 /// </summary>
 public sealed class KvPool
 {
@@ -37,10 +38,12 @@ public sealed class KvPool
     private readonly Stack<int> _free = new();
     private readonly Dictionary<string, int> _adapterSalts = new(StringComparer.Ordinal);
     private readonly int _layers;
-    private readonly long _rowLength;               // elements of one row in a layer's array (see RowLength)
-    private readonly float[][]? _keys32, _values32; // [layer][rows × kvDim], by cache type: one pair is set
+    private readonly int _kvHeads;
+    private readonly long _capacity;                // rows: blocks × block size
+    private readonly int _headRow;                  // elements of one kv head's row: headDim floats or halves, or its Q8_0 bytes
+    private readonly float[][]? _keys32, _values32; // [layer][kvHeads × rows × headDim], by cache type: one pair is set
     private readonly Half[][]? _keys16, _values16;
-    private readonly byte[][]? _keys8, _values8;     // [layer][rows × kvDim/32 × 34]
+    private readonly byte[][]? _keys8, _values8;     // [layer][kvHeads × rows × headDim/32 × 34]
     private long _lookups;
     private long _hits;
 
@@ -60,8 +63,10 @@ public sealed class KvPool
         KvDim = config.KvDim;
         CacheType = cacheType;
         _layers = config.BlockCount;
-        _rowLength = RowLength(config, cacheType);
-        int length = (int)(rows * _rowLength);
+        _kvHeads = config.HeadCountKv;
+        _capacity = rows;
+        _headRow = (int)(RowLength(config, cacheType) / _kvHeads);
+        int length = (int)(rows * RowLength(config, cacheType));
         switch (cacheType)
         {
             case KvCacheType.F32:
@@ -96,12 +101,12 @@ public sealed class KvPool
     public KvCacheType CacheType { get; }
 
     /// <summary>Bytes of one position's keys (or values) in one layer: kvDim × 4 (f32), × 2 (f16), or kvDim/32 × 34 (Q8_0).</summary>
-    public long RowBytes => _rowLength * (CacheType switch { KvCacheType.F32 => 4, KvCacheType.F16 => 2, _ => 1 });
+    public long RowBytes => (long)_kvHeads * _headRow * (CacheType switch { KvCacheType.F32 => 4, KvCacheType.F16 => 2, _ => 1 });
 
     /// <summary>Bytes the pool holds.</summary>
     public long Bytes => 2L * _layers * BlockCount * BlockSize * RowBytes;
 
-    /// <summary>Elements of one row in a layer's array: kvDim floats or halves, or the bytes of kvDim/32 Q8_0 blocks.</summary>
+    /// <summary>Elements one position takes in a layer's array: kvDim floats or halves, or the bytes of kvDim/32 Q8_0 blocks.</summary>
     internal static long RowLength(ModelConfig config, KvCacheType cacheType) =>
         cacheType == KvCacheType.Q8_0 ? Attention.Q8_0RowBytes(config.KvDim) : config.KvDim;
 
@@ -119,24 +124,32 @@ public sealed class KvPool
         }
     }
 
-    /// <summary>Stores one position's keys and values ([kvDim] each, after RoPE) of one layer at pool row <paramref name="row"/>, in the cache type.</summary>
+    /// <summary>
+    /// Stores one position's keys and values ([kvDim] each, after RoPE) of one layer at pool row
+    /// <paramref name="row"/>, in the cache type; each kv head's part goes to that head's rows.
+    /// </summary>
     internal void Write(int layer, int row, ReadOnlySpan<float> k, ReadOnlySpan<float> v)
     {
-        int at = checked((int)(row * _rowLength));
-        switch (CacheType)
+        int headDim = KvDim / _kvHeads;
+        for (int h = 0; h < _kvHeads; h++)
         {
-            case KvCacheType.F32:
-                k.CopyTo(_keys32![layer].AsSpan(at, KvDim));
-                v.CopyTo(_values32![layer].AsSpan(at, KvDim));
-                break;
-            case KvCacheType.F16:
-                TensorPrimitives.ConvertToHalf(k, _keys16![layer].AsSpan(at, KvDim));
-                TensorPrimitives.ConvertToHalf(v, _values16![layer].AsSpan(at, KvDim));
-                break;
-            default:
-                Attention.QuantizeRowQ8_0(k, _keys8![layer].AsSpan(at, (int)_rowLength));
-                Attention.QuantizeRowQ8_0(v, _values8![layer].AsSpan(at, (int)_rowLength));
-                break;
+            int at = checked((int)((h * _capacity + row) * _headRow));
+            ReadOnlySpan<float> kh = k.Slice(h * headDim, headDim), vh = v.Slice(h * headDim, headDim);
+            switch (CacheType)
+            {
+                case KvCacheType.F32:
+                    kh.CopyTo(_keys32![layer].AsSpan(at, headDim));
+                    vh.CopyTo(_values32![layer].AsSpan(at, headDim));
+                    break;
+                case KvCacheType.F16:
+                    TensorPrimitives.ConvertToHalf(kh, _keys16![layer].AsSpan(at, headDim));
+                    TensorPrimitives.ConvertToHalf(vh, _values16![layer].AsSpan(at, headDim));
+                    break;
+                default:
+                    Attention.QuantizeRowQ8_0(kh, _keys8![layer].AsSpan(at, _headRow));
+                    Attention.QuantizeRowQ8_0(vh, _values8![layer].AsSpan(at, _headRow));
+                    break;
+            }
         }
     }
 
@@ -311,25 +324,28 @@ public sealed class KvPool
     /// <summary>Copies the first <paramref name="rows"/> positions of one block into another, every layer (copy-on-write).</summary>
     internal void CopyRows(int from, int to, int rows)
     {
-        int length = checked((int)(rows * _rowLength));
-        int src = checked((int)((long)from * BlockSize * _rowLength));
-        int dst = checked((int)((long)to * BlockSize * _rowLength));
+        int length = rows * _headRow;
         for (int l = 0; l < _layers; l++)
         {
-            switch (CacheType)
+            for (int h = 0; h < _kvHeads; h++)
             {
-                case KvCacheType.F32:
-                    _keys32![l].AsSpan(src, length).CopyTo(_keys32[l].AsSpan(dst));
-                    _values32![l].AsSpan(src, length).CopyTo(_values32[l].AsSpan(dst));
-                    break;
-                case KvCacheType.F16:
-                    _keys16![l].AsSpan(src, length).CopyTo(_keys16[l].AsSpan(dst));
-                    _values16![l].AsSpan(src, length).CopyTo(_values16[l].AsSpan(dst));
-                    break;
-                default:
-                    _keys8![l].AsSpan(src, length).CopyTo(_keys8[l].AsSpan(dst));
-                    _values8![l].AsSpan(src, length).CopyTo(_values8[l].AsSpan(dst));
-                    break;
+                int src = checked((int)((h * _capacity + (long)from * BlockSize) * _headRow));
+                int dst = checked((int)((h * _capacity + (long)to * BlockSize) * _headRow));
+                switch (CacheType)
+                {
+                    case KvCacheType.F32:
+                        _keys32![l].AsSpan(src, length).CopyTo(_keys32[l].AsSpan(dst));
+                        _values32![l].AsSpan(src, length).CopyTo(_values32[l].AsSpan(dst));
+                        break;
+                    case KvCacheType.F16:
+                        _keys16![l].AsSpan(src, length).CopyTo(_keys16[l].AsSpan(dst));
+                        _values16![l].AsSpan(src, length).CopyTo(_values16[l].AsSpan(dst));
+                        break;
+                    default:
+                        _keys8![l].AsSpan(src, length).CopyTo(_keys8[l].AsSpan(dst));
+                        _values8![l].AsSpan(src, length).CopyTo(_values8[l].AsSpan(dst));
+                        break;
+                }
             }
         }
     }

@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using Cria.Numerics.Quants;
 using Cria.Numerics.Threading;
 
@@ -8,10 +9,12 @@ namespace Cria.Numerics.Kernels;
 /// <summary>
 /// Causal scaled dot-product attention with grouped-query heads (Vaswani et al. 2017 eq. 1; GQA,
 /// Ainslie et al. 2023) for a batch of n consecutive tokens whose keys and values are already in
-/// the cache. Shapes: q [n, heads·headDim]; keys and values [rows, kvHeads·headDim] (one layer, f32,
-/// fp16 or Q8_0 rows); out [n, heads·headDim]. Token t sits at position start+t and sees cache
-/// positions 0..start+t. A paged cache passes <c>rows</c>: the cache row holding each position
-/// (else position p is row p).
+/// the cache. Shapes: q [n, heads·headDim]; out [n, heads·headDim]; keys and values of one layer
+/// [kvHeads, capacity, headDim] in f32, fp16 or Q8_0 — head-major, so the rows one kv head reads
+/// are contiguous and stream from memory (a row-major cache would make each head read a short
+/// piece of every row; at long contexts that costs more than the arithmetic). The capacity is what
+/// the spans hold. Token t sits at position start+t and sees cache positions 0..start+t. A paged
+/// cache passes <c>rows</c>: the cache row holding each position (else position p is row p).
 /// <para>
 /// Work items are (token, kv head) pairs: the keys and values of a block of 32 positions are
 /// converted to floats once and serve every query head of the group (<see cref="AttentionRows"/>),
@@ -26,12 +29,7 @@ public static unsafe class Attention
         Span<float> output, int n, int start, int heads, int kvHeads, int headDim, ReadOnlySpan<int> rows = default)
     {
         ArgumentNullException.ThrowIfNull(pool);
-        long kvDim = (long)kvHeads * headDim;
-        long need = Check(q, output, n, start, heads, kvHeads, headDim, rows) * kvDim;
-        if (keys.Length < need || values.Length < need)
-        {
-            ThrowShapes();
-        }
+        long capacity = Check(q, keys.Length, values.Length, headDim, output, n, start, heads, kvHeads, headDim, rows);
         fixed (float* pq = q)
         fixed (float* pk = keys)
         fixed (float* pv = values)
@@ -39,9 +37,7 @@ public static unsafe class Attention
         fixed (int* pr = rows)
         {
             AttentionJob job = AttentionJob.Rent(pool.ThreadCount, heads / kvHeads, headDim);
-            job.Set(pq, po, rows.IsEmpty ? null : pr, start, heads, kvHeads, headDim, kvDim);
-            job.K32 = pk;
-            job.V32 = pv;
+            job.Set(pq, po, rows.IsEmpty ? null : pr, (byte*)pk, (byte*)pv, CacheKind.F32, headDim * sizeof(float), capacity, start, heads, kvHeads, headDim);
             Dispatch(pool, job, n * kvHeads);
         }
     }
@@ -51,12 +47,7 @@ public static unsafe class Attention
         Span<float> output, int n, int start, int heads, int kvHeads, int headDim, ReadOnlySpan<int> rows = default)
     {
         ArgumentNullException.ThrowIfNull(pool);
-        long kvDim = (long)kvHeads * headDim;
-        long need = Check(q, output, n, start, heads, kvHeads, headDim, rows) * kvDim;
-        if (keys.Length < need || values.Length < need)
-        {
-            ThrowShapes();
-        }
+        long capacity = Check(q, keys.Length, values.Length, headDim, output, n, start, heads, kvHeads, headDim, rows);
         fixed (float* pq = q)
         fixed (Half* pk = keys)
         fixed (Half* pv = values)
@@ -64,17 +55,15 @@ public static unsafe class Attention
         fixed (int* pr = rows)
         {
             AttentionJob job = AttentionJob.Rent(pool.ThreadCount, heads / kvHeads, headDim);
-            job.Set(pq, po, rows.IsEmpty ? null : pr, start, heads, kvHeads, headDim, kvDim);
-            job.K16 = (ushort*)pk;
-            job.V16 = (ushort*)pv;
+            job.Set(pq, po, rows.IsEmpty ? null : pr, (byte*)pk, (byte*)pv, CacheKind.F16, headDim * sizeof(ushort), capacity, start, heads, kvHeads, headDim);
             Dispatch(pool, job, n * kvHeads);
         }
     }
 
     /// <summary>
-    /// Attention over a Q8_0 cache: each row is kvHeads·headDim/32 ggml Q8_0 blocks (fp16 scale,
-    /// 32 int8; <see cref="Q8_0RowBytes"/> bytes), so each head is whole blocks: headDim must be a
-    /// multiple of 32. Queries stay f32; keys and values are dequantized exactly (d·q) before use.
+    /// Attention over a Q8_0 cache: each head's row is headDim/32 ggml Q8_0 blocks (fp16 scale,
+    /// 32 int8; <see cref="Q8_0RowBytes"/> bytes), so headDim must be a multiple of 32. Queries stay
+    /// f32; keys and values are dequantized exactly (d·q) before use.
     /// </summary>
     public static void RunQ8_0(ComputePool pool, ReadOnlySpan<float> q, ReadOnlySpan<byte> keys, ReadOnlySpan<byte> values,
         Span<float> output, int n, int start, int heads, int kvHeads, int headDim, ReadOnlySpan<int> rows = default)
@@ -84,12 +73,8 @@ public static unsafe class Attention
         {
             throw new ArgumentException($"Attention: a Q8_0 cache needs a head size that is a multiple of {BlockQ8_0.BlockSize}, not {headDim}");
         }
-        long rowBytes = Q8_0RowBytes(kvHeads * headDim);
-        long need = Check(q, output, n, start, heads, kvHeads, headDim, rows) * rowBytes;
-        if (keys.Length < need || values.Length < need)
-        {
-            ThrowShapes();
-        }
+        long rowBytes = Q8_0RowBytes(headDim);
+        long capacity = Check(q, keys.Length, values.Length, rowBytes, output, n, start, heads, kvHeads, headDim, rows);
         fixed (float* pq = q)
         fixed (byte* pk = keys)
         fixed (byte* pv = values)
@@ -97,9 +82,7 @@ public static unsafe class Attention
         fixed (int* pr = rows)
         {
             AttentionJob job = AttentionJob.Rent(pool.ThreadCount, heads / kvHeads, headDim);
-            job.Set(pq, po, rows.IsEmpty ? null : pr, start, heads, kvHeads, headDim, rowBytes);
-            job.K8 = pk;
-            job.V8 = pv;
+            job.Set(pq, po, rows.IsEmpty ? null : pr, pk, pv, CacheKind.Q8_0, rowBytes, capacity, start, heads, kvHeads, headDim);
             Dispatch(pool, job, n * kvHeads);
         }
     }
@@ -132,18 +115,23 @@ public static unsafe class Attention
         }
     }
 
-    /// <summary>Validates the batch against q, output and the row table; returns the cache rows the attended positions need.</summary>
-    private static long Check(ReadOnlySpan<float> q, Span<float> output, int n, int start, int heads, int kvHeads, int headDim, ReadOnlySpan<int> rows)
+    /// <summary>
+    /// Validates the batch against q, output, the cache and the row table; returns the cache's capacity
+    /// in rows per kv head (keys and values each hold kvHeads × capacity rows of <paramref name="rowLength"/> elements).
+    /// </summary>
+    private static long Check(ReadOnlySpan<float> q, long keys, long values, long rowLength, Span<float> output, int n, int start, int heads, int kvHeads,
+        int headDim, ReadOnlySpan<int> rows)
     {
         if (n < 0 || start < 0 || heads < 1 || kvHeads < 1 || headDim < 1 || heads % kvHeads != 0)
         {
             ThrowShapes();
         }
         long qDim = (long)heads * headDim;
-        if (q.Length < n * qDim || output.Length < n * qDim)
+        if (q.Length < n * qDim || output.Length < n * qDim || keys != values || keys % (kvHeads * rowLength) != 0)
         {
             ThrowShapes();
         }
+        long capacity = keys / (kvHeads * rowLength);
         long needRows = (long)start + n;
         if (!rows.IsEmpty)
         {
@@ -153,17 +141,17 @@ public static unsafe class Attention
                 throw new ArgumentException("Attention: the row table is shorter than the positions attended");
             }
             ReadOnlySpan<int> used = rows[..(start + n)];
-            if (used.IsEmpty)
-            {
-                return 0;
-            }
-            if (TensorPrimitives.Min(used) < 0)
+            if (!used.IsEmpty && TensorPrimitives.Min(used) < 0)
             {
                 throw new ArgumentException("Attention: a negative cache row");
             }
-            needRows = TensorPrimitives.Max(used) + 1L;
+            needRows = used.IsEmpty ? 0 : TensorPrimitives.Max(used) + 1L;
         }
-        return needRows;
+        if (needRows > capacity)
+        {
+            ThrowShapes();
+        }
+        return capacity;
     }
 
     [DoesNotReturn]
@@ -181,34 +169,39 @@ public static unsafe class Attention
         }
     }
 
+    private enum CacheKind
+    {
+        F32,
+        F16,
+        Q8_0,
+    }
+
     private sealed class AttentionJob : ParallelJob
     {
         [ThreadStatic]
         private static AttentionJob? t_cached;
 
-        public float* Q;
-        public float* O;
-        public float* K32;
-        public float* V32;
-        public ushort* K16;
-        public ushort* V16;
-        public byte* K8;
-        public byte* V8;
+        private float* _q;
+        private float* _o;
+        private byte* _keys;
+        private byte* _values;
         private int* _rows;
+        private CacheKind _kind;
+        private long _rowBytes;    // one position's keys (or values) of one kv head
+        private long _headStride;  // from one kv head's rows to the next: capacity × rowBytes
         private int _start;
         private int _kvHeads;
         private int _group;
         private int _headDim;
-        private long _stride;   // one cache row: floats (f32), halves (fp16) or bytes (Q8_0)
         private float _scale;
         private float[][] _scratch = [];
 
         /// <summary>
-        /// Per worker: keys and values of a block [2, Size, headDim], a row of zeros [headDim], the running
-        /// outputs [group, headDim], the block's scores [group, Size], running maxima and sums [2, group].
+        /// Per worker: keys and values of a block [2, Size, headDim], the running outputs [group, headDim],
+        /// interleaved query pairs [group, headDim], the block's scores [group, Size], running maxima and sums [2, group].
         /// </summary>
         private static long ScratchFloats(int group, int headDim) =>
-            (2L * AttentionBlock.Size + 1 + group) * headDim + (long)group * (AttentionBlock.Size + 2);
+            (2L * AttentionBlock.Size + 2L * group) * headDim + (long)group * (AttentionBlock.Size + 2);
 
         public static AttentionJob Rent(int threads, int group, int headDim)
         {
@@ -225,69 +218,89 @@ public static unsafe class Attention
             return job;
         }
 
-        public void Set(float* q, float* o, int* rows, int start, int heads, int kvHeads, int headDim, long stride)
+        public void Set(float* q, float* o, int* rows, byte* keys, byte* values, CacheKind kind, long rowBytes, long capacity, int start, int heads, int kvHeads,
+            int headDim)
         {
-            Q = q;
-            O = o;
+            _q = q;
+            _o = o;
             _rows = rows;
+            _keys = keys;
+            _values = values;
+            _kind = kind;
+            _rowBytes = rowBytes;
+            _headStride = capacity * rowBytes;
             _start = start;
             _kvHeads = kvHeads;
             _group = heads / kvHeads;
             _headDim = headDim;
-            _stride = stride;
             _scale = 1f / MathF.Sqrt(headDim);
         }
 
         public void Clear()
         {
-            Q = O = K32 = V32 = null;
-            K16 = V16 = null;
-            K8 = V8 = null;
+            _q = _o = null;
+            _keys = _values = null;
             _rows = null;
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public override void Execute(int begin, int end, int worker)
         {
             const int B = AttentionBlock.Size;
             int headDim = _headDim;
             int group = _group;
             long qDim = (long)_kvHeads * group * headDim;
-            float** keys = stackalloc float*[B];
-            float** values = stackalloc float*[B];
+            bool paired = AttentionBlock.Paired(headDim);
             fixed (float* scratch = _scratch[worker])
             {
                 float* kf = scratch;                           // [B, headDim]
                 float* vf = kf + (long)B * headDim;            // [B, headDim]
-                float* zero = vf + (long)B * headDim;          // [headDim]
-                float* acc = zero + headDim;                   // [group, headDim]
-                float* s = acc + (long)group * headDim;        // [group, B]
+                float* acc = vf + (long)B * headDim;           // [group, headDim]
+                float* q2 = acc + (long)group * headDim;        // [group / 2, 2 × headDim]
+                float* s = q2 + (long)group * headDim;         // [group, B]
                 float* max = s + (long)group * B;              // [group]
                 float* sum = max + group;                      // [group]
-                new Span<float>(zero, headDim).Clear();
                 for (int item = begin; item < end; item++)
                 {
                     int t = item / _kvHeads;
                     int kvh = item % _kvHeads;
                     int length = _start + t + 1;
-                    float* q = Q + t * qDim + (long)kvh * group * headDim;     // [group, headDim]
-                    float* o = O + t * qDim + (long)kvh * group * headDim;
+                    float* q = _q + t * qDim + (long)kvh * group * headDim;     // [group, headDim]
+                    float* o = _o + t * qDim + (long)kvh * group * headDim;
                     new Span<float>(acc, group * headDim).Clear();
                     new Span<float>(max, group).Fill(float.NegativeInfinity);
                     new Span<float>(sum, group).Clear();
+                    for (int g = 0; paired && g + 2 <= group; g += 2)
+                    {
+                        AttentionBlock.Interleave(q + (long)g * headDim, q + (long)(g + 1) * headDim, headDim, q2 + (long)g * headDim);
+                    }
                     for (int first = 0; first < length; first += B)
                     {
                         int count = Math.Min(B, length - first);
-                        Load(kvh, first, count, kf, vf, keys, values);
-                        for (int i = count; i < B && i % 8 != 0; i++)
+                        Load(kvh, first, count, kf, vf);
+                        int g = 0;
+                        for (; g + 2 <= group; g += 2)
                         {
-                            keys[i] = zero; // scores go eight at a time; the extra ones are ignored
+                            float* s0 = s + g * B, s1 = s0 + B;
+                            if (paired)
+                            {
+                                AttentionBlock.Scores2(q2 + (long)g * headDim, kf, count, headDim, _scale, s0, s1);
+                            }
+                            else
+                            {
+                                AttentionBlock.Scores(q + (long)g * headDim, kf, count, headDim, _scale, s0);
+                                AttentionBlock.Scores(q + (long)(g + 1) * headDim, kf, count, headDim, _scale, s1);
+                            }
+                            float c0 = AttentionBlock.Update(s0, count, ref max[g], ref sum[g]);
+                            float c1 = AttentionBlock.Update(s1, count, ref max[g + 1], ref sum[g + 1]);
+                            AttentionBlock.Mix2(s0, s1, vf, count, headDim, c0, c1, acc + (long)g * headDim, acc + (long)(g + 1) * headDim);
                         }
-                        for (int g = 0; g < group; g++)
+                        if (g < group)
                         {
                             float* sg = s + g * B;
-                            AttentionBlock.Scores(q + (long)g * headDim, keys, count, headDim, _scale, sg);
+                            AttentionBlock.Scores(q + (long)g * headDim, kf, count, headDim, _scale, sg);
                             float c = AttentionBlock.Update(sg, count, ref max[g], ref sum[g]);
-                            AttentionBlock.Mix(sg, values, count, headDim, c, acc + (long)g * headDim);
+                            AttentionBlock.Mix(sg, vf, count, headDim, c, acc + (long)g * headDim);
                         }
                     }
                     for (int g = 0; g < group; g++)
@@ -298,25 +311,26 @@ public static unsafe class Attention
             }
         }
 
-        /// <summary>Points keys and values at float rows of positions [first, first + count) of kv head kvh.</summary>
-        private void Load(int kvh, int first, int count, float* kf, float* vf, float** keys, float** values)
+        /// <summary>Keys and values of positions [first, first + count) of kv head kvh as float rows in kf and vf.</summary>
+        private void Load(int kvh, int first, int count, float* kf, float* vf)
         {
             int headDim = _headDim;
-            if (K32 is not null)
+            byte* k = _keys + kvh * _headStride;
+            byte* v = _values + kvh * _headStride;
+            switch (_kind)
             {
-                AttentionRows.PointF32(K32 + (long)kvh * headDim, _stride, _rows, first, count, keys);
-                AttentionRows.PointF32(V32 + (long)kvh * headDim, _stride, _rows, first, count, values);
-            }
-            else if (K16 is not null)
-            {
-                AttentionRows.WidenF16(K16 + (long)kvh * headDim, _stride, _rows, first, count, headDim, kf, keys);
-                AttentionRows.WidenF16(V16 + (long)kvh * headDim, _stride, _rows, first, count, headDim, vf, values);
-            }
-            else
-            {
-                long offset = Q8_0RowBytes(kvh * headDim);
-                AttentionRows.DequantizeQ8_0(K8 + offset, _stride, _rows, first, count, headDim, kf, keys);
-                AttentionRows.DequantizeQ8_0(V8 + offset, _stride, _rows, first, count, headDim, vf, values);
+                case CacheKind.F32:
+                    AttentionRows.CopyF32(k, _rowBytes, _rows, first, count, headDim, kf);
+                    AttentionRows.CopyF32(v, _rowBytes, _rows, first, count, headDim, vf);
+                    break;
+                case CacheKind.F16:
+                    AttentionRows.WidenF16(k, _rowBytes, _rows, first, count, headDim, kf);
+                    AttentionRows.WidenF16(v, _rowBytes, _rows, first, count, headDim, vf);
+                    break;
+                default:
+                    AttentionRows.DequantizeQ8_0(k, _rowBytes, _rows, first, count, headDim, kf);
+                    AttentionRows.DequantizeQ8_0(v, _rowBytes, _rows, first, count, headDim, vf);
+                    break;
             }
         }
     }

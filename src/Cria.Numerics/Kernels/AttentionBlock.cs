@@ -6,18 +6,20 @@ using System.Runtime.Intrinsics.X86;
 namespace Cria.Numerics.Kernels;
 
 /// <summary>
-/// The arithmetic of attention for one query head over one block of cache positions (float rows,
-/// see <see cref="AttentionRows"/>), in the blocked form of FlashAttention (Dao et al. 2022) with
-/// the online softmax of Milakov and Gimelshein (2018): scores of the block, their exponentials
-/// against the running maximum, and the weighted sum of the block's values added to a running
-/// output that is rescaled whenever the maximum grows. Scores, weights and the output stay in L1
-/// however long the context is.
+/// The arithmetic of attention for query heads over one block of cache positions (keys and values
+/// as float rows [count, headDim], see <see cref="AttentionRows"/>), in the blocked form of
+/// FlashAttention (Dao et al. 2022) with the online softmax of Milakov and Gimelshein (2018):
+/// scores of the block, their exponentials against the running maximum, and the weighted sum of
+/// the block's values added to a running output that is rescaled whenever the maximum grows.
+/// Scores, weights and outputs stay in L1 however long the context is.
 /// <para>
 /// Scores take eight positions at a time: eight dot products accumulate in eight vector registers
 /// along the head dimension and are reduced together by a transposing tree of horizontal adds (one
-/// reduction per eight keys, not one per key). The weighted sum keeps a slice of the output in
-/// registers across the block's positions. Each result depends only on its own query, key and
-/// value rows and on fixed block boundaries, so it does not depend on how tokens were batched.
+/// reduction per eight keys, not one per key); with 512-bit vectors two heads of a group share the
+/// registers (eight dimensions of each), which halves the reduction again. The weighted sum keeps
+/// a slice of the output in registers across the block's positions, with eight independent FMA
+/// chains. Each result depends only on its own query, key and value rows and on fixed block
+/// boundaries, so it does not depend on how tokens were batched.
 /// </para>
 /// </summary>
 internal static unsafe class AttentionBlock
@@ -25,18 +27,22 @@ internal static unsafe class AttentionBlock
     /// <summary>Positions per block (the KV pool's default block size, so a block is one run of a paged cache).</summary>
     public const int Size = 32;
 
+    /// <summary>Whether <see cref="Scores2"/> runs on this machine for this head size (else score heads one at a time).</summary>
+    public static bool Paired(int headDim) => Vector512.IsHardwareAccelerated && Avx512DQ.IsSupported && headDim % 8 == 0;
+
     /// <summary>
-    /// s[j] = scale · q·k_j for j in [0, count) (and up to the next multiple of eight, where the
-    /// caller points k at a row of zeros). k holds row pointers, each headDim floats.
+    /// s[j] = scale · q·k_j for j in [0, count). k holds [count rounded up to 8, headDim] floats:
+    /// scores go eight at a time, and those past count are garbage the caller ignores.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Scores(float* q, float** k, int count, int headDim, float scale, float* s)
+    public static void Scores(float* q, float* k, int count, int headDim, float scale, float* s)
     {
         if (Vector512.IsHardwareAccelerated && headDim % 16 == 0)
         {
             for (nint j = 0; j < count; j += 8)
             {
-                float* k0 = k[j], k1 = k[j + 1], k2 = k[j + 2], k3 = k[j + 3], k4 = k[j + 4], k5 = k[j + 5], k6 = k[j + 6], k7 = k[j + 7];
+                float* k0 = k + j * headDim, k1 = k0 + headDim, k2 = k1 + headDim, k3 = k2 + headDim;
+                float* k4 = k3 + headDim, k5 = k4 + headDim, k6 = k5 + headDim, k7 = k6 + headDim;
                 Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
                 for (nint d = 0; d < headDim; d += 16)
                 {
@@ -57,7 +63,8 @@ internal static unsafe class AttentionBlock
         {
             for (nint j = 0; j < count; j += 8)
             {
-                float* k0 = k[j], k1 = k[j + 1], k2 = k[j + 2], k3 = k[j + 3], k4 = k[j + 4], k5 = k[j + 5], k6 = k[j + 6], k7 = k[j + 7];
+                float* k0 = k + j * headDim, k1 = k0 + headDim, k2 = k1 + headDim, k3 = k2 + headDim;
+                float* k4 = k3 + headDim, k5 = k4 + headDim, k6 = k5 + headDim, k7 = k6 + headDim;
                 Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
                 for (nint d = 0; d < headDim; d += 8)
                 {
@@ -79,8 +86,55 @@ internal static unsafe class AttentionBlock
             var qh = new ReadOnlySpan<float>(q, headDim);
             for (int j = 0; j < count; j++)
             {
-                s[j] = TensorPrimitives.Dot(qh, new ReadOnlySpan<float>(k[j], headDim)) * scale;
+                s[j] = TensorPrimitives.Dot(qh, new ReadOnlySpan<float>(k + (long)j * headDim, headDim)) * scale;
             }
+        }
+    }
+
+    /// <summary>q2 = two heads' queries interleaved eight dimensions at a time, [q0[0..8), q1[0..8), q0[8..16), …], for <see cref="Scores2"/>.</summary>
+    public static void Interleave(float* q0, float* q1, int headDim, float* q2)
+    {
+        for (int d = 0; d < headDim; d += 8)
+        {
+            Buffer.MemoryCopy(q0 + d, q2 + 2 * d, 32, 32);
+            Buffer.MemoryCopy(q1 + d, q2 + 2 * d + 8, 32, 32);
+        }
+    }
+
+    /// <summary>
+    /// <see cref="Scores"/> of two heads (queries interleaved by <see cref="Interleave"/>) at once:
+    /// a register holds eight dimensions of a key, broadcast to both halves, times eight of each
+    /// head, so one reduction tree sums eight positions of both heads. Only where <see cref="Paired"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Scores2(float* q2, float* k, int count, int headDim, float scale, float* s0, float* s1)
+    {
+        for (nint j = 0; j < count; j += 8)
+        {
+            float* k0 = k + j * headDim, k1 = k0 + headDim, k2 = k1 + headDim, k3 = k2 + headDim;
+            float* k4 = k3 + headDim, k5 = k4 + headDim, k6 = k5 + headDim, k7 = k6 + headDim;
+            Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+            for (nint d = 0; d < headDim; d += 8)
+            {
+                Vector512<float> x = Vector512.Load(q2 + 2 * d);
+                a0 = Vector512.FusedMultiplyAdd(Avx512DQ.BroadcastVector256ToVector512(k0 + d), x, a0);
+                a1 = Vector512.FusedMultiplyAdd(Avx512DQ.BroadcastVector256ToVector512(k1 + d), x, a1);
+                a2 = Vector512.FusedMultiplyAdd(Avx512DQ.BroadcastVector256ToVector512(k2 + d), x, a2);
+                a3 = Vector512.FusedMultiplyAdd(Avx512DQ.BroadcastVector256ToVector512(k3 + d), x, a3);
+                a4 = Vector512.FusedMultiplyAdd(Avx512DQ.BroadcastVector256ToVector512(k4 + d), x, a4);
+                a5 = Vector512.FusedMultiplyAdd(Avx512DQ.BroadcastVector256ToVector512(k5 + d), x, a5);
+                a6 = Vector512.FusedMultiplyAdd(Avx512DQ.BroadcastVector256ToVector512(k6 + d), x, a6);
+                a7 = Vector512.FusedMultiplyAdd(Avx512DQ.BroadcastVector256ToVector512(k7 + d), x, a7);
+            }
+            // a_i = [head 0: eight partial sums | head 1: eight] of position j + i. Per 128-bit lane,
+            // h0123 = [Σa0, Σa1, Σa2, Σa3] of that lane's four partials, likewise h4567.
+            Vector512<float> h0123 = HorizontalAdd(HorizontalAdd(a0, a1), HorizontalAdd(a2, a3));
+            Vector512<float> h4567 = HorizontalAdd(HorizontalAdd(a4, a5), HorizontalAdd(a6, a7));
+            // Lanes 0+1 are head 0, 2+3 head 1: z = [head 0 of 0-3, head 1 of 0-3, head 0 of 4-7, head 1 of 4-7].
+            Vector512<float> z = Avx512F.Shuffle4x128(h0123, h4567, 0b10_00_10_00) + Avx512F.Shuffle4x128(h0123, h4567, 0b11_01_11_01);
+            z = Avx512F.Shuffle4x128(z, z, 0b11_01_10_00) * scale;
+            z.GetLower().Store(s0 + j);
+            z.GetUpper().Store(s1 + j);
         }
     }
 
@@ -88,83 +142,212 @@ internal static unsafe class AttentionBlock
     /// Folds a block's scores s[0, count) into one head's running softmax: s becomes
     /// exp(s − m′) with m′ = max(<paramref name="max"/>, the block's maximum), <paramref name="sum"/>
     /// becomes sum·c + Σ s, and c = exp(m − m′) is returned (0 on the first block): the factor the
-    /// running output must be scaled by before this block's values are added.
+    /// running output must be scaled by before this block's values are added. s has room for a
+    /// whole block; the vector paths fill it past count with −∞ (weight 0) and work on all of it.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Update(float* s, int count, ref float max, ref float sum)
     {
-        var x = new Span<float>(s, count);
-        float m = MathF.Max(max, TensorPrimitives.Max(x));
-        TensorPrimitives.Subtract(x, m, x);
-        TensorPrimitives.Exp(x, x);
-        float c = max == float.NegativeInfinity ? 0f : MathF.Exp(max - m);
-        sum = sum * c + TensorPrimitives.Sum(x);
+        float m, total;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            new Span<float>(s + count, Size - count).Fill(float.NegativeInfinity);
+            Vector512<float> s0 = Vector512.Load(s), s1 = Vector512.Load(s + 16);
+            Vector512<float> top = Vector512.Max(s0, s1);
+            m = MathF.Max(max, Max(Vector256.Max(top.GetLower(), top.GetUpper())));
+            Vector512<float> vm = Vector512.Create(m);
+            Vector512<float> e0 = Exp(s0 - vm), e1 = Exp(s1 - vm);
+            e0.Store(s);
+            e1.Store(s + 16);
+            total = Vector512.Sum(e0 + e1);
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            new Span<float>(s + count, Size - count).Fill(float.NegativeInfinity);
+            Vector256<float> s0 = Vector256.Load(s), s1 = Vector256.Load(s + 8), s2 = Vector256.Load(s + 16), s3 = Vector256.Load(s + 24);
+            m = MathF.Max(max, Max(Vector256.Max(Vector256.Max(s0, s1), Vector256.Max(s2, s3))));
+            Vector256<float> vm = Vector256.Create(m);
+            Vector256<float> e0 = Exp(s0 - vm), e1 = Exp(s1 - vm), e2 = Exp(s2 - vm), e3 = Exp(s3 - vm);
+            e0.Store(s);
+            e1.Store(s + 8);
+            e2.Store(s + 16);
+            e3.Store(s + 24);
+            total = Vector256.Sum((e0 + e1) + (e2 + e3));
+        }
+        else
+        {
+            var x = new Span<float>(s, count);
+            m = MathF.Max(max, TensorPrimitives.Max(x));
+            TensorPrimitives.Subtract(x, m, x);
+            TensorPrimitives.Exp(x, x);
+            total = TensorPrimitives.Sum(x);
+        }
+        float c = m == max ? 1f : max == float.NegativeInfinity ? 0f : MathF.Exp(max - m);
+        sum = sum * c + total;
         max = m;
         return c;
     }
 
-    /// <summary>acc = c·acc + Σ_{j &lt; count} w[j]·v_j over headDim floats; v holds row pointers.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Mix(float* w, float** v, int count, int headDim, float c, float* acc)
+    // exp(x) for x ≤ 0 as Cephes' expf (Moshier 1984): x = n·ln2 + r with |r| ≤ ln2/2 (ln2 split in
+    // two for an exact reduction), e^r by a degree-6 polynomial, 2^n put into the exponent bits;
+    // within 2 ulp. Below −87.3 (including the −∞ of masked positions) the result is 0. Cheaper than
+    // Vector512.Exp, which evaluates in double precision.
+    private const float Log2E = 1.44269504088896341f, Ln2Hi = 0.693359375f, Ln2Lo = -2.12194440e-4f, ExpMin = -87.33654f;
+    private const float P0 = 1.9875691500e-4f, P1 = 1.3981999507e-3f, P2 = 8.3334519073e-3f, P3 = 4.1665795894e-2f, P4 = 1.6666665459e-1f, P5 = 5.0000001201e-1f;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Exp(Vector512<float> x)
     {
-        nint d = 0;
+        Vector512<float> keep = Vector512.GreaterThanOrEqual(x, Vector512.Create(ExpMin));
+        x = Vector512.Max(x, Vector512.Create(ExpMin));
+        Vector512<float> n = Vector512.Round(x * Log2E);
+        Vector512<float> r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-Ln2Lo), Vector512.FusedMultiplyAdd(n, Vector512.Create(-Ln2Hi), x));
+        Vector512<float> p = Vector512.FusedMultiplyAdd(Vector512.Create(P0), r, Vector512.Create(P1));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(P2));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(P3));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(P4));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(P5));
+        p = Vector512.FusedMultiplyAdd(p, r * r, r) + Vector512<float>.One;
+        Vector512<float> scale = Vector512.ShiftLeft(Vector512.ConvertToInt32(n) + Vector512.Create(127), 23).AsSingle();
+        return (p * scale) & keep;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Exp(Vector256<float> x)
+    {
+        Vector256<float> keep = Vector256.GreaterThanOrEqual(x, Vector256.Create(ExpMin));
+        x = Vector256.Max(x, Vector256.Create(ExpMin));
+        Vector256<float> n = Vector256.Round(x * Log2E);
+        Vector256<float> r = Vector256.FusedMultiplyAdd(n, Vector256.Create(-Ln2Lo), Vector256.FusedMultiplyAdd(n, Vector256.Create(-Ln2Hi), x));
+        Vector256<float> p = Vector256.FusedMultiplyAdd(Vector256.Create(P0), r, Vector256.Create(P1));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(P2));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(P3));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(P4));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(P5));
+        p = Vector256.FusedMultiplyAdd(p, r * r, r) + Vector256<float>.One;
+        Vector256<float> scale = Vector256.ShiftLeft(Vector256.ConvertToInt32(n) + Vector256.Create(127), 23).AsSingle();
+        return (p * scale) & keep;
+    }
+
+    /// <summary>The largest of eight floats.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Max(Vector256<float> v)
+    {
+        Vector128<float> h = Vector128.Max(v.GetLower(), v.GetUpper());
+        h = Vector128.Max(h, Vector128.Shuffle(h, Vector128.Create(2, 3, 0, 1)));
+        return MathF.Max(h.ToScalar(), h.GetElement(1));
+    }
+
+    /// <summary>
+    /// acc = c·acc + Σ_{j &lt; count} w[j]·v_j over headDim floats; v is [count, headDim]. Even and odd
+    /// positions accumulate apart and are added at the end: eight independent FMA chains (64 dims ×
+    /// 2 with 512-bit vectors, 32 × 2 with 256-bit), enough to hide the FMA latency.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Mix(float* w, float* v, int count, int headDim, float c, float* acc)
+    {
         if (Vector512.IsHardwareAccelerated && headDim % 16 == 0)
         {
+            nint d = 0;
             for (; d + 64 <= headDim; d += 64)
             {
-                Vector512<float> o0 = Vector512.Load(acc + d) * c, o1 = Vector512.Load(acc + d + 16) * c;
-                Vector512<float> o2 = Vector512.Load(acc + d + 32) * c, o3 = Vector512.Load(acc + d + 48) * c;
-                for (nint j = 0; j < count; j++)
+                Vector512<float> a0 = Vector512.Load(acc + d) * c, a1 = Vector512.Load(acc + d + 16) * c;
+                Vector512<float> a2 = Vector512.Load(acc + d + 32) * c, a3 = Vector512.Load(acc + d + 48) * c;
+                Vector512<float> b0 = default, b1 = default, b2 = default, b3 = default;
+                nint j = 0;
+                for (; j + 2 <= count; j += 2)
                 {
-                    float* vj = v[j] + d;
-                    Vector512<float> a = Vector512.Create(w[j]);
-                    o0 = Vector512.FusedMultiplyAdd(Vector512.Load(vj), a, o0);
-                    o1 = Vector512.FusedMultiplyAdd(Vector512.Load(vj + 16), a, o1);
-                    o2 = Vector512.FusedMultiplyAdd(Vector512.Load(vj + 32), a, o2);
-                    o3 = Vector512.FusedMultiplyAdd(Vector512.Load(vj + 48), a, o3);
+                    float* x = v + j * headDim + d, y = x + headDim;
+                    Vector512<float> wx = Vector512.Create(w[j]), wy = Vector512.Create(w[j + 1]);
+                    a0 = Vector512.FusedMultiplyAdd(Vector512.Load(x), wx, a0);
+                    a1 = Vector512.FusedMultiplyAdd(Vector512.Load(x + 16), wx, a1);
+                    a2 = Vector512.FusedMultiplyAdd(Vector512.Load(x + 32), wx, a2);
+                    a3 = Vector512.FusedMultiplyAdd(Vector512.Load(x + 48), wx, a3);
+                    b0 = Vector512.FusedMultiplyAdd(Vector512.Load(y), wy, b0);
+                    b1 = Vector512.FusedMultiplyAdd(Vector512.Load(y + 16), wy, b1);
+                    b2 = Vector512.FusedMultiplyAdd(Vector512.Load(y + 32), wy, b2);
+                    b3 = Vector512.FusedMultiplyAdd(Vector512.Load(y + 48), wy, b3);
                 }
-                o0.Store(acc + d);
-                o1.Store(acc + d + 16);
-                o2.Store(acc + d + 32);
-                o3.Store(acc + d + 48);
+                if (j < count)
+                {
+                    float* x = v + j * headDim + d;
+                    Vector512<float> wx = Vector512.Create(w[j]);
+                    a0 = Vector512.FusedMultiplyAdd(Vector512.Load(x), wx, a0);
+                    a1 = Vector512.FusedMultiplyAdd(Vector512.Load(x + 16), wx, a1);
+                    a2 = Vector512.FusedMultiplyAdd(Vector512.Load(x + 32), wx, a2);
+                    a3 = Vector512.FusedMultiplyAdd(Vector512.Load(x + 48), wx, a3);
+                }
+                (a0 + b0).Store(acc + d);
+                (a1 + b1).Store(acc + d + 16);
+                (a2 + b2).Store(acc + d + 32);
+                (a3 + b3).Store(acc + d + 48);
             }
             for (; d < headDim; d += 16)
             {
-                Vector512<float> o = Vector512.Load(acc + d) * c;
-                for (nint j = 0; j < count; j++)
+                Vector512<float> a = Vector512.Load(acc + d) * c, b = default;
+                nint j = 0;
+                for (; j + 2 <= count; j += 2)
                 {
-                    o = Vector512.FusedMultiplyAdd(Vector512.Load(v[j] + d), Vector512.Create(w[j]), o);
+                    a = Vector512.FusedMultiplyAdd(Vector512.Load(v + j * headDim + d), Vector512.Create(w[j]), a);
+                    b = Vector512.FusedMultiplyAdd(Vector512.Load(v + (j + 1) * headDim + d), Vector512.Create(w[j + 1]), b);
                 }
-                o.Store(acc + d);
+                if (j < count)
+                {
+                    a = Vector512.FusedMultiplyAdd(Vector512.Load(v + j * headDim + d), Vector512.Create(w[j]), a);
+                }
+                (a + b).Store(acc + d);
             }
         }
         else if (Vector256.IsHardwareAccelerated && headDim % 8 == 0)
         {
+            nint d = 0;
             for (; d + 32 <= headDim; d += 32)
             {
-                Vector256<float> o0 = Vector256.Load(acc + d) * c, o1 = Vector256.Load(acc + d + 8) * c;
-                Vector256<float> o2 = Vector256.Load(acc + d + 16) * c, o3 = Vector256.Load(acc + d + 24) * c;
-                for (nint j = 0; j < count; j++)
+                Vector256<float> a0 = Vector256.Load(acc + d) * c, a1 = Vector256.Load(acc + d + 8) * c;
+                Vector256<float> a2 = Vector256.Load(acc + d + 16) * c, a3 = Vector256.Load(acc + d + 24) * c;
+                Vector256<float> b0 = default, b1 = default, b2 = default, b3 = default;
+                nint j = 0;
+                for (; j + 2 <= count; j += 2)
                 {
-                    float* vj = v[j] + d;
-                    Vector256<float> a = Vector256.Create(w[j]);
-                    o0 = Vector256.FusedMultiplyAdd(Vector256.Load(vj), a, o0);
-                    o1 = Vector256.FusedMultiplyAdd(Vector256.Load(vj + 8), a, o1);
-                    o2 = Vector256.FusedMultiplyAdd(Vector256.Load(vj + 16), a, o2);
-                    o3 = Vector256.FusedMultiplyAdd(Vector256.Load(vj + 24), a, o3);
+                    float* x = v + j * headDim + d, y = x + headDim;
+                    Vector256<float> wx = Vector256.Create(w[j]), wy = Vector256.Create(w[j + 1]);
+                    a0 = Vector256.FusedMultiplyAdd(Vector256.Load(x), wx, a0);
+                    a1 = Vector256.FusedMultiplyAdd(Vector256.Load(x + 8), wx, a1);
+                    a2 = Vector256.FusedMultiplyAdd(Vector256.Load(x + 16), wx, a2);
+                    a3 = Vector256.FusedMultiplyAdd(Vector256.Load(x + 24), wx, a3);
+                    b0 = Vector256.FusedMultiplyAdd(Vector256.Load(y), wy, b0);
+                    b1 = Vector256.FusedMultiplyAdd(Vector256.Load(y + 8), wy, b1);
+                    b2 = Vector256.FusedMultiplyAdd(Vector256.Load(y + 16), wy, b2);
+                    b3 = Vector256.FusedMultiplyAdd(Vector256.Load(y + 24), wy, b3);
                 }
-                o0.Store(acc + d);
-                o1.Store(acc + d + 8);
-                o2.Store(acc + d + 16);
-                o3.Store(acc + d + 24);
+                if (j < count)
+                {
+                    float* x = v + j * headDim + d;
+                    Vector256<float> wx = Vector256.Create(w[j]);
+                    a0 = Vector256.FusedMultiplyAdd(Vector256.Load(x), wx, a0);
+                    a1 = Vector256.FusedMultiplyAdd(Vector256.Load(x + 8), wx, a1);
+                    a2 = Vector256.FusedMultiplyAdd(Vector256.Load(x + 16), wx, a2);
+                    a3 = Vector256.FusedMultiplyAdd(Vector256.Load(x + 24), wx, a3);
+                }
+                (a0 + b0).Store(acc + d);
+                (a1 + b1).Store(acc + d + 8);
+                (a2 + b2).Store(acc + d + 16);
+                (a3 + b3).Store(acc + d + 24);
             }
             for (; d < headDim; d += 8)
             {
-                Vector256<float> o = Vector256.Load(acc + d) * c;
-                for (nint j = 0; j < count; j++)
+                Vector256<float> a = Vector256.Load(acc + d) * c, b = default;
+                nint j = 0;
+                for (; j + 2 <= count; j += 2)
                 {
-                    o = Vector256.FusedMultiplyAdd(Vector256.Load(v[j] + d), Vector256.Create(w[j]), o);
+                    a = Vector256.FusedMultiplyAdd(Vector256.Load(v + j * headDim + d), Vector256.Create(w[j]), a);
+                    b = Vector256.FusedMultiplyAdd(Vector256.Load(v + (j + 1) * headDim + d), Vector256.Create(w[j + 1]), b);
                 }
-                o.Store(acc + d);
+                if (j < count)
+                {
+                    a = Vector256.FusedMultiplyAdd(Vector256.Load(v + j * headDim + d), Vector256.Create(w[j]), a);
+                }
+                (a + b).Store(acc + d);
             }
         }
         else
@@ -173,14 +356,97 @@ internal static unsafe class AttentionBlock
             TensorPrimitives.Multiply(o, c, o);
             for (int j = 0; j < count; j++)
             {
-                TensorPrimitives.MultiplyAdd(new ReadOnlySpan<float>(v[j], headDim), w[j], o, o);
+                TensorPrimitives.MultiplyAdd(new ReadOnlySpan<float>(v + (long)j * headDim, headDim), w[j], o, o);
             }
+        }
+    }
+
+    /// <summary>
+    /// <see cref="Mix"/> for two heads of a group over the same values: each value vector is loaded
+    /// once for both (64 dims × 2 heads with 512-bit vectors, 32 × 2 with 256-bit: eight chains).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Mix2(float* w0, float* w1, float* v, int count, int headDim, float c0, float c1, float* acc0, float* acc1)
+    {
+        if (Vector512.IsHardwareAccelerated && headDim % 64 == 0)
+        {
+            for (nint d = 0; d < headDim; d += 64)
+            {
+                Vector512<float> a0 = Vector512.Load(acc0 + d) * c0, a1 = Vector512.Load(acc0 + d + 16) * c0;
+                Vector512<float> a2 = Vector512.Load(acc0 + d + 32) * c0, a3 = Vector512.Load(acc0 + d + 48) * c0;
+                Vector512<float> b0 = Vector512.Load(acc1 + d) * c1, b1 = Vector512.Load(acc1 + d + 16) * c1;
+                Vector512<float> b2 = Vector512.Load(acc1 + d + 32) * c1, b3 = Vector512.Load(acc1 + d + 48) * c1;
+                for (nint j = 0; j < count; j++)
+                {
+                    float* x = v + j * headDim + d;
+                    Vector512<float> x0 = Vector512.Load(x), x1 = Vector512.Load(x + 16), x2 = Vector512.Load(x + 32), x3 = Vector512.Load(x + 48);
+                    Vector512<float> wa = Vector512.Create(w0[j]), wb = Vector512.Create(w1[j]);
+                    a0 = Vector512.FusedMultiplyAdd(x0, wa, a0);
+                    a1 = Vector512.FusedMultiplyAdd(x1, wa, a1);
+                    a2 = Vector512.FusedMultiplyAdd(x2, wa, a2);
+                    a3 = Vector512.FusedMultiplyAdd(x3, wa, a3);
+                    b0 = Vector512.FusedMultiplyAdd(x0, wb, b0);
+                    b1 = Vector512.FusedMultiplyAdd(x1, wb, b1);
+                    b2 = Vector512.FusedMultiplyAdd(x2, wb, b2);
+                    b3 = Vector512.FusedMultiplyAdd(x3, wb, b3);
+                }
+                a0.Store(acc0 + d);
+                a1.Store(acc0 + d + 16);
+                a2.Store(acc0 + d + 32);
+                a3.Store(acc0 + d + 48);
+                b0.Store(acc1 + d);
+                b1.Store(acc1 + d + 16);
+                b2.Store(acc1 + d + 32);
+                b3.Store(acc1 + d + 48);
+            }
+        }
+        else if (Vector256.IsHardwareAccelerated && headDim % 32 == 0)
+        {
+            for (nint d = 0; d < headDim; d += 32)
+            {
+                Vector256<float> a0 = Vector256.Load(acc0 + d) * c0, a1 = Vector256.Load(acc0 + d + 8) * c0;
+                Vector256<float> a2 = Vector256.Load(acc0 + d + 16) * c0, a3 = Vector256.Load(acc0 + d + 24) * c0;
+                Vector256<float> b0 = Vector256.Load(acc1 + d) * c1, b1 = Vector256.Load(acc1 + d + 8) * c1;
+                Vector256<float> b2 = Vector256.Load(acc1 + d + 16) * c1, b3 = Vector256.Load(acc1 + d + 24) * c1;
+                for (nint j = 0; j < count; j++)
+                {
+                    float* x = v + j * headDim + d;
+                    Vector256<float> x0 = Vector256.Load(x), x1 = Vector256.Load(x + 8), x2 = Vector256.Load(x + 16), x3 = Vector256.Load(x + 24);
+                    Vector256<float> wa = Vector256.Create(w0[j]), wb = Vector256.Create(w1[j]);
+                    a0 = Vector256.FusedMultiplyAdd(x0, wa, a0);
+                    a1 = Vector256.FusedMultiplyAdd(x1, wa, a1);
+                    a2 = Vector256.FusedMultiplyAdd(x2, wa, a2);
+                    a3 = Vector256.FusedMultiplyAdd(x3, wa, a3);
+                    b0 = Vector256.FusedMultiplyAdd(x0, wb, b0);
+                    b1 = Vector256.FusedMultiplyAdd(x1, wb, b1);
+                    b2 = Vector256.FusedMultiplyAdd(x2, wb, b2);
+                    b3 = Vector256.FusedMultiplyAdd(x3, wb, b3);
+                }
+                a0.Store(acc0 + d);
+                a1.Store(acc0 + d + 8);
+                a2.Store(acc0 + d + 16);
+                a3.Store(acc0 + d + 24);
+                b0.Store(acc1 + d);
+                b1.Store(acc1 + d + 8);
+                b2.Store(acc1 + d + 16);
+                b3.Store(acc1 + d + 24);
+            }
+        }
+        else
+        {
+            Mix(w0, v, count, headDim, c0, acc0);
+            Mix(w1, v, count, headDim, c1, acc1);
         }
     }
 
     /// <summary>The two 256-bit halves of a 512-bit accumulator added.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Fold(Vector512<float> a) => a.GetLower() + a.GetUpper();
+
+    /// <summary>Per 128-bit lane, [a0+a1, a2+a3, b0+b1, b2+b3]: vhaddps, which has no 512-bit form.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> HorizontalAdd(Vector512<float> a, Vector512<float> b) =>
+        Avx512F.Shuffle(a, b, 0b10_00_10_00) + Avx512F.Shuffle(a, b, 0b11_01_11_01);
 
     /// <summary>[Σa0, Σa1, …, Σa7]: the lane sums of eight vectors by a tree of horizontal adds (a transpose and reduce in one).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -7,12 +7,12 @@ using Cria.Numerics.Quants;
 namespace Cria.Numerics.Kernels;
 
 /// <summary>
-/// One kv head's keys or values for a block of cache positions, as float rows the attention
-/// arithmetic reads: an f32 cache is pointed at in place; fp16 and Q8_0 rows are widened once
-/// into scratch [count, headDim], so every query head of a grouped-query group (and every score and
-/// weighted sum of the block) reads floats from L1 instead of converting again.
-/// <c>dst[i]</c> receives the row of position <c>first + i</c>; <c>rows</c> maps positions to cache
-/// rows (a paged cache), or is null when position p is row p.
+/// One kv head's keys or values for a block of cache positions, as the float rows
+/// <see cref="AttentionBlock"/> reads: dst [count, headDim] gets the row of position first + i at
+/// row i. f32 rows are copied, fp16 and Q8_0 rows converted exactly — once per block, for every
+/// query head of a grouped-query group, so the arithmetic reads floats from L1 instead of
+/// converting again per head. <c>cache</c> points at this head's rows, <c>stride</c> bytes apart;
+/// <c>rows</c> maps positions to cache rows (a paged cache), or is null when position p is row p.
 /// </summary>
 internal static unsafe class AttentionRows
 {
@@ -20,23 +20,23 @@ internal static unsafe class AttentionRows
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static nint Row(int* rows, nint p) => rows == null ? p : rows[p];
 
-    /// <param name="cache">The cache at this kv head's first value; rows <paramref name="stride"/> floats apart.</param>
-    public static void PointF32(float* cache, long stride, int* rows, int first, int count, float** dst)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void CopyF32(byte* cache, long stride, int* rows, int first, int count, int headDim, float* dst)
     {
         for (int i = 0; i < count; i++)
         {
-            dst[i] = cache + Row(rows, first + i) * stride;
+            new ReadOnlySpan<float>(cache + Row(rows, first + i) * stride, headDim).CopyTo(new Span<float>(dst + (long)i * headDim, headDim));
         }
     }
 
-    /// <param name="cache">The cache at this kv head's first value; rows <paramref name="stride"/> halves apart.</param>
+    /// <summary>fp16 rows widened as <see cref="Simd.WidenHalves"/> does (exact, subnormals included), then rescaled.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void WidenF16(ushort* cache, long stride, int* rows, int first, int count, int headDim, float* scratch, float** dst)
+    public static void WidenF16(byte* cache, long stride, int* rows, int first, int count, int headDim, float* dst)
     {
         for (int i = 0; i < count; i++)
         {
-            ushort* src = cache + Row(rows, first + i) * stride;
-            float* x = scratch + (long)i * headDim;
+            ushort* src = (ushort*)(cache + Row(rows, first + i) * stride);
+            float* x = dst + (long)i * headDim;
             nint d = 0;
             if (Vector512.IsHardwareAccelerated)
             {
@@ -60,20 +60,18 @@ internal static unsafe class AttentionRows
             {
                 x[d] = table[src[d]];
             }
-            dst[i] = x;
         }
     }
 
-    /// <summary>Q8_0 rows (ggml's blocks: fp16 scale d, 32 int8 q; x = d·q); headDim is a multiple of 32.</summary>
-    /// <param name="cache">The cache at this kv head's first block; rows <paramref name="stride"/> bytes apart.</param>
+    /// <summary>Q8_0 rows (ggml's blocks: fp16 scale d, 32 int8 q; x = d·q, exact in float); headDim is a multiple of 32.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void DequantizeQ8_0(byte* cache, long stride, int* rows, int first, int count, int headDim, float* scratch, float** dst)
+    public static void DequantizeQ8_0(byte* cache, long stride, int* rows, int first, int count, int headDim, float* dst)
     {
         int blocks = headDim / BlockQ8_0.BlockSize;
         for (int i = 0; i < count; i++)
         {
             byte* src = cache + Row(rows, first + i) * stride;
-            float* x = scratch + (long)i * headDim;
+            float* x = dst + (long)i * headDim;
             for (int b = 0; b < blocks; b++, src += BlockQ8_0.TypeSize, x += BlockQ8_0.BlockSize)
             {
                 float d = Simd.HalfToSingle(*(ushort*)src);
@@ -100,7 +98,6 @@ internal static unsafe class AttentionRows
                     }
                 }
             }
-            dst[i] = scratch + (long)i * headDim;
         }
     }
 }

@@ -21,10 +21,11 @@ public sealed class AttentionTests
         return v;
     }
 
-    /// <summary>Causal GQA attention in float64; position p of the sequence reads cache row rows[p].</summary>
+    /// <summary>Causal GQA attention in float64 over head-major caches [kvHeads, capacity, headDim]; position p reads cache row rows[p].</summary>
     private static double[] Reference(float[] q, float[] k, float[] v, int n, int start, int heads, int kvHeads, int headDim, int[] rows)
     {
-        int qDim = heads * headDim, kvDim = kvHeads * headDim;
+        int qDim = heads * headDim;
+        long capacity = k.Length / kvHeads / headDim;
         var o = new double[n * qDim];
         for (int t = 0; t < n; t++)
         {
@@ -37,7 +38,7 @@ public sealed class AttentionTests
                 {
                     for (int d = 0; d < headDim; d++)
                     {
-                        s[p] += (double)q[t * qDim + h * headDim + d] * k[(long)rows[p] * kvDim + kvh * headDim + d];
+                        s[p] += (double)q[t * qDim + h * headDim + d] * k[(kvh * capacity + rows[p]) * headDim + d];
                     }
                     s[p] /= Math.Sqrt(headDim);
                 }
@@ -48,7 +49,7 @@ public sealed class AttentionTests
                     double w = Math.Exp(s[p] - max) / sum;
                     for (int d = 0; d < headDim; d++)
                     {
-                        o[t * qDim + h * headDim + d] += w * v[(long)rows[p] * kvDim + kvh * headDim + d];
+                        o[t * qDim + h * headDim + d] += w * v[(kvh * capacity + rows[p]) * headDim + d];
                     }
                 }
             }
@@ -59,20 +60,21 @@ public sealed class AttentionTests
     /// <summary>A row table that scatters positions over a cache with spare rows (as blocks from a shared pool would).</summary>
     private static int[] Scattered(Random rng, int length, int physical) => [.. Enumerable.Range(0, physical).OrderBy(_ => rng.Next()).Take(length)];
 
-    private static byte[] QuantizeRows(float[] x, int rowCount, int kvDim)
+    /// <summary>A cache of rows of <paramref name="headDim"/> values (one kv head's row each) in Q8_0.</summary>
+    private static byte[] QuantizeRows(float[] x, int headDim)
     {
-        int rowBytes = (int)Attention.Q8_0RowBytes(kvDim);
-        var bytes = new byte[rowCount * rowBytes];
-        for (int r = 0; r < rowCount; r++)
+        int rowBytes = (int)Attention.Q8_0RowBytes(headDim);
+        var bytes = new byte[x.Length / headDim * rowBytes];
+        for (int r = 0; r < x.Length / headDim; r++)
         {
-            Attention.QuantizeRowQ8_0(x.AsSpan(r * kvDim, kvDim), bytes.AsSpan(r * rowBytes, rowBytes));
+            Attention.QuantizeRowQ8_0(x.AsSpan(r * headDim, headDim), bytes.AsSpan(r * rowBytes, rowBytes));
         }
         return bytes;
     }
 
-    private static float[] DequantizeRows(byte[] bytes, int rowCount, int kvDim)
+    private static float[] DequantizeRows(byte[] bytes)
     {
-        var x = new float[rowCount * kvDim];
+        var x = new float[bytes.Length / 34 * 32];
         BlockQ8_0.Dequantize(bytes, x);
         return x;
     }
@@ -133,10 +135,10 @@ public sealed class AttentionTests
                 v = [.. v16.Select(h => (float)h)];
                 break;
             default:
-                byte[] k8 = QuantizeRows(k, physical, kvDim), v8 = QuantizeRows(v, physical, kvDim);
+                byte[] k8 = QuantizeRows(k, headDim), v8 = QuantizeRows(v, headDim);
                 Attention.RunQ8_0(pool, q, k8, v8, got, n, start, heads, kvHeads, headDim, rows);
-                k = DequantizeRows(k8, physical, kvDim);
-                v = DequantizeRows(v8, physical, kvDim);
+                k = DequantizeRows(k8);
+                v = DequantizeRows(v8);
                 break;
         }
         double[] want = Reference(q, k, v, n, start, heads, kvHeads, headDim, rows);
@@ -159,7 +161,7 @@ public sealed class AttentionTests
         float[] q = RandomFloats(rng, n * qDim);
         float[] k = RandomFloats(rng, (long)(length + 5) * kvDim), v = RandomFloats(rng, (long)(length + 5) * kvDim);
         Half[] k16 = [.. k.Select(x => (Half)x)], v16 = [.. v.Select(x => (Half)x)];
-        byte[] k8 = QuantizeRows(k, length + 5, kvDim), v8 = QuantizeRows(v, length + 5, kvDim);
+        byte[] k8 = QuantizeRows(k, headDim), v8 = QuantizeRows(v, headDim);
         using var pool = new ComputePool(2);
         void Run(ReadOnlySpan<float> qs, Span<float> o, int count, int at)
         {
@@ -215,7 +217,7 @@ public sealed class AttentionTests
         using var pool = new ComputePool(1);
         var q = new float[4 * 48];
         var o = new float[4 * 48];
-        byte[] cache = new byte[10 * Attention.Q8_0RowBytes(64)];
+        byte[] cache = new byte[10 * Attention.Q8_0RowBytes(64)];   // one kv head, 10 rows
         // Head size 48 is not whole Q8_0 blocks.
         Assert.Throws<ArgumentException>(() => Attention.RunQ8_0(pool, q, cache, cache, o, 1, 0, 4, 1, 48));
         var q64 = new float[2 * 4 * 64];
@@ -223,6 +225,7 @@ public sealed class AttentionTests
         // 11 positions need 11 rows; the cache has 10.
         Assert.Throws<ArgumentException>(() => Attention.RunQ8_0(pool, q64, cache, cache, o64, 2, 9, 4, 1, 64));
         Assert.Throws<ArgumentException>(() => Attention.RunQ8_0(pool, q64, cache, cache[..^1], o64, 1, 9, 4, 1, 64));
+        Assert.Throws<ArgumentException>(() => Attention.RunQ8_0(pool, q64, cache[..^1], cache[..^1], o64, 1, 0, 4, 1, 64));
         // A row table pointing past the cache.
         Assert.Throws<ArgumentException>(() => Attention.RunQ8_0(pool, q64, cache, cache, o64, 1, 1, 4, 1, 64, [0, 10]));
         Assert.Throws<ArgumentException>(() => Attention.RunQ8_0(pool, q64, cache, cache, o64, 1, 0, 4, 0, 64));
