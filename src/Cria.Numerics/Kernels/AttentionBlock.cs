@@ -149,30 +149,40 @@ internal static unsafe class AttentionBlock
     public static float Update(float* s, int count, ref float max, ref float sum)
     {
         float m, total;
-        if (Vector512.IsHardwareAccelerated)
+        if (Vector256.IsHardwareAccelerated)
         {
-            new Span<float>(s + count, Size - count).Fill(float.NegativeInfinity);
-            Vector512<float> s0 = Vector512.Load(s), s1 = Vector512.Load(s + 16);
-            Vector512<float> top = Vector512.Max(s0, s1);
-            m = MathF.Max(max, Max(Vector256.Max(top.GetLower(), top.GetUpper())));
-            Vector512<float> vm = Vector512.Create(m);
-            Vector512<float> e0 = Exp(s0 - vm), e1 = Exp(s1 - vm);
-            e0.Store(s);
-            e1.Store(s + 16);
-            total = Vector512.Sum(e0 + e1);
-        }
-        else if (Vector256.IsHardwareAccelerated)
-        {
-            new Span<float>(s + count, Size - count).Fill(float.NegativeInfinity);
+            for (int j = count; j < Size; j++)
+            {
+                s[j] = float.NegativeInfinity;
+            }
             Vector256<float> s0 = Vector256.Load(s), s1 = Vector256.Load(s + 8), s2 = Vector256.Load(s + 16), s3 = Vector256.Load(s + 24);
-            m = MathF.Max(max, Max(Vector256.Max(Vector256.Max(s0, s1), Vector256.Max(s2, s3))));
-            Vector256<float> vm = Vector256.Create(m);
-            Vector256<float> e0 = Exp(s0 - vm), e1 = Exp(s1 - vm), e2 = Exp(s2 - vm), e3 = Exp(s3 - vm);
-            e0.Store(s);
-            e1.Store(s + 8);
-            e2.Store(s + 16);
-            e3.Store(s + 24);
-            total = Vector256.Sum((e0 + e1) + (e2 + e3));
+            float top = Max(Vector256.MaxNative(Vector256.MaxNative(s0, s1), Vector256.MaxNative(s2, s3)));
+            m = top > max ? top : max;
+            Vector256<float> e;
+            if (Vector512.IsHardwareAccelerated)
+            {
+                Vector512<float> vm = Vector512.Create(m);
+                // From the registers, not memory: the scores were just stored 256 bits at a time, and a
+                // 512-bit load across two such stores would wait for them instead of being forwarded.
+                Vector512<float> e0 = Exp(Vector512.Create(s0, s1) - vm), e1 = Exp(Vector512.Create(s2, s3) - vm);
+                e0.Store(s);
+                e1.Store(s + 16);
+                e0 += e1;
+                e = e0.GetLower() + e0.GetUpper();
+            }
+            else
+            {
+                Vector256<float> vm = Vector256.Create(m);
+                Vector256<float> e0 = Exp(s0 - vm), e1 = Exp(s1 - vm), e2 = Exp(s2 - vm), e3 = Exp(s3 - vm);
+                e0.Store(s);
+                e1.Store(s + 8);
+                e2.Store(s + 16);
+                e3.Store(s + 24);
+                e = (e0 + e1) + (e2 + e3);
+            }
+            Vector128<float> h = e.GetLower() + e.GetUpper();
+            h += Vector128.Shuffle(h, Vector128.Create(2, 3, 0, 1));
+            total = h.ToScalar() + h.GetElement(1);
         }
         else
         {
@@ -188,6 +198,16 @@ internal static unsafe class AttentionBlock
         return c;
     }
 
+    /// <summary>The largest of eight floats (no NaN: scores are finite or −∞).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Max(Vector256<float> v)
+    {
+        Vector128<float> h = Vector128.MaxNative(v.GetLower(), v.GetUpper());
+        h = Vector128.MaxNative(h, Vector128.Shuffle(h, Vector128.Create(2, 3, 0, 1)));
+        float a = h.ToScalar(), b = h.GetElement(1);
+        return a > b ? a : b;
+    }
+
     // exp(x) for x ≤ 0 as Cephes' expf (Moshier 1984): x = n·ln2 + r with |r| ≤ ln2/2 (ln2 split in
     // two for an exact reduction), e^r by a degree-6 polynomial, 2^n put into the exponent bits;
     // within 2 ulp. Below −87.3 (including the −∞ of masked positions) the result is 0. Cheaper than
@@ -199,7 +219,7 @@ internal static unsafe class AttentionBlock
     private static Vector512<float> Exp(Vector512<float> x)
     {
         Vector512<float> keep = Vector512.GreaterThanOrEqual(x, Vector512.Create(ExpMin));
-        x = Vector512.Max(x, Vector512.Create(ExpMin));
+        x = Vector512.MaxNative(x, Vector512.Create(ExpMin));
         Vector512<float> n = Vector512.Round(x * Log2E);
         Vector512<float> r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-Ln2Lo), Vector512.FusedMultiplyAdd(n, Vector512.Create(-Ln2Hi), x));
         Vector512<float> p = Vector512.FusedMultiplyAdd(Vector512.Create(P0), r, Vector512.Create(P1));
@@ -208,7 +228,7 @@ internal static unsafe class AttentionBlock
         p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(P4));
         p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(P5));
         p = Vector512.FusedMultiplyAdd(p, r * r, r) + Vector512<float>.One;
-        Vector512<float> scale = Vector512.ShiftLeft(Vector512.ConvertToInt32(n) + Vector512.Create(127), 23).AsSingle();
+        Vector512<float> scale = Vector512.ShiftLeft(Vector512.ConvertToInt32Native(n) + Vector512.Create(127), 23).AsSingle();
         return (p * scale) & keep;
     }
 
@@ -216,7 +236,7 @@ internal static unsafe class AttentionBlock
     private static Vector256<float> Exp(Vector256<float> x)
     {
         Vector256<float> keep = Vector256.GreaterThanOrEqual(x, Vector256.Create(ExpMin));
-        x = Vector256.Max(x, Vector256.Create(ExpMin));
+        x = Vector256.MaxNative(x, Vector256.Create(ExpMin));
         Vector256<float> n = Vector256.Round(x * Log2E);
         Vector256<float> r = Vector256.FusedMultiplyAdd(n, Vector256.Create(-Ln2Lo), Vector256.FusedMultiplyAdd(n, Vector256.Create(-Ln2Hi), x));
         Vector256<float> p = Vector256.FusedMultiplyAdd(Vector256.Create(P0), r, Vector256.Create(P1));
@@ -225,17 +245,8 @@ internal static unsafe class AttentionBlock
         p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(P4));
         p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(P5));
         p = Vector256.FusedMultiplyAdd(p, r * r, r) + Vector256<float>.One;
-        Vector256<float> scale = Vector256.ShiftLeft(Vector256.ConvertToInt32(n) + Vector256.Create(127), 23).AsSingle();
+        Vector256<float> scale = Vector256.ShiftLeft(Vector256.ConvertToInt32Native(n) + Vector256.Create(127), 23).AsSingle();
         return (p * scale) & keep;
-    }
-
-    /// <summary>The largest of eight floats.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float Max(Vector256<float> v)
-    {
-        Vector128<float> h = Vector128.Max(v.GetLower(), v.GetUpper());
-        h = Vector128.Max(h, Vector128.Shuffle(h, Vector128.Create(2, 3, 0, 1)));
-        return MathF.Max(h.ToScalar(), h.GetElement(1));
     }
 
     /// <summary>
