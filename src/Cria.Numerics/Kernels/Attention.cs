@@ -37,7 +37,7 @@ public static unsafe class Attention
         fixed (int* pr = rows)
         {
             AttentionJob job = AttentionJob.Rent(pool.ThreadCount, heads / kvHeads, headDim);
-            job.Set(pq, po, rows.IsEmpty ? null : pr, (byte*)pk, (byte*)pv, CacheKind.F32, headDim * sizeof(float), capacity, start, heads, kvHeads, headDim);
+            job.Set(pq, po, rows.IsEmpty ? null : pr, (byte*)pk, (byte*)pv, CacheKind.F32, headDim * sizeof(float), capacity, n, start, heads, kvHeads, headDim);
             Dispatch(pool, job, n * kvHeads);
         }
     }
@@ -55,7 +55,7 @@ public static unsafe class Attention
         fixed (int* pr = rows)
         {
             AttentionJob job = AttentionJob.Rent(pool.ThreadCount, heads / kvHeads, headDim);
-            job.Set(pq, po, rows.IsEmpty ? null : pr, (byte*)pk, (byte*)pv, CacheKind.F16, headDim * sizeof(ushort), capacity, start, heads, kvHeads, headDim);
+            job.Set(pq, po, rows.IsEmpty ? null : pr, (byte*)pk, (byte*)pv, CacheKind.F16, headDim * sizeof(ushort), capacity, n, start, heads, kvHeads, headDim);
             Dispatch(pool, job, n * kvHeads);
         }
     }
@@ -82,7 +82,7 @@ public static unsafe class Attention
         fixed (int* pr = rows)
         {
             AttentionJob job = AttentionJob.Rent(pool.ThreadCount, heads / kvHeads, headDim);
-            job.Set(pq, po, rows.IsEmpty ? null : pr, pk, pv, CacheKind.Q8_0, rowBytes, capacity, start, heads, kvHeads, headDim);
+            job.Set(pq, po, rows.IsEmpty ? null : pr, pk, pv, CacheKind.Q8_0, rowBytes, capacity, n, start, heads, kvHeads, headDim);
             Dispatch(pool, job, n * kvHeads);
         }
     }
@@ -190,6 +190,7 @@ public static unsafe class Attention
         private long _rowBytes;    // one position's keys (or values) of one kv head
         private long _headStride;  // from one kv head's rows to the next: capacity × rowBytes
         private int _start;
+        private int _n;
         private int _kvHeads;
         private int _group;
         private int _headDim;
@@ -218,9 +219,10 @@ public static unsafe class Attention
             return job;
         }
 
-        public void Set(float* q, float* o, int* rows, byte* keys, byte* values, CacheKind kind, long rowBytes, long capacity, int start, int heads, int kvHeads,
-            int headDim)
+        public void Set(float* q, float* o, int* rows, byte* keys, byte* values, CacheKind kind, long rowBytes, long capacity, int n, int start, int heads,
+            int kvHeads, int headDim)
         {
+            _n = n;
             _q = q;
             _o = o;
             _rows = rows;
@@ -262,7 +264,8 @@ public static unsafe class Attention
                 float* sum = max + group;                      // [group]
                 for (int item = begin; item < end; item++)
                 {
-                    int t = item / _kvHeads;
+                    // Last token first: the longest items are claimed first, so the threads finish together.
+                    int t = _n - 1 - item / _kvHeads;
                     int kvh = item % _kvHeads;
                     int length = _start + t + 1;
                     float* q = _q + t * qDim + (long)kvh * group * headDim;     // [group, headDim]
