@@ -285,17 +285,19 @@ public static unsafe class Attention
                         for (; g + 2 <= group; g += 2)
                         {
                             float* s0 = s + g * B, s1 = s0 + B;
+                            float c0, c1;
                             if (paired)
                             {
                                 AttentionBlock.Scores2(q2 + (long)g * headDim, kf, count, headDim, _scale, s0, s1);
+                                AttentionBlock.Update2(s0, s1, count, max + g, sum + g, out c0, out c1);
                             }
                             else
                             {
                                 AttentionBlock.Scores(q + (long)g * headDim, kf, count, headDim, _scale, s0);
                                 AttentionBlock.Scores(q + (long)(g + 1) * headDim, kf, count, headDim, _scale, s1);
+                                c0 = AttentionBlock.Update(s0, count, ref max[g], ref sum[g]);
+                                c1 = AttentionBlock.Update(s1, count, ref max[g + 1], ref sum[g + 1]);
                             }
-                            float c0 = AttentionBlock.Update(s0, count, ref max[g], ref sum[g]);
-                            float c1 = AttentionBlock.Update(s1, count, ref max[g + 1], ref sum[g + 1]);
                             AttentionBlock.Mix2(s0, s1, vf, count, headDim, c0, c1, acc + (long)g * headDim, acc + (long)(g + 1) * headDim);
                         }
                         if (g < group)

@@ -198,6 +198,62 @@ internal static unsafe class AttentionBlock
         return c;
     }
 
+    /// <summary>
+    /// <see cref="Update"/> of the two heads <see cref="Scores2"/> scored, with both heads in each
+    /// 512-bit register ([head 0: 8 | head 1: 8]): one maximum, exponential and sum pass for both,
+    /// the rescale factors included. max and sum point at the two heads' running values. Only where
+    /// <see cref="Paired"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Update2(float* s0, float* s1, int count, float* max, float* sum, out float c0, out float c1)
+    {
+        for (int j = count; j < Size; j++)
+        {
+            s0[j] = s1[j] = float.NegativeInfinity;
+        }
+        Vector512<float> z0 = Vector512.Create(Vector256.Load(s0), Vector256.Load(s1));
+        Vector512<float> z1 = Vector512.Create(Vector256.Load(s0 + 8), Vector256.Load(s1 + 8));
+        Vector512<float> z2 = Vector512.Create(Vector256.Load(s0 + 16), Vector256.Load(s1 + 16));
+        Vector512<float> z3 = Vector512.Create(Vector256.Load(s0 + 24), Vector256.Load(s1 + 24));
+        Vector512<float> old = Vector512.Create(Vector256.Create(max[0]), Vector256.Create(max[1]));
+        Vector512<float> m = Vector512.MaxNative(old, HalfMax(Vector512.MaxNative(Vector512.MaxNative(z0, z1), Vector512.MaxNative(z2, z3))));
+        Vector512<float> e0 = Exp(z0 - m), e1 = Exp(z1 - m), e2 = Exp(z2 - m), e3 = Exp(z3 - m);
+        e0.GetLower().Store(s0);
+        e0.GetUpper().Store(s1);
+        e1.GetLower().Store(s0 + 8);
+        e1.GetUpper().Store(s1 + 8);
+        e2.GetLower().Store(s0 + 16);
+        e2.GetUpper().Store(s1 + 16);
+        e3.GetLower().Store(s0 + 24);
+        e3.GetUpper().Store(s1 + 24);
+        Vector512<float> c = Exp(old - m);   // 0 on the first block (old = −∞), exactly 1 when the maximum stays
+        Vector512<float> l = Vector512.Create(Vector256.Create(sum[0]), Vector256.Create(sum[1])) * c + HalfSum((e0 + e1) + (e2 + e3));
+        c0 = c.ToScalar();
+        c1 = c.GetElement(8);
+        max[0] = m.ToScalar();
+        max[1] = m.GetElement(8);
+        sum[0] = l.ToScalar();
+        sum[1] = l.GetElement(8);
+    }
+
+    /// <summary>Each 256-bit half's largest value, in all eight of its lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> HalfMax(Vector512<float> v)
+    {
+        v = Vector512.MaxNative(v, Avx512F.Permute4x32(v, 0b10_11_00_01));
+        v = Vector512.MaxNative(v, Avx512F.Permute4x32(v, 0b01_00_11_10));
+        return Vector512.MaxNative(v, Avx512F.Shuffle4x128(v, v, 0b10_11_00_01));
+    }
+
+    /// <summary>Each 256-bit half's sum, in all eight of its lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> HalfSum(Vector512<float> v)
+    {
+        v += Avx512F.Permute4x32(v, 0b10_11_00_01);
+        v += Avx512F.Permute4x32(v, 0b01_00_11_10);
+        return v + Avx512F.Shuffle4x128(v, v, 0b10_11_00_01);
+    }
+
     /// <summary>The largest of eight floats (no NaN: scores are finite or −∞).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float Max(Vector256<float> v)
