@@ -13,7 +13,9 @@ namespace Cria.Bench;
 /// Both engines keep the KV cache in the same type (--kv, F32 by default; the perplexity phase uses
 /// F16, as Cria's Perplexity.Run does) and llama.cpp's flash attention is off (its CPU kernel
 /// accumulates V in F16), so the remaining differences come from the arithmetic of the matrix
-/// products (how each engine rounds activations before a quantized or F16 dot product).
+/// products (how each engine rounds activations before a quantized or F16 dot product). A q8_0
+/// cache needs llama.cpp's flash attention, which also rounds each query to Q8_0 before q·k (Cria
+/// keeps queries in f32), so that comparison carries the attention's rounding too.
 /// </summary>
 internal static class CompareMode
 {

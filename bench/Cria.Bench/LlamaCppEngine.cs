@@ -7,7 +7,8 @@ using LLama.Native;
 namespace Cria.Bench;
 
 /// <summary>
-/// How the llama.cpp peer is set up. Null <see cref="FlashAttention"/> leaves llama.cpp's "auto".
+/// How the llama.cpp peer is set up. Null <see cref="FlashAttention"/> leaves llama.cpp's "auto"; a Q8_0
+/// cache always turns it on.
 /// <see cref="Repack"/> false turns off llama.cpp's CPU_REPACK buffers (use_extra_bufts, as
 /// llama-cli's --no-repack), so its matrix products run on the plain GGUF blocks.
 /// </summary>
@@ -38,9 +39,15 @@ internal sealed class LlamaCppEngine : IEngine
             BatchThreads = settings.Threads,
             GpuLayerCount = 0,
             LoadMode = LLamaLoadMode.MemoryMap,
-            FlashAttention = settings.FlashAttention,
+            // llama.cpp keeps a quantized V cache only with flash attention (its other path reads V transposed).
+            FlashAttention = settings.CacheType == KvCacheType.Q8_0 ? true : settings.FlashAttention,
         };
-        GGMLType kv = settings.CacheType == KvCacheType.F32 ? GGMLType.GGML_TYPE_F32 : GGMLType.GGML_TYPE_F16;
+        GGMLType kv = settings.CacheType switch
+        {
+            KvCacheType.F32 => GGMLType.GGML_TYPE_F32,
+            KvCacheType.Q8_0 => GGMLType.GGML_TYPE_Q8_0,
+            _ => GGMLType.GGML_TYPE_F16,
+        };
         p.TypeK = kv;
         p.TypeV = kv;
         _batchSize = settings.Batch;

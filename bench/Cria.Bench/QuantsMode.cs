@@ -13,7 +13,8 @@ namespace Cria.Bench;
 /// Cria's block formats against ggml's, bit for bit: (1) every row of every non-F32 tensor of a
 /// GGUF file dequantized by both; (2) seeded random rows (normal, zero, outlier, tiny, uniform)
 /// quantized by both reference quantizers — a difference in (1) or (2) is a format bug, not
-/// rounding, and fails the run. (3) Matrix × vector products of Cria and of ggml's CPU vec_dot
+/// rounding, and fails the run; (2b) q8_0 KV cache rows written by Cria and by ggml's CPU backend
+/// must be the same bytes too. (3) Matrix × vector products of Cria and of ggml's CPU vec_dot
 /// against the exact product, for ordinary activations and for activations on a Q4_0 grid (where
 /// the activation quantizer meets exact .5 ties, so any difference in how it computes its inverse
 /// scale shows up); (3) is reported, not judged.
@@ -109,6 +110,33 @@ internal static class QuantsMode
             }
             ok &= badRows == 0;
             Console.WriteLine(Inv($"| {GgmlTypes.Name(type)} | {badRows} | {badBlocks} |"));
+        }
+        // (2b) A q8_0 KV cache row: llama.cpp writes it with the CPU backend's from_float (ggml-cpu's
+        // set_rows), not the reference quantizer; Cria's cache writer must give the same bytes.
+        Console.WriteLine();
+        Console.WriteLine(Inv($"q8_0 KV cache: {rows} random rows of 1024 (and rows of halves up to ±127, where every .5 is a rounding tie): cria's cache writer vs ggml's CPU from_float"));
+        Console.WriteLine("| rows | rows that differ |");
+        Console.WriteLine("|---|---:|");
+        {
+            GgmlReference reference = GgmlReference.Open(GgmlType.Q8_0);
+            var mine = new byte[Cria.Numerics.Kernels.Attention.Q8_0RowBytes(x.Length)];
+            int badRows = 0;
+            for (int r = 0; r < 2 * rows; r++)
+            {
+                FillRow(x, r, rng);
+                float amax = x.Max(MathF.Abs);
+                if (r >= rows && amax > 0)
+                {
+                    for (int i = 0; i < x.Length; i++)
+                    {
+                        x[i] = MathF.Round(x[i] / amax * 254f) / 2f;   // halves in [−127, 127]: d = 1, so every x.5 is a tie
+                    }
+                }
+                Cria.Numerics.Kernels.Attention.QuantizeRowQ8_0(x, mine);
+                badRows += mine.AsSpan().SequenceEqual(reference.ConvertActivations(x)) ? 0 : 1;
+            }
+            ok &= badRows == 0;
+            Console.WriteLine(Inv($"| {2 * rows} | {badRows} |"));
         }
         Console.WriteLine();
         MatVec(rng, 64, gridActivations: false);

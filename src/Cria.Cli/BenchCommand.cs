@@ -16,7 +16,8 @@ internal static class BenchCommand
         var gen = new Option<int>("--gen", "-n") { Description = "tokens to decode", DefaultValueFactory = _ => 128 };
         var reps = new Option<int>("--reps", "-r") { Description = "repetitions (median reported)", DefaultValueFactory = _ => 3 };
         var threads = CommonOptions.Threads();
-        var cmd = new Command("bench", "Measure prompt (prefill) and decode speed in tokens/s on random token ids.") { model, prompt, gen, reps, threads };
+        var kvType = CommonOptions.KvType();
+        var cmd = new Command("bench", "Measure prompt (prefill) and decode speed in tokens/s on random token ids.") { model, prompt, gen, reps, threads, kvType };
         cmd.SetAction(p => CliErrors.Run(() =>
         {
             int np = p.GetValue(prompt), ng = p.GetValue(gen), nr = p.GetValue(reps);
@@ -24,6 +25,7 @@ internal static class BenchCommand
             {
                 throw new UserException("--prompt, --gen and --reps must be at least 1");
             }
+            KvCacheType cacheType = CommonOptions.ParseKvType(p.GetValue(kvType));
             var load = Stopwatch.StartNew();
             using LocalModel lm = CommonOptions.Load(p.GetValue(model), p.GetValue(threads));
             double loadMs = load.Elapsed.TotalMilliseconds;
@@ -32,7 +34,7 @@ internal static class BenchCommand
             {
                 throw new UserException($"--prompt {np} + --gen {ng} exceed the model's context of {m.Config.ContextLength}");
             }
-            InferenceContext ctx = m.CreateContext(np + ng, maxBatch: Math.Min(np, 512));
+            InferenceContext ctx = m.CreateContext(np + ng, maxBatch: Math.Min(np, 512), cacheType: cacheType);
             var rng = new Random(1);
             int[] tokens = new int[np];
             for (int i = 0; i < np; i++)
@@ -63,7 +65,7 @@ internal static class BenchCommand
                 decode.Add(ng / sw.Elapsed.TotalSeconds);
             }
             var inv = CultureInfo.InvariantCulture;
-            Console.Out.WriteLine(string.Create(inv, $"model: {Path.GetFileName(lm.FilePath)}  threads: {m.Pool.ThreadCount}  load: {loadMs:F0} ms  peak working set: {Process.GetCurrentProcess().PeakWorkingSet64 / (1 << 20)} MiB"));
+            Console.Out.WriteLine(string.Create(inv, $"model: {Path.GetFileName(lm.FilePath)}  threads: {m.Pool.ThreadCount}  KV cache: {cacheType.ToString().ToLowerInvariant()}  load: {loadMs:F0} ms  peak working set: {Process.GetCurrentProcess().PeakWorkingSet64 / (1 << 20)} MiB"));
             Console.Out.WriteLine(string.Create(inv, $"prefill {np} tokens: {Median(prefill):F1} tok/s (min {prefill.Min():F1}, max {prefill.Max():F1})"));
             Console.Out.WriteLine(string.Create(inv, $"decode {ng} tokens:  {Median(decode):F1} tok/s (min {decode.Min():F1}, max {decode.Max():F1})"));
             return 0;

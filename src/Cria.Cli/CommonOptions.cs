@@ -15,6 +15,17 @@ internal static class CommonOptions
     public static Option<int> Context(string description = "context length in tokens (default: the model's, at most 4096)") =>
         new("--ctx", "-c") { Description = description, DefaultValueFactory = _ => 0 };
 
+    public static Option<string> KvType(string more = "") =>
+        new("--kv-type") { Description = $"KV cache element type: f16 (default), f32 (exact, twice the memory) or q8_0 (about half the memory of f16: 34 bytes per 32 values; the model's head size must be a multiple of 32){more}", DefaultValueFactory = _ => "f16" };
+
+    public static Core.Models.KvCacheType ParseKvType(string? text) => text?.ToLowerInvariant() switch
+    {
+        "f16" => Core.Models.KvCacheType.F16,
+        "f32" => Core.Models.KvCacheType.F32,
+        "q8_0" => Core.Models.KvCacheType.Q8_0,
+        var other => throw new UserException($"--kv-type must be f16, f32 or q8_0, got \"{other}\""),
+    };
+
     /// <summary>Loads a model for a command and prints its warnings to stderr.</summary>
     public static Core.Inference.LocalModel Load(string? model, int threads)
     {

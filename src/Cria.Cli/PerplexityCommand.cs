@@ -14,9 +14,10 @@ internal static class PerplexityCommand
         var ctx = new Option<int>("--ctx", "-c") { Description = "tokens per chunk", DefaultValueFactory = _ => 512 };
         var chunks = new Option<int>("--chunks") { Description = "score at most this many chunks (-1: all)", DefaultValueFactory = _ => -1 };
         var threads = CommonOptions.Threads();
+        var kvType = CommonOptions.KvType();
         var cmd = new Command("perplexity", "Perplexity of a model on a text, measured as llama.cpp's llama-perplexity does (consecutive chunks, BOS first, the second half of each chunk scored).")
         {
-            model, file, ctx, chunks, threads,
+            model, file, ctx, chunks, threads, kvType,
         };
         cmd.SetAction(p => CliErrors.Run(() =>
         {
@@ -30,6 +31,7 @@ internal static class PerplexityCommand
             {
                 throw new UserException($"--ctx must be between 4 and {1 << 20}, got {n}");
             }
+            Core.Models.KvCacheType cacheType = CommonOptions.ParseKvType(p.GetValue(kvType));
             using LocalModel lm = CommonOptions.Load(p.GetValue(model), p.GetValue(threads));
             string text = File.ReadAllText(path);
             int[] tokens = lm.Tokenizer.Encode(text, addSpecial: true);
@@ -37,7 +39,7 @@ internal static class PerplexityCommand
             Console.Error.WriteLine(string.Create(inv, $"tokenized {text.Length:N0} characters into {tokens.Length:N0} tokens; {tokens.Length / n} chunks of {n}"));
             int bos = lm.Tokenizer.AddBos ? lm.Tokenizer.BosId : -1;
             PerplexityResult r = Perplexity.Run(lm.Model, tokens, n, bos, p.GetValue(chunks),
-                (done, total, ppl) => Console.Error.Write(string.Create(inv, $"[{done}]{ppl:F4},{(done == total ? "\n" : "")}")));
+                (done, total, ppl) => Console.Error.Write(string.Create(inv, $"[{done}]{ppl:F4},{(done == total ? "\n" : "")}")), cacheType: cacheType);
             Console.Out.WriteLine(string.Create(inv, $"PPL = {r.Perplexity:F4} +/- {r.Uncertainty:F4}"));
             return 0;
         }));

@@ -27,7 +27,7 @@ internal static class RunCommand
         var threads = CommonOptions.Threads();
         var verbose = new Option<bool>("--verbose", "-v") { Description = "print timings to stderr" };
         var adapter = new Option<string[]>("--adapter") { Description = "apply a LoRA adapter (llama.cpp GGUF format), as FILE or FILE:SCALE (repeatable)", AllowMultipleArgumentsPerToken = false };
-        var kvType = new Option<string>("--kv-type") { Description = "KV cache element type: f16 (default) or f32", DefaultValueFactory = _ => "f16" };
+        var kvType = CommonOptions.KvType();
 
         var cmd = new Command("run", "Generate text with a model, streaming the continuation (not the prompt) to stdout.")
         {
@@ -69,12 +69,7 @@ internal static class RunCommand
             {
                 text = Console.In.ReadToEnd();
             }
-            var cacheType = p.GetValue(kvType)?.ToLowerInvariant() switch
-            {
-                "f16" => Core.Models.KvCacheType.F16,
-                "f32" => Core.Models.KvCacheType.F32,
-                var other => throw new UserException($"--kv-type must be f16 or f32, got \"{other}\""),
-            };
+            Core.Models.KvCacheType cacheType = CommonOptions.ParseKvType(p.GetValue(kvType));
             List<Core.Models.ActiveAdapter> adapters = ModelPaths.LoadAdapters(resolved, p.GetValue(adapter) ?? [], lm.Model.Config);
             var session = new RunSession(lm, ctxLen, options, p.GetValue(verbose), cacheType, adapters);
             if (text is not null)

@@ -18,6 +18,7 @@ internal static class ServeCommand
         var memoryBudget = new Option<string?>("--memory-budget") { Description = "memory the loaded models (files plus KV caches) may take together, e.g. 8G or 512M; idle models are unloaded to make room (default: no limit)" };
         var adapterOption = new Option<string[]>("--adapter") { Description = "a LoRA adapter requests may use, as NAME=FILE (repeatable); a request picks it with model \"BASE+NAME\" or \"adapter\": \"NAME\"", AllowMultipleArgumentsPerToken = false };
         var kvBudget = new Option<int>("--kv-budget") { Description = "positions the paged KV cache holds for all sequences of a model (default: --ctx × --parallel); sequences beyond it wait or are preempted and recomputed", DefaultValueFactory = _ => 0 };
+        var kvType = CommonOptions.KvType("; the memory of --kv-budget positions scales with it (q8_0 about halves it)");
         var logPrompts = new Option<bool>("--log-prompts") { Description = "include prompts and generated text in the per-request log line (off by default: they are your users' data)" };
         var host = new Option<string>("--host") { Description = "address to listen on", DefaultValueFactory = _ => "127.0.0.1" };
         var port = new Option<int>("--port", "-p") { Description = "TCP port", DefaultValueFactory = _ => 11435 };
@@ -30,7 +31,7 @@ internal static class ServeCommand
 
         var cmd = new Command("serve", "Serve models over OpenAI's API (/v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models) and Ollama's (/api/chat, /api/generate, /api/embed, /api/tags, /api/show).")
         {
-            models, aliases, host, port, ctx, parallel, chatTemplate, threads, requireKey, cors, keepAlive, maxLoaded, memoryBudget, adapterOption, kvBudget, logPrompts,
+            models, aliases, host, port, ctx, parallel, chatTemplate, threads, requireKey, cors, keepAlive, maxLoaded, memoryBudget, adapterOption, kvBudget, kvType, logPrompts,
         };
         cmd.SetAction(p => CliErrors.Run(() =>
         {
@@ -103,6 +104,7 @@ internal static class ServeCommand
                 Aliases = aliasMap,
                 Adapters = adapterFiles,
                 KvBudgetTokens = p.GetValue(kvBudget),
+                KvCacheType = CommonOptions.ParseKvType(p.GetValue(kvType)),
                 ModelAdapters = modelAdapters,
                 KeepAlive = keepAliveValue,
                 MaxLoadedModels = p.GetValue(maxLoaded),

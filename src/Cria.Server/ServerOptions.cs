@@ -47,6 +47,9 @@ public sealed record ServerOptions
     /// <summary>Positions the paged KV cache of each model holds for all its sequences (0: --ctx × --parallel); at least one context.</summary>
     public int KvBudgetTokens { get; init; }
 
+    /// <summary>Element type of every model's KV cache (Q8_0 needs a head size that is a multiple of 32).</summary>
+    public Core.Models.KvCacheType KvCacheType { get; init; } = Core.Models.KvCacheType.F16;
+
     /// <summary>Generations that run at the same time; more requests wait in the queue.</summary>
     public int Parallel { get; init; } = 1;
 
@@ -173,6 +176,10 @@ public sealed record ServerOptions
         if (KvBudgetTokens < 0)
         {
             throw new ArgumentException($"--kv-budget must be ≥ 0 (0: --ctx × --parallel), got {KvBudgetTokens}");
+        }
+        if (!Enum.IsDefined(KvCacheType))
+        {
+            throw new ArgumentException($"unknown KV cache type {KvCacheType}");
         }
         if (MaxLoadedModels < 0)
         {

@@ -207,6 +207,13 @@ public sealed partial class CliTests : IDisposable
     }
 
     [Fact]
+    public void A_q8_0_kv_cache_is_refused_for_a_model_whose_heads_are_not_whole_blocks()
+    {
+        AssertOneLineError(CliRunner.Run("run", "hi", "--model", BundledModel, "--kv-type", "q8_0", "-n", "2"), "head size is 8");
+        AssertOneLineError(CliRunner.Run("bench", "--model", BundledModel, "--kv-type", "q4_0", "-p", "4", "-n", "2"), "--kv-type must be f16, f32 or q8_0");
+    }
+
+    [Fact]
     public void Quantize_to_an_unknown_type_is_refused() =>
         AssertOneLineError(CliRunner.Run("quantize", BundledModel, Path.Combine(_dir, "x.gguf"), "--type", "q3_z"), "unknown type");
 
@@ -218,7 +225,7 @@ public sealed partial class CliTests : IDisposable
     /// </summary>
     [Theory]
     [InlineData("")]
-    [InlineData("DOTNET_EnableAVX512")]
+    [InlineData("DOTNET_EnableAVX512")] // .NET 10's switch for all of AVX-512 (DOTNET_EnableAVX512F=0 no longer turns it off)
     [InlineData("DOTNET_EnableAVXVNNI")]
     [InlineData("DOTNET_EnableAVX2")]
     [InlineData("DOTNET_EnableHWIntrinsic")]

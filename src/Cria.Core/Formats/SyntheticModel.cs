@@ -31,6 +31,7 @@ public static class SyntheticModel
         new("llama3.2-1b", 2048, 8192, 16, 32, 8, 128256, 8192, 500000f, true),
         new("small-110m", 768, 2048, 12, 12, 12, 32000, 2048, 10000f, false),
         new("tiny", 64, 176, 2, 4, 2, 0, 512, 10000f, false),
+        new("tiny-h32", 128, 352, 2, 4, 2, 0, 512, 10000f, false),   // heads of 32: whole Q8_0 blocks, for a Q8_0 KV cache
     ];
 
     /// <summary>

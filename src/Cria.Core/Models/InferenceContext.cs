@@ -8,6 +8,12 @@ public enum KvCacheType
 
     /// <summary>f32: exact, twice the memory.</summary>
     F32,
+
+    /// <summary>
+    /// ggml Q8_0 blocks per row (fp16 scale + 32 int8: 34 bytes per 32 values), about half the memory
+    /// of fp16; needs a head size that is a multiple of 32.
+    /// </summary>
+    Q8_0,
 }
 
 /// <summary>
@@ -18,7 +24,7 @@ public enum KvCacheType
 /// in order, at the pool rows <see cref="Rows"/> gives; the context holds exactly the blocks those
 /// positions need (plus at most the block the next position goes into), and writes only to blocks
 /// it alone holds.
-/// Shapes: pool storage [rows, kvDim] per layer; activations [maxBatch, width].
+/// Shapes: pool storage [kvHeads, rows, headDim] per layer (see <see cref="KvPool"/>); activations [maxBatch, width].
 /// </summary>
 public sealed class InferenceContext
 {
@@ -64,7 +70,8 @@ public sealed class InferenceContext
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentOutOfRangeException.ThrowIfLessThan(contextLength, 1);
-        if ((long)contextLength * config.KvDim > Array.MaxLength)
+        KvPool.CheckCacheType(config, cacheType);
+        if (contextLength * KvPool.RowLength(config, cacheType) > Array.MaxLength)
         {
             throw new ArgumentOutOfRangeException(nameof(contextLength), $"a context of {contextLength} tokens needs a KV cache larger than one array per layer can hold");
         }
@@ -95,11 +102,6 @@ public sealed class InferenceContext
 
     /// <summary>Bytes of the KV cache this sequence holds (a private pool: all of it).</summary>
     public long CacheBytes => _ownsPool ? Pool.Bytes : Pool.Bytes / Pool.BlockCount * _blocks.Count;
-
-    internal float[][]? Keys => Pool.Keys;
-    internal float[][]? Values => Pool.Values;
-    internal Half[][]? Keys16 => Pool.Keys16;
-    internal Half[][]? Values16 => Pool.Values16;
 
     /// <summary>
     /// Makes positions [Position, <paramref name="end"/>) writable: new blocks from the pool, and a copy

@@ -1,3 +1,8 @@
+using System.Numerics.Tensors;
+using Cria.Numerics.Kernels;
+using Cria.Numerics.Quants;
+using Cria.Numerics.Threading;
+
 namespace Cria.Core.Models;
 
 /// <summary>The KV pool has no block left for a sequence that needs one.</summary>
@@ -15,7 +20,9 @@ public sealed class KvPoolExhaustedException(string message) : InvalidOperationE
 /// they alone hold); a block's generation changes whenever it is reused for other content, so a
 /// child remembered under an old parent can never be found again. All methods are thread-safe.
 /// </para>
-/// Storage per layer: keys and values [blocks × BlockSize, kvDim] row-major, f16 or f32.
+/// Storage per layer: keys and values [kvHeads, blocks × BlockSize, headDim], head-major (each kv
+/// head's rows contiguous, so attention streams them), in f16, f32 or Q8_0 (each head's row headDim/32
+/// ggml blocks).
 /// </summary>
 public sealed class KvPool
 {
@@ -30,6 +37,13 @@ public sealed class KvPool
     private readonly LinkedListNode<int>?[] _lruNode;
     private readonly Stack<int> _free = new();
     private readonly Dictionary<string, int> _adapterSalts = new(StringComparer.Ordinal);
+    private readonly int _layers;
+    private readonly int _kvHeads;
+    private readonly long _capacity;                // rows: blocks × block size
+    private readonly int _headRow;                  // elements of one kv head's row: headDim floats or halves, or its Q8_0 bytes
+    private readonly float[][]? _keys32, _values32; // [layer][kvHeads × rows × headDim], by cache type: one pair is set
+    private readonly Half[][]? _keys16, _values16;
+    private readonly byte[][]? _keys8, _values8;     // [layer][kvHeads × rows × headDim/32 × 34]
     private long _lookups;
     private long _hits;
 
@@ -38,9 +52,9 @@ public sealed class KvPool
         ArgumentNullException.ThrowIfNull(config);
         ArgumentOutOfRangeException.ThrowIfLessThan(blocks, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(blockSize, 1);
+        CheckCacheType(config, cacheType);
         long rows = (long)blocks * blockSize;
-        long length = rows * config.KvDim;
-        if (length > Array.MaxLength)
+        if (rows * RowLength(config, cacheType) > Array.MaxLength)
         {
             throw new ArgumentOutOfRangeException(nameof(blocks), $"{blocks} blocks of {blockSize} positions need a KV cache larger than one array per layer can hold");
         }
@@ -48,28 +62,25 @@ public sealed class KvPool
         BlockCount = blocks;
         KvDim = config.KvDim;
         CacheType = cacheType;
-        if (cacheType == KvCacheType.F32)
+        _layers = config.BlockCount;
+        _kvHeads = config.HeadCountKv;
+        _capacity = rows;
+        _headRow = (int)(RowLength(config, cacheType) / _kvHeads);
+        int length = (int)(rows * RowLength(config, cacheType));
+        switch (cacheType)
         {
-            Keys = new float[config.BlockCount][];
-            Values = new float[config.BlockCount][];
-        }
-        else
-        {
-            Keys16 = new Half[config.BlockCount][];
-            Values16 = new Half[config.BlockCount][];
-        }
-        for (int l = 0; l < config.BlockCount; l++)
-        {
-            if (cacheType == KvCacheType.F32)
-            {
-                Keys![l] = new float[length];
-                Values![l] = new float[length];
-            }
-            else
-            {
-                Keys16![l] = new Half[length];
-                Values16![l] = new Half[length];
-            }
+            case KvCacheType.F32:
+                _keys32 = Layers<float>(_layers, length);
+                _values32 = Layers<float>(_layers, length);
+                break;
+            case KvCacheType.F16:
+                _keys16 = Layers<Half>(_layers, length);
+                _values16 = Layers<Half>(_layers, length);
+                break;
+            default:
+                _keys8 = Layers<byte>(_layers, length);
+                _values8 = Layers<byte>(_layers, length);
+                break;
         }
         _refs = new int[blocks];
         _generation = new int[blocks];
@@ -89,13 +100,78 @@ public sealed class KvPool
 
     public KvCacheType CacheType { get; }
 
-    internal float[][]? Keys { get; }
-    internal float[][]? Values { get; }
-    internal Half[][]? Keys16 { get; }
-    internal Half[][]? Values16 { get; }
+    /// <summary>Bytes of one position's keys (or values) in one layer: kvDim × 4 (f32), × 2 (f16), or kvDim/32 × 34 (Q8_0).</summary>
+    public long RowBytes => (long)_kvHeads * _headRow * (CacheType switch { KvCacheType.F32 => 4, KvCacheType.F16 => 2, _ => 1 });
 
     /// <summary>Bytes the pool holds.</summary>
-    public long Bytes => 2L * (Keys?.Length ?? Keys16!.Length) * BlockCount * BlockSize * KvDim * (CacheType == KvCacheType.F32 ? 4 : 2);
+    public long Bytes => 2L * _layers * BlockCount * BlockSize * RowBytes;
+
+    /// <summary>Elements one position takes in a layer's array: kvDim floats or halves, or the bytes of kvDim/32 Q8_0 blocks.</summary>
+    internal static long RowLength(ModelConfig config, KvCacheType cacheType) =>
+        cacheType == KvCacheType.Q8_0 ? Attention.Q8_0RowBytes(config.KvDim) : config.KvDim;
+
+    /// <summary>A Q8_0 cache quantizes each head in blocks of 32 values, so the head size must be a multiple of 32.</summary>
+    internal static void CheckCacheType(ModelConfig config, KvCacheType cacheType)
+    {
+        if (!Enum.IsDefined(cacheType))
+        {
+            throw new ArgumentOutOfRangeException(nameof(cacheType), $"unknown KV cache type {cacheType}");
+        }
+        if (cacheType == KvCacheType.Q8_0 && config.HeadDim % BlockQ8_0.BlockSize != 0)
+        {
+            throw new NotSupportedException(
+                $"a Q8_0 KV cache stores each attention head in blocks of {BlockQ8_0.BlockSize} values; this model's head size is {config.HeadDim} (use f16 or f32)");
+        }
+    }
+
+    /// <summary>
+    /// Stores one position's keys and values ([kvDim] each, after RoPE) of one layer at pool row
+    /// <paramref name="row"/>, in the cache type; each kv head's part goes to that head's rows.
+    /// </summary>
+    internal void Write(int layer, int row, ReadOnlySpan<float> k, ReadOnlySpan<float> v)
+    {
+        int headDim = KvDim / _kvHeads;
+        for (int h = 0; h < _kvHeads; h++)
+        {
+            int at = checked((int)((h * _capacity + row) * _headRow));
+            ReadOnlySpan<float> kh = k.Slice(h * headDim, headDim), vh = v.Slice(h * headDim, headDim);
+            switch (CacheType)
+            {
+                case KvCacheType.F32:
+                    kh.CopyTo(_keys32![layer].AsSpan(at, headDim));
+                    vh.CopyTo(_values32![layer].AsSpan(at, headDim));
+                    break;
+                case KvCacheType.F16:
+                    TensorPrimitives.ConvertToHalf(kh, _keys16![layer].AsSpan(at, headDim));
+                    TensorPrimitives.ConvertToHalf(vh, _values16![layer].AsSpan(at, headDim));
+                    break;
+                default:
+                    Attention.QuantizeRowQ8_0(kh, _keys8![layer].AsSpan(at, _headRow));
+                    Attention.QuantizeRowQ8_0(vh, _values8![layer].AsSpan(at, _headRow));
+                    break;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Attention of n consecutive tokens of one sequence (at positions start..start+n−1, q [n, qDim]) over
+    /// this layer's cache, whose positions sit at pool rows <paramref name="rows"/>; out [n, qDim].
+    /// </summary>
+    internal void Attend(ComputePool pool, int layer, ModelConfig config, ReadOnlySpan<float> q, Span<float> output, int n, int start, ReadOnlySpan<int> rows)
+    {
+        switch (CacheType)
+        {
+            case KvCacheType.F32:
+                Attention.Run(pool, q, _keys32![layer], _values32![layer], output, n, start, config.HeadCount, config.HeadCountKv, config.HeadDim, rows);
+                break;
+            case KvCacheType.F16:
+                Attention.Run(pool, q, _keys16![layer], _values16![layer], output, n, start, config.HeadCount, config.HeadCountKv, config.HeadDim, rows);
+                break;
+            default:
+                Attention.RunQ8_0(pool, q, _keys8![layer], _values8![layer], output, n, start, config.HeadCount, config.HeadCountKv, config.HeadDim, rows);
+                break;
+        }
+    }
 
     /// <summary>Blocks a sequence could get now: free plus cached (evictable).</summary>
     public int AvailableBlocks
@@ -248,20 +324,40 @@ public sealed class KvPool
     /// <summary>Copies the first <paramref name="rows"/> positions of one block into another, every layer (copy-on-write).</summary>
     internal void CopyRows(int from, int to, int rows)
     {
-        int length = rows * KvDim;
-        for (int l = 0; l < (Keys?.Length ?? Keys16!.Length); l++)
+        int length = rows * _headRow;
+        for (int l = 0; l < _layers; l++)
         {
-            if (Keys is not null)
+            for (int h = 0; h < _kvHeads; h++)
             {
-                Keys[l].AsSpan(from * BlockSize * KvDim, length).CopyTo(Keys[l].AsSpan(to * BlockSize * KvDim));
-                Values![l].AsSpan(from * BlockSize * KvDim, length).CopyTo(Values[l].AsSpan(to * BlockSize * KvDim));
-            }
-            else
-            {
-                Keys16![l].AsSpan(from * BlockSize * KvDim, length).CopyTo(Keys16[l].AsSpan(to * BlockSize * KvDim));
-                Values16![l].AsSpan(from * BlockSize * KvDim, length).CopyTo(Values16[l].AsSpan(to * BlockSize * KvDim));
+                int src = checked((int)((h * _capacity + (long)from * BlockSize) * _headRow));
+                int dst = checked((int)((h * _capacity + (long)to * BlockSize) * _headRow));
+                switch (CacheType)
+                {
+                    case KvCacheType.F32:
+                        _keys32![l].AsSpan(src, length).CopyTo(_keys32[l].AsSpan(dst));
+                        _values32![l].AsSpan(src, length).CopyTo(_values32[l].AsSpan(dst));
+                        break;
+                    case KvCacheType.F16:
+                        _keys16![l].AsSpan(src, length).CopyTo(_keys16[l].AsSpan(dst));
+                        _values16![l].AsSpan(src, length).CopyTo(_values16[l].AsSpan(dst));
+                        break;
+                    default:
+                        _keys8![l].AsSpan(src, length).CopyTo(_keys8[l].AsSpan(dst));
+                        _values8![l].AsSpan(src, length).CopyTo(_values8[l].AsSpan(dst));
+                        break;
+                }
             }
         }
+    }
+
+    private static T[][] Layers<T>(int layers, int length)
+    {
+        var a = new T[layers][];
+        for (int l = 0; l < layers; l++)
+        {
+            a[l] = new T[length];
+        }
+        return a;
     }
 
     private void Forget(int block)

@@ -324,28 +324,11 @@ public sealed class LlamaModel : IDisposable
                     ReadOnlySpan<float> sin = a.RopeSin.AsSpan(t * pairs, pairs);
                     Rope.Apply(q, c.HeadCount, c.HeadDim, cos, sin, c.RopeStyle);
                     Rope.Apply(k, c.HeadCountKv, c.HeadDim, cos, sin, c.RopeStyle);
-                    int row = s.Rows[start + i];
-                    if (s.Keys is not null)
-                    {
-                        k.CopyTo(s.Keys[l].AsSpan(row * kvDim, kvDim));
-                        v.CopyTo(s.Values![l].AsSpan(row * kvDim, kvDim));
-                    }
-                    else
-                    {
-                        TensorPrimitives.ConvertToHalf(k, s.Keys16![l].AsSpan(row * kvDim, kvDim));
-                        TensorPrimitives.ConvertToHalf(v, s.Values16![l].AsSpan(row * kvDim, kvDim));
-                    }
+                    s.Pool.Write(l, s.Rows[start + i], k, v);
                 }
                 ReadOnlySpan<float> qs = a.Q.AsSpan(chunk.Offset * qDim, chunk.Count * qDim);
                 Span<float> att = a.Att.AsSpan(chunk.Offset * qDim, chunk.Count * qDim);
-                if (s.Keys is not null)
-                {
-                    Attention.Run(Pool, qs, s.Keys[l], s.Values![l], att, chunk.Count, start, c.HeadCount, c.HeadCountKv, c.HeadDim, s.Rows);
-                }
-                else
-                {
-                    Attention.Run(Pool, qs, s.Keys16![l], s.Values16![l], att, chunk.Count, start, c.HeadCount, c.HeadCountKv, c.HeadDim, s.Rows);
-                }
+                s.Pool.Attend(Pool, l, c, qs, att, chunk.Count, start, s.Rows);
             }
             MatMul.Run(Pool, w.Wo, a.Att.AsSpan(0, n * qDim), a.Xb, n);
             ApplyLora(chunks, l, LoraTarget.O, a.Att, a.Xb);

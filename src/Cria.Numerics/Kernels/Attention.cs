@@ -1,4 +1,7 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using Cria.Numerics.Quants;
 using Cria.Numerics.Threading;
 
 namespace Cria.Numerics.Kernels;
@@ -6,46 +9,130 @@ namespace Cria.Numerics.Kernels;
 /// <summary>
 /// Causal scaled dot-product attention with grouped-query heads (Vaswani et al. 2017 eq. 1; GQA,
 /// Ainslie et al. 2023) for a batch of n consecutive tokens whose keys and values are already in
-/// the cache. Shapes: q [n, heads·headDim]; keys and values [ctx, kvHeads·headDim] (one layer);
-/// out [n, heads·headDim]. Token t sits at position start+t and sees cache positions 0..start+t.
-/// A paged cache passes <c>rows</c>: the cache row holding each position (else position p is row p).
-/// Work is split over (token, head) pairs.
+/// the cache. Shapes: q [n, heads·headDim]; out [n, heads·headDim]; keys and values of one layer
+/// [kvHeads, capacity, headDim] in f32, fp16 or Q8_0 — head-major, so the rows one kv head reads
+/// are contiguous and stream from memory (a row-major cache would make each head read a short
+/// piece of every row; at long contexts that costs more than the arithmetic). The capacity is what
+/// the spans hold. Token t sits at position start+t and sees cache positions 0..start+t. A paged
+/// cache passes <c>rows</c>: the cache row holding each position (else position p is row p).
+/// <para>
+/// Work items are (token, kv head) pairs: the keys and values of a block of 32 positions are
+/// converted to floats once and serve every query head of the group (<see cref="AttentionRows"/>),
+/// then <see cref="AttentionBlock"/> folds the block into each head's running softmax and output.
+/// A token's result is the same whichever batch it came in and whichever thread ran it.
+/// </para>
 /// </summary>
 public static unsafe class Attention
 {
-    /// <summary>The same with an fp16 cache (the default: half the memory traffic of long contexts).</summary>
+    /// <summary>Attention over an f32 cache (exact; twice the memory of fp16).</summary>
+    public static void Run(ComputePool pool, ReadOnlySpan<float> q, ReadOnlySpan<float> keys, ReadOnlySpan<float> values,
+        Span<float> output, int n, int start, int heads, int kvHeads, int headDim, ReadOnlySpan<int> rows = default)
+    {
+        ArgumentNullException.ThrowIfNull(pool);
+        long capacity = Check(q, keys.Length, values.Length, headDim, output, n, start, heads, kvHeads, headDim, rows);
+        fixed (float* pq = q)
+        fixed (float* pk = keys)
+        fixed (float* pv = values)
+        fixed (float* po = output)
+        fixed (int* pr = rows)
+        {
+            AttentionJob job = AttentionJob.Rent(pool.ThreadCount, heads / kvHeads, headDim);
+            job.Set(pq, po, rows.IsEmpty ? null : pr, (byte*)pk, (byte*)pv, CacheKind.F32, headDim * sizeof(float), capacity, n, start, heads, kvHeads, headDim);
+            Dispatch(pool, job, n * kvHeads);
+        }
+    }
+
+    /// <summary>Attention over an fp16 cache (the default: half the memory traffic of f32).</summary>
     public static void Run(ComputePool pool, ReadOnlySpan<float> q, ReadOnlySpan<Half> keys, ReadOnlySpan<Half> values,
         Span<float> output, int n, int start, int heads, int kvHeads, int headDim, ReadOnlySpan<int> rows = default)
     {
         ArgumentNullException.ThrowIfNull(pool);
-        Check(q, keys.Length, values.Length, output, n, start, heads, kvHeads, headDim, rows);
+        long capacity = Check(q, keys.Length, values.Length, headDim, output, n, start, heads, kvHeads, headDim, rows);
         fixed (float* pq = q)
         fixed (Half* pk = keys)
         fixed (Half* pv = values)
         fixed (float* po = output)
         fixed (int* pr = rows)
         {
-            AttentionJob job = AttentionJob.Rent(pool.ThreadCount, start + n, headDim);
-            job.Set(pq, null, null, (ushort*)pk, (ushort*)pv, po, start, heads, kvHeads, headDim);
-            job.Rows = rows.IsEmpty ? null : pr;
-            // With grouped-query attention, widen each kv head's keys and values once and let
-            // all the query heads of its group read the floats (work items: token × kv head).
-            job.Grouped = heads > kvHeads && AttentionRows.Supported(headDim);
-            if (job.Grouped)
-            {
-                job.EnsureWidened(pool.ThreadCount, start + n, heads / kvHeads);
-            }
-            pool.For(job, n * (job.Grouped ? kvHeads : heads));
-            job.Clear();
+            AttentionJob job = AttentionJob.Rent(pool.ThreadCount, heads / kvHeads, headDim);
+            job.Set(pq, po, rows.IsEmpty ? null : pr, (byte*)pk, (byte*)pv, CacheKind.F16, headDim * sizeof(ushort), capacity, n, start, heads, kvHeads, headDim);
+            Dispatch(pool, job, n * kvHeads);
         }
     }
 
-    private static void Check(ReadOnlySpan<float> q, int keys, int values, Span<float> output, int n, int start, int heads, int kvHeads, int headDim,
-        ReadOnlySpan<int> rows)
+    /// <summary>
+    /// Attention over a Q8_0 cache: each head's row is headDim/32 ggml Q8_0 blocks (fp16 scale,
+    /// 32 int8; <see cref="Q8_0RowBytes"/> bytes), so headDim must be a multiple of 32. Queries stay
+    /// f32; keys and values are dequantized exactly (d·q) before use.
+    /// </summary>
+    public static void RunQ8_0(ComputePool pool, ReadOnlySpan<float> q, ReadOnlySpan<byte> keys, ReadOnlySpan<byte> values,
+        Span<float> output, int n, int start, int heads, int kvHeads, int headDim, ReadOnlySpan<int> rows = default)
     {
-        int qDim = heads * headDim;
-        long kvDim = (long)kvHeads * headDim;
-        long needRows = start + n;
+        ArgumentNullException.ThrowIfNull(pool);
+        if (headDim % BlockQ8_0.BlockSize != 0)
+        {
+            throw new ArgumentException($"Attention: a Q8_0 cache needs a head size that is a multiple of {BlockQ8_0.BlockSize}, not {headDim}");
+        }
+        long rowBytes = Q8_0RowBytes(headDim);
+        long capacity = Check(q, keys.Length, values.Length, rowBytes, output, n, start, heads, kvHeads, headDim, rows);
+        fixed (float* pq = q)
+        fixed (byte* pk = keys)
+        fixed (byte* pv = values)
+        fixed (float* po = output)
+        fixed (int* pr = rows)
+        {
+            AttentionJob job = AttentionJob.Rent(pool.ThreadCount, heads / kvHeads, headDim);
+            job.Set(pq, po, rows.IsEmpty ? null : pr, pk, pv, CacheKind.Q8_0, rowBytes, capacity, n, start, heads, kvHeads, headDim);
+            Dispatch(pool, job, n * kvHeads);
+        }
+    }
+
+    /// <summary>Bytes of one Q8_0 cache row of <paramref name="kvDim"/> values (a multiple of 32).</summary>
+    public static long Q8_0RowBytes(int kvDim) => (long)kvDim / BlockQ8_0.BlockSize * BlockQ8_0.TypeSize;
+
+    /// <summary>
+    /// Writes one cache row in Q8_0: the quantizer of Q8 activations, which is ggml's x86
+    /// quantize_row_q8_0 (d = amax/127 as fp16, q = round-to-even(x·127/amax)), so the bytes are
+    /// those llama.cpp writes into a q8_0 cache.
+    /// </summary>
+    /// <param name="x">[kvDim] floats, kvDim a multiple of 32.</param>
+    /// <param name="row">[kvDim/32 × 34] bytes.</param>
+    public static void QuantizeRowQ8_0(ReadOnlySpan<float> x, Span<byte> row)
+    {
+        if (x.Length % BlockQ8_0.BlockSize != 0 || row.Length != Q8_0RowBytes(x.Length))
+        {
+            throw new ArgumentException($"a Q8_0 cache row of {x.Length} values needs a multiple of {BlockQ8_0.BlockSize} values and {Q8_0RowBytes(x.Length)} bytes, got {row.Length}");
+        }
+        fixed (float* px = x)
+        fixed (byte* pr = row)
+        {
+            for (int b = 0; b < x.Length / BlockQ8_0.BlockSize; b++)
+            {
+                byte* block = pr + (long)b * BlockQ8_0.TypeSize;
+                (float d, _) = Dot.Q8Activations.QuantizeBlock(px + (long)b * BlockQ8_0.BlockSize, (sbyte*)(block + 2));
+                *(Half*)block = (Half)d;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Validates the batch against q, output, the cache and the row table; returns the cache's capacity
+    /// in rows per kv head (keys and values each hold kvHeads × capacity rows of <paramref name="rowLength"/> elements).
+    /// </summary>
+    private static long Check(ReadOnlySpan<float> q, long keys, long values, long rowLength, Span<float> output, int n, int start, int heads, int kvHeads,
+        int headDim, ReadOnlySpan<int> rows)
+    {
+        if (n < 0 || start < 0 || heads < 1 || kvHeads < 1 || headDim < 1 || heads % kvHeads != 0)
+        {
+            ThrowShapes();
+        }
+        long qDim = (long)heads * headDim;
+        if (q.Length < n * qDim || output.Length < n * qDim || keys != values || keys % (kvHeads * rowLength) != 0)
+        {
+            ThrowShapes();
+        }
+        long capacity = keys / (kvHeads * rowLength);
+        long needRows = (long)start + n;
         if (!rows.IsEmpty)
         {
             // Every row a position maps to must lie inside the cache (rows come from the KV pool; checked, not trusted).
@@ -54,36 +141,39 @@ public static unsafe class Attention
                 throw new ArgumentException("Attention: the row table is shorter than the positions attended");
             }
             ReadOnlySpan<int> used = rows[..(start + n)];
-            if (TensorPrimitives.Min(used) < 0)
+            if (!used.IsEmpty && TensorPrimitives.Min(used) < 0)
             {
                 throw new ArgumentException("Attention: a negative cache row");
             }
-            needRows = TensorPrimitives.Max(used) + 1L;
+            needRows = used.IsEmpty ? 0 : TensorPrimitives.Max(used) + 1L;
         }
-        long needKv = needRows * kvDim;
-        if (heads % kvHeads != 0 || q.Length < (long)n * qDim || output.Length < (long)n * qDim || keys < needKv || values < needKv)
+        if (needRows > capacity)
         {
-            throw new ArgumentException("Attention: shapes do not match the batch and cache");
+            ThrowShapes();
+        }
+        return capacity;
+    }
+
+    [DoesNotReturn]
+    private static void ThrowShapes() => throw new ArgumentException("Attention: shapes do not match the batch and cache");
+
+    private static void Dispatch(ComputePool pool, AttentionJob job, int items)
+    {
+        try
+        {
+            pool.For(job, items);
+        }
+        finally
+        {
+            job.Clear();
         }
     }
 
-    public static void Run(ComputePool pool, ReadOnlySpan<float> q, ReadOnlySpan<float> keys, ReadOnlySpan<float> values,
-        Span<float> output, int n, int start, int heads, int kvHeads, int headDim, ReadOnlySpan<int> rows = default)
+    private enum CacheKind
     {
-        ArgumentNullException.ThrowIfNull(pool);
-        Check(q, keys.Length, values.Length, output, n, start, heads, kvHeads, headDim, rows);
-        fixed (float* pq = q)
-        fixed (float* pk = keys)
-        fixed (float* pv = values)
-        fixed (float* po = output)
-        fixed (int* pr = rows)
-        {
-            AttentionJob job = AttentionJob.Rent(pool.ThreadCount, start + n, headDim);
-            job.Set(pq, pk, pv, null, null, po, start, heads, kvHeads, headDim);
-            job.Rows = rows.IsEmpty ? null : pr;
-            pool.For(job, n * heads);
-            job.Clear();
-        }
+        F32,
+        F16,
+        Q8_0,
     }
 
     private sealed class AttentionJob : ParallelJob
@@ -91,188 +181,161 @@ public static unsafe class Attention
         [ThreadStatic]
         private static AttentionJob? t_cached;
 
-        public float* Q;
-        public float* K;
-        public float* V;
-        public ushort* K16;
-        public ushort* V16;
-        public float* O;
-        public int* Rows;
-        public int Start;
-        public int Heads;
-        public int KvHeads;
-        public int HeadDim;
-        public float Scale;
-        public bool Grouped;
-        private float[][] _scores = [];
-        private float[][] _keys = [];
+        private float* _q;
+        private float* _o;
+        private byte* _keys;
+        private byte* _values;
+        private int* _rows;
+        private CacheKind _kind;
+        private long _rowBytes;    // one position's keys (or values) of one kv head
+        private long _headStride;  // from one kv head's rows to the next: capacity × rowBytes
+        private int _start;
+        private int _n;
+        private int _kvHeads;
+        private int _group;
+        private int _headDim;
+        private float _scale;
+        private float[][] _scratch = [];
 
-        /// <summary>Per-worker scratch for the scores of one group of heads: [group, length].</summary>
-        public void EnsureWidened(int threads, int length, int group)
-        {
-            long need = (long)length * group;
-            if (_keys.Length < threads || _keys[0].Length < need)
-            {
-                long size = Math.Max(need, _keys.Length > 0 ? _keys[0].Length * 2L : 0);
-                _keys = new float[threads][];
-                for (int i = 0; i < threads; i++)
-                {
-                    _keys[i] = new float[size];
-                }
-            }
-        }
+        /// <summary>
+        /// Per worker: keys and values of a block [2, Size, headDim], the running outputs [group, headDim],
+        /// interleaved query pairs [group, headDim], the block's scores [group, Size], running maxima and sums [2, group].
+        /// </summary>
+        private static long ScratchFloats(int group, int headDim) =>
+            (2L * AttentionBlock.Size + 2L * group) * headDim + (long)group * (AttentionBlock.Size + 2);
 
-        private void ExecuteGrouped(int begin, int end, int worker)
-        {
-            int headDim = HeadDim;
-            int qDim = Heads * headDim;
-            long kvDim = (long)KvHeads * headDim;
-            int group = Heads / KvHeads;
-            fixed (float* scratch = _keys[worker])
-            {
-                for (int item = begin; item < end; item++)
-                {
-                    int t = item / KvHeads;
-                    int kvh = item % KvHeads;
-                    int length = Start + t + 1;
-                    ushort* k16 = K16 + kvh * headDim;
-                    ushort* v16 = V16 + kvh * headDim;
-                    float* q = Q + (long)t * qDim + kvh * group * headDim;
-                    float* o = O + (long)t * qDim + kvh * group * headDim;
-                    int g = 0;
-                    for (; g + 4 <= group; g += 4)
-                    {
-                        float* s = scratch + (long)g * length;
-                        AttentionRows.Scores4(q + g * headDim, q + (g + 1) * headDim, q + (g + 2) * headDim, q + (g + 3) * headDim,
-                            k16, kvDim, Rows, length, headDim, Scale, s, s + length, s + 2L * length, s + 3L * length);
-                    }
-                    for (; g < group; g++)
-                    {
-                        AttentionRows.Scores(q + g * headDim, k16, kvDim, Rows, length, headDim, Scale, scratch + (long)g * length);
-                    }
-                    for (g = 0; g < group; g++)
-                    {
-                        Softmax.Run(new Span<float>(scratch + (long)g * length, length));
-                    }
-                    for (g = 0; g + 2 <= group; g += 2)
-                    {
-                        AttentionRows.Mix2(scratch + (long)g * length, scratch + (long)(g + 1) * length, v16, kvDim, Rows, length, headDim,
-                            o + g * headDim, o + (g + 1) * headDim);
-                    }
-                    for (; g < group; g++)
-                    {
-                        AttentionRows.Mix(scratch + (long)g * length, v16, kvDim, Rows, length, headDim, o + g * headDim);
-                    }
-                }
-            }
-        }
-
-        public static AttentionJob Rent(int threads, int length, int headDim)
+        public static AttentionJob Rent(int threads, int group, int headDim)
         {
             AttentionJob job = t_cached ??= new AttentionJob();
-            if (job._scores.Length < threads || job._scores[0].Length < Math.Max(length, headDim))
+            long need = ScratchFloats(group, headDim);
+            if (job._scratch.Length < threads || job._scratch[0].Length < need)
             {
-                // Grow geometrically so a growing context reallocates O(log n) times, not per token.
-                int size = Math.Max(Math.Max(length, headDim), Math.Max(256, job._scores.Length > 0 ? job._scores[0].Length * 2 : 0));
-                job._scores = new float[threads][];
+                job._scratch = new float[threads][];
                 for (int i = 0; i < threads; i++)
                 {
-                    job._scores[i] = new float[size];
+                    job._scratch[i] = new float[need];
                 }
             }
             return job;
         }
 
-        public void Set(float* q, float* k, float* v, ushort* k16, ushort* v16, float* o, int start, int heads, int kvHeads, int headDim)
+        public void Set(float* q, float* o, int* rows, byte* keys, byte* values, CacheKind kind, long rowBytes, long capacity, int n, int start, int heads,
+            int kvHeads, int headDim)
         {
-            Q = q;
-            K = k;
-            V = v;
-            K16 = k16;
-            V16 = v16;
-            O = o;
-            Start = start;
-            Heads = heads;
-            KvHeads = kvHeads;
-            HeadDim = headDim;
-            Scale = 1f / MathF.Sqrt(headDim);
+            _n = n;
+            _q = q;
+            _o = o;
+            _rows = rows;
+            _keys = keys;
+            _values = values;
+            _kind = kind;
+            _rowBytes = rowBytes;
+            _headStride = capacity * rowBytes;
+            _start = start;
+            _kvHeads = kvHeads;
+            _group = heads / kvHeads;
+            _headDim = headDim;
+            _scale = 1f / MathF.Sqrt(headDim);
         }
 
         public void Clear()
         {
-            Grouped = false;
-            Q = K = V = O = null;
-            K16 = V16 = null;
-            Rows = null;
+            _q = _o = null;
+            _keys = _values = null;
+            _rows = null;
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public override void Execute(int begin, int end, int worker)
         {
-            if (Grouped)
+            const int B = AttentionBlock.Size;
+            int headDim = _headDim;
+            int group = _group;
+            long qDim = (long)_kvHeads * group * headDim;
+            bool paired = AttentionBlock.Paired(headDim);
+            fixed (float* scratch = _scratch[worker])
             {
-                ExecuteGrouped(begin, end, worker);
-                return;
+                float* kf = scratch;                           // [B, headDim]
+                float* vf = kf + (long)B * headDim;            // [B, headDim]
+                float* acc = vf + (long)B * headDim;           // [group, headDim]
+                float* q2 = acc + (long)group * headDim;        // [group / 2, 2 × headDim]
+                float* s = q2 + (long)group * headDim;         // [group, B]
+                float* max = s + (long)group * B;              // [group]
+                float* sum = max + group;                      // [group]
+                for (int item = begin; item < end; item++)
+                {
+                    // Last token first: the longest items are claimed first, so the threads finish together.
+                    int t = _n - 1 - item / _kvHeads;
+                    int kvh = item % _kvHeads;
+                    int length = _start + t + 1;
+                    float* q = _q + t * qDim + (long)kvh * group * headDim;     // [group, headDim]
+                    float* o = _o + t * qDim + (long)kvh * group * headDim;
+                    new Span<float>(acc, group * headDim).Clear();
+                    new Span<float>(max, group).Fill(float.NegativeInfinity);
+                    new Span<float>(sum, group).Clear();
+                    for (int g = 0; paired && g + 2 <= group; g += 2)
+                    {
+                        AttentionBlock.Interleave(q + (long)g * headDim, q + (long)(g + 1) * headDim, headDim, q2 + (long)g * headDim);
+                    }
+                    for (int first = 0; first < length; first += B)
+                    {
+                        int count = Math.Min(B, length - first);
+                        Load(kvh, first, count, kf, vf);
+                        int g = 0;
+                        for (; g + 2 <= group; g += 2)
+                        {
+                            float* s0 = s + g * B, s1 = s0 + B;
+                            float c0, c1;
+                            if (paired)
+                            {
+                                AttentionBlock.Scores2(q2 + (long)g * headDim, kf, count, headDim, _scale, s0, s1);
+                                AttentionBlock.Update2(s0, s1, count, max + g, sum + g, out c0, out c1);
+                            }
+                            else
+                            {
+                                AttentionBlock.Scores(q + (long)g * headDim, kf, count, headDim, _scale, s0);
+                                AttentionBlock.Scores(q + (long)(g + 1) * headDim, kf, count, headDim, _scale, s1);
+                                c0 = AttentionBlock.Update(s0, count, ref max[g], ref sum[g]);
+                                c1 = AttentionBlock.Update(s1, count, ref max[g + 1], ref sum[g + 1]);
+                            }
+                            AttentionBlock.Mix2(s0, s1, vf, count, headDim, c0, c1, acc + (long)g * headDim, acc + (long)(g + 1) * headDim);
+                        }
+                        if (g < group)
+                        {
+                            float* sg = s + g * B;
+                            AttentionBlock.Scores(q + (long)g * headDim, kf, count, headDim, _scale, sg);
+                            float c = AttentionBlock.Update(sg, count, ref max[g], ref sum[g]);
+                            AttentionBlock.Mix(sg, vf, count, headDim, c, acc + (long)g * headDim);
+                        }
+                    }
+                    for (int g = 0; g < group; g++)
+                    {
+                        TensorPrimitives.Multiply(new ReadOnlySpan<float>(acc + (long)g * headDim, headDim), 1f / sum[g], new Span<float>(o + (long)g * headDim, headDim));
+                    }
+                }
             }
-            int headDim = HeadDim;
-            int qDim = Heads * headDim;
-            int kvDim = KvHeads * headDim;
-            int group = Heads / KvHeads;
-            for (int item = begin; item < end; item++)
+        }
+
+        /// <summary>Keys and values of positions [first, first + count) of kv head kvh as float rows in kf and vf.</summary>
+        private void Load(int kvh, int first, int count, float* kf, float* vf)
+        {
+            int headDim = _headDim;
+            byte* k = _keys + kvh * _headStride;
+            byte* v = _values + kvh * _headStride;
+            switch (_kind)
             {
-                int t = item / Heads;
-                int h = item % Heads;
-                int kvh = h / group;
-                int length = Start + t + 1;
-                float* qp = Q + (long)t * qDim + h * headDim;
-                var qh = new ReadOnlySpan<float>(qp, headDim);
-                Span<float> scores = _scores[worker].AsSpan(0, length);
-                long off = kvh * headDim;
-                if (K16 is null)
-                {
-                    for (int p = 0; p < length; p++)
-                    {
-                        scores[p] = TensorPrimitives.Dot(qh, new ReadOnlySpan<float>(K + AttentionRows.Row(Rows, p) * (long)kvDim + off, headDim)) * Scale;
-                    }
-                }
-                else if (AttentionRows.Supported(headDim))
-                {
-                    fixed (float* ps = scores)
-                    {
-                        AttentionRows.Scores(qp, K16 + off, kvDim, Rows, length, headDim, Scale, ps);
-                    }
-                }
-                else
-                {
-                    for (int p = 0; p < length; p++)
-                    {
-                        scores[p] = Dot.DotF16.RunF16(K16 + AttentionRows.Row(Rows, p) * (long)kvDim + off, qp, headDim) * Scale;
-                    }
-                }
-                Softmax.Run(scores);
-                float* op = O + (long)t * qDim + h * headDim;
-                var oh = new Span<float>(op, headDim);
-                oh.Clear();
-                if (V16 is null)
-                {
-                    for (int p = 0; p < length; p++)
-                    {
-                        TensorPrimitives.MultiplyAdd(new ReadOnlySpan<float>(V + AttentionRows.Row(Rows, p) * (long)kvDim + off, headDim), scores[p], oh, oh);
-                    }
-                }
-                else if (AttentionRows.Supported(headDim))
-                {
-                    fixed (float* ps = scores)
-                    {
-                        AttentionRows.Mix(ps, V16 + off, kvDim, Rows, length, headDim, op);
-                    }
-                }
-                else
-                {
-                    for (int p = 0; p < length; p++)
-                    {
-                        Dot.DotF16.AxpyF16(V16 + AttentionRows.Row(Rows, p) * (long)kvDim + off, scores[p], op, headDim);
-                    }
-                }
+                case CacheKind.F32:
+                    AttentionRows.CopyF32(k, _rowBytes, _rows, first, count, headDim, kf);
+                    AttentionRows.CopyF32(v, _rowBytes, _rows, first, count, headDim, vf);
+                    break;
+                case CacheKind.F16:
+                    AttentionRows.WidenF16(k, _rowBytes, _rows, first, count, headDim, kf);
+                    AttentionRows.WidenF16(v, _rowBytes, _rows, first, count, headDim, vf);
+                    break;
+                default:
+                    AttentionRows.DequantizeQ8_0(k, _rowBytes, _rows, first, count, headDim, kf);
+                    AttentionRows.DequantizeQ8_0(v, _rowBytes, _rows, first, count, headDim, vf);
+                    break;
             }
         }
     }

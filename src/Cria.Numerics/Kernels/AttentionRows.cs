@@ -1,123 +1,103 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using Cria.Numerics.Kernels.Dot;
+using Cria.Numerics.Quants;
 
 namespace Cria.Numerics.Kernels;
 
 /// <summary>
-/// The two inner loops of attention over an fp16 cache, for head sizes that are a multiple of 32:
-/// q·k for every cached position (q stays in L1, one horizontal sum per key), and Σ_p a_p·v_p with
-/// the output kept in registers across all positions (32 dims at a time), instead of a load and
-/// store of the output per position. fp16 is widened as in <c>DotF16</c> (×2^-112, rescaled once).
+/// One kv head's keys or values for a block of cache positions, as the float rows
+/// <see cref="AttentionBlock"/> reads: dst [count, headDim] gets the row of position first + i at
+/// row i. f32 rows are copied, fp16 and Q8_0 rows converted exactly — once per block, for every
+/// query head of a grouped-query group, so the arithmetic reads floats from L1 instead of
+/// converting again per head. <c>cache</c> points at this head's rows, <c>stride</c> bytes apart;
+/// <c>rows</c> maps positions to cache rows (a paged cache), or is null when position p is row p.
 /// </summary>
 internal static unsafe class AttentionRows
 {
-
-    public static bool Supported(int headDim) => Avx2.IsSupported && Fma.IsSupported && headDim % 32 == 0;
-
     /// <summary>The cache row of position p: rows[p] (a paged cache), or p itself when rows is null.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static nint Row(int* rows, nint p) => rows == null ? p : rows[p];
 
-    /// <summary>scores[p] = scale · q·k_p for p in [0, length); key rows at stride kvDim, row of p from <paramref name="rows"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Scores(float* q, ushort* keys, long kvDim, int* rows, int length, int headDim, float scale, float* scores)
+    public static void CopyF32(byte* cache, long stride, int* rows, int first, int count, int headDim, float* dst)
     {
-        float s = scale * Simd.HalfRebias;
-        for (nint p = 0; p < length; p++)
+        for (int i = 0; i < count; i++)
         {
-            ushort* k = keys + Row(rows, p) * kvDim;
-            Vector256<float> a0 = Vector256<float>.Zero, a1 = Vector256<float>.Zero;
-            for (nint d = 0; d < headDim; d += 32)
-            {
-                a0 = Fma.MultiplyAdd(Simd.WidenHalves(k + d), Vector256.Load(q + d), a0);
-                a1 = Fma.MultiplyAdd(Simd.WidenHalves(k + d + 8), Vector256.Load(q + d + 8), a1);
-                a0 = Fma.MultiplyAdd(Simd.WidenHalves(k + d + 16), Vector256.Load(q + d + 16), a0);
-                a1 = Fma.MultiplyAdd(Simd.WidenHalves(k + d + 24), Vector256.Load(q + d + 24), a1);
-            }
-            scores[p] = Vector256.Sum(a0 + a1) * s;
+            new ReadOnlySpan<float>(cache + Row(rows, first + i) * stride, headDim).CopyTo(new Span<float>(dst + (long)i * headDim, headDim));
         }
     }
 
-    /// <summary>out = Σ_p weights[p] · v_p; values at stride kvDim.</summary>
+    /// <summary>fp16 rows widened as <see cref="Simd.WidenHalves"/> does (exact, subnormals included), then rescaled.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Mix(float* weights, ushort* values, long kvDim, int* rows, int length, int headDim, float* output)
+    public static void WidenF16(byte* cache, long stride, int* rows, int first, int count, int headDim, float* dst)
     {
-        for (nint d = 0; d < headDim; d += 32)
+        for (int i = 0; i < count; i++)
         {
-            Vector256<float> o0 = Vector256<float>.Zero, o1 = Vector256<float>.Zero, o2 = Vector256<float>.Zero, o3 = Vector256<float>.Zero;
-            ushort* v = values + d;
-            for (nint p = 0; p < length; p++)
+            ushort* src = (ushort*)(cache + Row(rows, first + i) * stride);
+            float* x = dst + (long)i * headDim;
+            nint d = 0;
+            if (Vector512.IsHardwareAccelerated)
             {
-                Vector256<float> a = Vector256.Create(weights[p]);
-                ushort* vp = v + Row(rows, p) * kvDim;
-                o0 = Fma.MultiplyAdd(Simd.WidenHalves(vp), a, o0);
-                o1 = Fma.MultiplyAdd(Simd.WidenHalves(vp + 8), a, o1);
-                o2 = Fma.MultiplyAdd(Simd.WidenHalves(vp + 16), a, o2);
-                o3 = Fma.MultiplyAdd(Simd.WidenHalves(vp + 24), a, o3);
+                Vector512<float> rebias = Vector512.Create(Simd.HalfRebias);
+                for (; d + 16 <= headDim; d += 16)
+                {
+                    Vector512<int> w = Avx512F.ConvertToVector512Int32(Vector256.Load((short*)src + d));
+                    ((Vector512.ShiftLeft(w, 13) & Vector512.Create(unchecked((int)0x8FFFE000))).AsSingle() * rebias).Store(x + d);
+                }
             }
-            Vector256<float> r = Vector256.Create(Simd.HalfRebias);
-            (o0 * r).Store(output + d);
-            (o1 * r).Store(output + d + 8);
-            (o2 * r).Store(output + d + 16);
-            (o3 * r).Store(output + d + 24);
+            if (Avx2.IsSupported)
+            {
+                Vector256<float> rebias = Vector256.Create(Simd.HalfRebias);
+                for (; d + 8 <= headDim; d += 8)
+                {
+                    (Simd.WidenHalves(src + d) * rebias).Store(x + d);
+                }
+            }
+            float[] table = Fp16Table.Values;
+            for (; d < headDim; d++)
+            {
+                x[d] = table[src[d]];
+            }
         }
     }
 
-    /// <summary>
-    /// Scores of four query heads against the same fp16 keys: each key chunk is widened once and
-    /// feeds four dot products (grouped-query attention shares keys across a group of heads).
-    /// </summary>
+    /// <summary>Q8_0 rows (ggml's blocks: fp16 scale d, 32 int8 q; x = d·q, exact in float); headDim is a multiple of 32.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Scores4(float* q0, float* q1, float* q2, float* q3, ushort* keys, long kvDim, int* rows, int length, int headDim, float scale,
-        float* s0, float* s1, float* s2, float* s3)
+    public static void DequantizeQ8_0(byte* cache, long stride, int* rows, int first, int count, int headDim, float* dst)
     {
-        float sc = scale * Simd.HalfRebias;
-        for (nint p = 0; p < length; p++)
+        int blocks = headDim / BlockQ8_0.BlockSize;
+        for (int i = 0; i < count; i++)
         {
-            ushort* k = keys + Row(rows, p) * kvDim;
-            Vector256<float> a0 = Vector256<float>.Zero, a1 = Vector256<float>.Zero, a2 = Vector256<float>.Zero, a3 = Vector256<float>.Zero;
-            for (nint d = 0; d < headDim; d += 16)
+            byte* src = cache + Row(rows, first + i) * stride;
+            float* x = dst + (long)i * headDim;
+            for (int b = 0; b < blocks; b++, src += BlockQ8_0.TypeSize, x += BlockQ8_0.BlockSize)
             {
-                Vector256<float> k0 = Simd.WidenHalves(k + d);
-                Vector256<float> k1 = Simd.WidenHalves(k + d + 8);
-                a0 = Fma.MultiplyAdd(k0, Vector256.Load(q0 + d), Fma.MultiplyAdd(k1, Vector256.Load(q0 + d + 8), a0));
-                a1 = Fma.MultiplyAdd(k0, Vector256.Load(q1 + d), Fma.MultiplyAdd(k1, Vector256.Load(q1 + d + 8), a1));
-                a2 = Fma.MultiplyAdd(k0, Vector256.Load(q2 + d), Fma.MultiplyAdd(k1, Vector256.Load(q2 + d + 8), a2));
-                a3 = Fma.MultiplyAdd(k0, Vector256.Load(q3 + d), Fma.MultiplyAdd(k1, Vector256.Load(q3 + d + 8), a3));
+                float d = Simd.HalfToSingle(*(ushort*)src);
+                sbyte* q = (sbyte*)(src + 2);
+                if (Vector512.IsHardwareAccelerated)
+                {
+                    Vector512<float> vd = Vector512.Create(d);
+                    (Vector512.ConvertToSingle(Avx512F.ConvertToVector512Int32(Vector128.Load(q))) * vd).Store(x);
+                    (Vector512.ConvertToSingle(Avx512F.ConvertToVector512Int32(Vector128.Load(q + 16))) * vd).Store(x + 16);
+                }
+                else if (Avx2.IsSupported)
+                {
+                    Vector256<float> vd = Vector256.Create(d);
+                    for (int j = 0; j < 32; j += 8)
+                    {
+                        (Vector256.ConvertToSingle(Avx2.ConvertToVector256Int32(q + j)) * vd).Store(x + j);
+                    }
+                }
+                else
+                {
+                    for (int j = 0; j < 32; j++)
+                    {
+                        x[j] = q[j] * d;
+                    }
+                }
             }
-            s0[p] = Vector256.Sum(a0) * sc;
-            s1[p] = Vector256.Sum(a1) * sc;
-            s2[p] = Vector256.Sum(a2) * sc;
-            s3[p] = Vector256.Sum(a3) * sc;
-        }
-    }
-
-    /// <summary>Two heads' weighted sums over the same fp16 values; each value chunk is widened once.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Mix2(float* w0, float* w1, ushort* values, long kvDim, int* rows, int length, int headDim, float* out0, float* out1)
-    {
-        for (nint d = 0; d < headDim; d += 16)
-        {
-            Vector256<float> a0 = Vector256<float>.Zero, a1 = Vector256<float>.Zero, b0 = Vector256<float>.Zero, b1 = Vector256<float>.Zero;
-            ushort* v = values + d;
-            for (nint p = 0; p < length; p++)
-            {
-                ushort* vp = v + Row(rows, p) * kvDim;
-                Vector256<float> v0 = Simd.WidenHalves(vp);
-                Vector256<float> v1 = Simd.WidenHalves(vp + 8);
-                Vector256<float> x = Vector256.Create(w0[p]);
-                Vector256<float> y = Vector256.Create(w1[p]);
-                a0 = Fma.MultiplyAdd(v0, x, a0);
-                a1 = Fma.MultiplyAdd(v1, x, a1);
-                b0 = Fma.MultiplyAdd(v0, y, b0);
-                b1 = Fma.MultiplyAdd(v1, y, b1);
-            }
-            Vector256<float> r = Vector256.Create(Simd.HalfRebias);
-            (a0 * r).Store(out0 + d);
-            (a1 * r).Store(out0 + d + 8);
-            (b0 * r).Store(out1 + d);
-            (b1 * r).Store(out1 + d + 8);
         }
     }
 }

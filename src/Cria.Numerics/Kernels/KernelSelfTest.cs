@@ -13,8 +13,9 @@ namespace Cria.Numerics.Kernels;
 public sealed record KernelCheck(string Kernel, string Path, double MaxRelativeError, bool Passed);
 
 /// <summary>
-/// Runs every matmul path this CPU selects (row and tiled layouts, each weight type) against a
-/// float64 reference on the dequantized weights, on seeded random data with ragged shapes. Used by
+/// Runs every matmul path this CPU selects (row and tiled layouts, each weight type), and attention
+/// over each KV cache type, against a float64 reference on the dequantized values, on seeded random
+/// data with ragged shapes. Used by
 /// `cria selftest` and by the tests, which run it with wider instruction sets switched off
 /// (DOTNET_EnableAVX512=0, DOTNET_EnableAVX2=0, …) so every path the JIT can pick is covered.
 /// </summary>
@@ -45,7 +46,98 @@ public static class KernelSelfTest
                 results.Add(Check(pool, type, cols, rows: 70, n: 17, tiled: true));
             }
         }
+        // Attention over each cache type: grouped heads in pairs and alone, head sizes that take the
+        // 512-bit, 256-bit and portable paths (Q8_0 only whole blocks of 32), a paged row table.
+        foreach ((int heads, int kvHeads, int headDim) in new[] { (8, 2, 64), (3, 1, 32), (4, 2, 24), (2, 1, 36) })
+        {
+            foreach (AttentionCache cache in Enum.GetValues<AttentionCache>())
+            {
+                if (cache != AttentionCache.Q8_0 || headDim % 32 == 0)
+                {
+                    results.Add(CheckAttention(pool, cache, heads, kvHeads, headDim, n: 3, start: 37));
+                }
+            }
+        }
         return results.OfType<KernelCheck>().ToList();
+    }
+
+    private enum AttentionCache
+    {
+        F32,
+        F16,
+        Q8_0,
+    }
+
+    /// <summary>Attention against a float64 reference over the values the cache holds (head-major, rows scattered).</summary>
+    private static KernelCheck CheckAttention(ComputePool pool, AttentionCache cache, int heads, int kvHeads, int headDim, int n, int start)
+    {
+        var rng = new Random(heads * 100 + headDim);
+        int qDim = heads * headDim, length = start + n, capacity = length + 11;
+        int[] rows = [.. Enumerable.Range(0, capacity).OrderBy(_ => rng.Next()).Take(length)];
+        float[] q = [.. Enumerable.Range(0, n * qDim).Select(_ => (float)(rng.NextDouble() * 2 - 1))];
+        float[] k = [.. Enumerable.Range(0, kvHeads * capacity * headDim).Select(_ => (float)(rng.NextDouble() * 2 - 1))];
+        float[] v = [.. Enumerable.Range(0, kvHeads * capacity * headDim).Select(_ => (float)(rng.NextDouble() * 2 - 1))];
+        var o = new float[n * qDim];
+        switch (cache)
+        {
+            case AttentionCache.F32:
+                Attention.Run(pool, q, k, v, o, n, start, heads, kvHeads, headDim, rows);
+                break;
+            case AttentionCache.F16:
+                Half[] k16 = [.. k.Select(x => (Half)x)], v16 = [.. v.Select(x => (Half)x)];
+                k = [.. k16.Select(x => (float)x)];
+                v = [.. v16.Select(x => (float)x)];
+                Attention.Run(pool, q, k16, v16, o, n, start, heads, kvHeads, headDim, rows);
+                break;
+            default:
+                int rowBytes = (int)Attention.Q8_0RowBytes(headDim);
+                var k8 = new byte[kvHeads * capacity * rowBytes];
+                var v8 = new byte[k8.Length];
+                for (int r = 0; r < kvHeads * capacity; r++)
+                {
+                    Attention.QuantizeRowQ8_0(k.AsSpan(r * headDim, headDim), k8.AsSpan(r * rowBytes, rowBytes));
+                    Attention.QuantizeRowQ8_0(v.AsSpan(r * headDim, headDim), v8.AsSpan(r * rowBytes, rowBytes));
+                }
+                BlockQ8_0.Dequantize(k8, k);
+                BlockQ8_0.Dequantize(v8, v);
+                Attention.RunQ8_0(pool, q, k8, v8, o, n, start, heads, kvHeads, headDim, rows);
+                break;
+        }
+        double worst = 0;
+        var s = new double[length];
+        for (int t = 0; t < n; t++)
+        {
+            for (int h = 0; h < heads; h++)
+            {
+                long head = (long)(h / (heads / kvHeads)) * capacity;
+                int visible = start + t + 1;
+                for (int p = 0; p < visible; p++)
+                {
+                    double dot = 0;
+                    for (int d = 0; d < headDim; d++)
+                    {
+                        dot += (double)q[t * qDim + h * headDim + d] * k[(head + rows[p]) * headDim + d];
+                    }
+                    s[p] = dot / Math.Sqrt(headDim);
+                }
+                double max = s.AsSpan(0, visible).ToArray().Max(), sum = 0;
+                for (int p = 0; p < visible; p++)
+                {
+                    sum += Math.Exp(s[p] - max);
+                }
+                for (int d = 0; d < headDim; d++)
+                {
+                    double e = 0;
+                    for (int p = 0; p < visible; p++)
+                    {
+                        e += Math.Exp(s[p] - max) / sum * v[(head + rows[p]) * headDim + d];
+                    }
+                    worst = Math.Max(worst, Math.Abs(e - o[t * qDim + h * headDim + d]));
+                }
+            }
+        }
+        // Outputs are averages of values in [−1, 1]: float rounding is ~1e-7; 1e-5 catches any wrong term.
+        return new KernelCheck($"attention {cache.ToString().ToLowerInvariant()}", $"heads {heads}/{kvHeads}, head {headDim}, n={n}", worst, worst <= 1e-5);
     }
 
     private static KernelCheck? Check(ComputePool pool, GgmlType type, int cols, int rows, int n, bool tiled)

@@ -19,6 +19,11 @@ internal static unsafe class Simd
     public static Vector256<float> WidenHalves(void* p) =>
         (Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32((short*)p), 13) & Vector256.Create(unchecked((int)0x8FFFE000))).AsSingle();
 
+    /// <summary>One fp16 value as a float, exactly (the scalar form of <see cref="WidenHalves"/>, rescaled).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float HalfToSingle(ushort h) =>
+        BitConverter.Int32BitsToSingle(((short)h << 13) & unchecked((int)0x8FFFE000)) * HalfRebias;
+
     /// <summary>
     /// acc[r] += Σ_j w[4r + j] · x[j] for the 8 int32 lanes: unsigned weight bytes against one
     /// broadcast dword of signed activations (VNNI vpdpbusd, or vpmaddubsw + vpmaddwd on AVX2,

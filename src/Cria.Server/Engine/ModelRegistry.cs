@@ -338,7 +338,7 @@ internal sealed class ModelRegistry : IDisposable
         {
             var template = ChatTemplate.FromGgufOrDefault(_templateOverride ?? local.ChatTemplateSource);
             int ctx = _options.ContextLength > 0 ? _options.ContextLength : Math.Min(local.Model.Config.ContextLength, 4096);
-            return new ServedModel(entry, local, template, ctx, _options.Parallel, _options.PieceDelay, _options.KvBudgetTokens);
+            return new ServedModel(entry, local, template, ctx, _options.Parallel, _options.PieceDelay, _options.KvBudgetTokens, _options.KvCacheType);
         }
         catch
         {

@@ -24,7 +24,7 @@ internal sealed class ServedModel : IDisposable
     private readonly string _eosText;
 
     public ServedModel(ModelEntry entry, LocalModel local, ChatTemplate template, int contextLength, int parallel, TimeSpan pieceDelay = default,
-        int kvBudgetTokens = 0)
+        int kvBudgetTokens = 0, KvCacheType kvCacheType = KvCacheType.F16)
     {
         Entry = entry;
         Name = entry.Name;
@@ -42,7 +42,14 @@ internal sealed class ServedModel : IDisposable
         // but never less than one whole context (so a lone sequence always fits).
         long tokens = kvBudgetTokens > 0 ? Math.Max(kvBudgetTokens, contextLength) : (long)contextLength * parallel;
         int blocks = (int)Math.Min(int.MaxValue, (tokens + KvPool.DefaultBlockSize - 1) / KvPool.DefaultBlockSize);
-        KvPool = new KvPool(config, blocks, KvCacheType.F16);
+        try
+        {
+            KvPool = new KvPool(config, blocks, kvCacheType);
+        }
+        catch (NotSupportedException e)
+        {
+            throw new ApiException(500, $"model '{entry.Name}' cannot be served with --kv-type {kvCacheType.ToString().ToLowerInvariant()}: {e.Message}", "model", "kv_type_unsupported");
+        }
         MemoryBytes = entry.SizeBytes + KvPool.Bytes;
         KvCapacityTokens = (long)blocks * KvPool.BlockSize;
         LoadedAt = DateTimeOffset.UtcNow;
@@ -216,7 +223,7 @@ internal sealed class ServedModel : IDisposable
                 return ctx;
             }
         }
-        return Local.Model.CreateContext(ContextLength, cacheType: KvCacheType.F16);
+        return Local.Model.CreateContext(ContextLength, cacheType: KvPool.CacheType);
     }
 
     public void ReturnPrivateContext(InferenceContext ctx)

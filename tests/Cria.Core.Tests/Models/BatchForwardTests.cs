@@ -7,20 +7,30 @@ namespace Cria.Core.Tests.Models;
 
 /// <summary>
 /// Continuous batching: several sequences at different positions in one forward pass give each the
-/// logits, bit for bit, it gets alone — for float and for tiled quantized weights.
+/// logits, bit for bit, it gets alone — for float and for tiled quantized weights, and for each KV
+/// cache type (Q8_0 on a model whose heads are whole blocks of 32).
 /// </summary>
 public sealed class BatchForwardTests
 {
-    public static TheoryData<string> Mixes => ["f32", "f16", "q8_0", "q4_0"];
+    public static TheoryData<string, string, KvCacheType> Mixes => new()
+    {
+        { "tiny", "f32", KvCacheType.F16 },
+        { "tiny", "f16", KvCacheType.F16 },
+        { "tiny", "q8_0", KvCacheType.F16 },
+        { "tiny", "q4_0", KvCacheType.F16 },
+        { "tiny", "f16", KvCacheType.F32 },
+        { "tiny-h32", "f32", KvCacheType.Q8_0 },
+        { "tiny-h32", "q4_0", KvCacheType.Q8_0 },
+    };
 
     [Theory]
     [MemberData(nameof(Mixes))]
-    public void Mixed_batch_of_prefill_chunks_and_decode_tokens_matches_each_sequence_alone(string mix)
+    public void Mixed_batch_of_prefill_chunks_and_decode_tokens_matches_each_sequence_alone(string shape, string mix, KvCacheType cacheType)
     {
-        string path = Path.Combine(Path.GetTempPath(), $"cria-batch-{mix}-{Guid.NewGuid():N}.gguf");
+        string path = Path.Combine(Path.GetTempPath(), $"cria-batch-{shape}-{mix}-{Guid.NewGuid():N}.gguf");
         try
         {
-            SyntheticModel.Write("tiny", mix, 11, path, TestData.Path("llama.cpp/vocab/ggml-vocab-llama-spm.gguf"));
+            SyntheticModel.Write(shape, mix, 11, path, TestData.Path("llama.cpp/vocab/ggml-vocab-llama-spm.gguf"));
             using var pool = new ComputePool(2);
             using LocalModel local = LocalModel.Load(path, pool);
             LlamaModel model = local.Model;
@@ -31,7 +41,7 @@ public sealed class BatchForwardTests
             var expected = new List<float[]>[prompts.Length];
             for (int s = 0; s < prompts.Length; s++)
             {
-                InferenceContext ctx = model.CreateContext(64);
+                InferenceContext ctx = model.CreateContext(64, cacheType: cacheType);
                 expected[s] = [];
                 model.Forward(ctx, prompts[s]);
                 expected[s].Add((float[])ctx.Logits.Clone());
@@ -44,7 +54,7 @@ public sealed class BatchForwardTests
 
             // Batched: step 0 holds every prompt whole; sequences then decode together, with
             // sequence 3 joining a step late (its prompt arrives while the others decode).
-            InferenceContext[] contexts = [.. prompts.Select(_ => model.CreateContext(64))];
+            InferenceContext[] contexts = [.. prompts.Select(_ => model.CreateContext(64, cacheType: cacheType))];
             var workspace = new BatchWorkspace(model, 64, 4);
             var got = prompts.Select(_ => new List<float[]>()).ToArray();
             for (int step = 0; step < 5; step++)

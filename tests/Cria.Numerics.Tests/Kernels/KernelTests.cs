@@ -283,7 +283,7 @@ public sealed class KernelTests
                 {
                     for (int d = 0; d < headDim; d++)
                     {
-                        s[p] += (double)q[t * qDim + h * headDim + d] * k[p * kvDim + kvh * headDim + d];
+                        s[p] += (double)q[t * qDim + h * headDim + d] * k[(kvh * len + p) * headDim + d];
                     }
                     s[p] /= Math.Sqrt(headDim);
                 }
@@ -294,7 +294,7 @@ public sealed class KernelTests
                     double e = 0;
                     for (int p = 0; p < visible; p++)
                     {
-                        e += Math.Exp(s[p] - max) / sum * v[p * kvDim + kvh * headDim + d];
+                        e += Math.Exp(s[p] - max) / sum * v[(kvh * len + p) * headDim + d];
                     }
                     Assert.Equal(e, o[t * qDim + h * headDim + d], 1e-5);
                 }
@@ -347,10 +347,14 @@ public sealed class KernelTests
         Half[] pagedV16 = RandomFloats(rng, physical * kvDim).Select(v => (Half)v).ToArray();
         var inOrder16 = new Half[len * kvDim];
         var inOrderV16 = new Half[len * kvDim];
-        for (int p = 0; p < len; p++)
+        // Head-major caches: [kvHeads, rows, headDim].
+        for (int h = 0; h < kvHeads; h++)
         {
-            paged16.AsSpan(rows[p] * kvDim, kvDim).CopyTo(inOrder16.AsSpan(p * kvDim));
-            pagedV16.AsSpan(rows[p] * kvDim, kvDim).CopyTo(inOrderV16.AsSpan(p * kvDim));
+            for (int p = 0; p < len; p++)
+            {
+                paged16.AsSpan((h * physical + rows[p]) * headDim, headDim).CopyTo(inOrder16.AsSpan((h * len + p) * headDim));
+                pagedV16.AsSpan((h * physical + rows[p]) * headDim, headDim).CopyTo(inOrderV16.AsSpan((h * len + p) * headDim));
+            }
         }
         using var pool = new ComputePool(2);
         var expected = new float[n * qDim];
