@@ -222,7 +222,6 @@ public static unsafe class Attention
         public void Set(float* q, float* o, int* rows, byte* keys, byte* values, CacheKind kind, long rowBytes, long capacity, int n, int start, int heads,
             int kvHeads, int headDim)
         {
-            _n = n;
             _q = q;
             _o = o;
             _rows = rows;
@@ -232,6 +231,7 @@ public static unsafe class Attention
             _rowBytes = rowBytes;
             _headStride = capacity * rowBytes;
             _start = start;
+            _n = n;
             _kvHeads = kvHeads;
             _group = heads / kvHeads;
             _headDim = headDim;
@@ -258,7 +258,7 @@ public static unsafe class Attention
                 float* kf = scratch;                           // [B, headDim]
                 float* vf = kf + (long)B * headDim;            // [B, headDim]
                 float* acc = vf + (long)B * headDim;           // [group, headDim]
-                float* q2 = acc + (long)group * headDim;        // [group / 2, 2 × headDim]
+                float* q2 = acc + (long)group * headDim;       // [group / 2, 2 × headDim]
                 float* s = q2 + (long)group * headDim;         // [group, B]
                 float* max = s + (long)group * B;              // [group]
                 float* sum = max + group;                      // [group]
