@@ -1,5 +1,6 @@
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+
 using Cria.Numerics.Kernels.Dot;
 using Cria.Numerics.Kernels.Tiled;
 using Cria.Numerics.Memory;
