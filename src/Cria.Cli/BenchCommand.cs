@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
+
 using Cria.Core.Inference;
 using Cria.Core.Models;
 

@@ -1,4 +1,5 @@
 using System.CommandLine;
+
 using Cria.Numerics.Threading;
 
 namespace Cria.Cli;

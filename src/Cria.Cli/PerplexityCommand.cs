@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+
 using Cria.Core.Inference;
 
 namespace Cria.Cli;

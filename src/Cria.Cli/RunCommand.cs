@@ -1,4 +1,5 @@
 using System.CommandLine;
+
 using Cria.Core.Inference;
 using Cria.Core.Sampling;
 using Cria.Hub.Store;

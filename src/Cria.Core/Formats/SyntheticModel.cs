@@ -1,4 +1,5 @@
 using System.Text.Json;
+
 using Cria.Core.Gguf;
 using Cria.Core.Sampling;
 using Cria.Numerics;

@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+
 using Cria.Numerics.Kernels;
 using Cria.Numerics.Quants;
 using Cria.Numerics.Threading;

@@ -1,6 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
+
 using Cria.Numerics.Quants;
 using Cria.Numerics.Threading;
 
