@@ -112,7 +112,8 @@ public sealed class KvPool
         cacheType == KvCacheType.Q8_0 ? Attention.Q8_0RowBytes(config.KvDim) : config.KvDim;
 
     /// <summary>A Q8_0 cache quantizes each head in blocks of 32 values, so the head size must be a multiple of 32.</summary>
-    internal static void CheckCacheType(ModelConfig config, KvCacheType cacheType)
+    /// <exception cref="NotSupportedException">The model cannot use this cache type; the message names its head size.</exception>
+    public static void CheckCacheType(ModelConfig config, KvCacheType cacheType)
     {
         if (!Enum.IsDefined(cacheType))
         {

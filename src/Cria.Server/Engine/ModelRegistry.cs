@@ -1,4 +1,6 @@
+using Cria.Core.Gguf;
 using Cria.Core.Inference;
+using Cria.Core.Models;
 using Cria.Core.Templates;
 using Cria.Numerics.Threading;
 using Cria.Server.Http;
@@ -44,6 +46,37 @@ internal sealed class ModelRegistry : IDisposable
     private readonly Timer _reaper;
     private bool _disposed;
 
+    /// <summary>
+    /// Refuses at start-up, from the file's header alone (no weights are read), a model that cannot
+    /// use the server's KV cache type — rather than answering its first request with an error. A
+    /// header that does not parse is left to the load, which reports it per request as before.
+    /// </summary>
+    private static void CheckCacheType(string name, string path, KvCacheType cacheType)
+    {
+        if (cacheType == KvCacheType.F16 || cacheType == KvCacheType.F32)
+        {
+            return;
+        }
+        ModelConfig config;
+        try
+        {
+            using GgufFile file = GgufFile.Open(path);
+            config = ModelConfig.FromGguf(file);
+        }
+        catch (Exception e) when (e is GgufFormatException or ModelException)
+        {
+            return;
+        }
+        try
+        {
+            KvPool.CheckCacheType(config, cacheType);
+        }
+        catch (NotSupportedException e)
+        {
+            throw new ArgumentException($"model '{name}' ({path}) cannot be served with --kv-type {cacheType.ToString().ToLowerInvariant()}: {e.Message}", e);
+        }
+    }
+
     public ModelRegistry(ServerOptions options)
     {
         _options = options;
@@ -60,6 +93,7 @@ internal sealed class ModelRegistry : IDisposable
                     : $"the bundled default model is missing at {path}; pass --model PATH", path);
             }
             string name = given ?? System.IO.Path.GetFileNameWithoutExtension(file.Name);
+            CheckCacheType(name, file.FullName, options.KvCacheType);
             var entry = new ModelEntry(name, file.FullName, file.Length, file.LastWriteTimeUtc);
             if (!_entries.TryAdd(name, entry))
             {
