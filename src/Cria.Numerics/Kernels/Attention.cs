@@ -1,6 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 using Cria.Numerics.Quants;
 using Cria.Numerics.Threading;
@@ -27,39 +28,15 @@ public static unsafe class Attention
 {
     /// <summary>Attention over an f32 cache (exact; twice the memory of fp16).</summary>
     public static void Run(ComputePool pool, ReadOnlySpan<float> q, ReadOnlySpan<float> keys, ReadOnlySpan<float> values,
-        Span<float> output, int n, int start, int heads, int kvHeads, int headDim, ReadOnlySpan<int> rows = default)
-    {
-        ArgumentNullException.ThrowIfNull(pool);
-        long capacity = Check(q, keys.Length, values.Length, headDim, output, n, start, heads, kvHeads, headDim, rows);
-        fixed (float* pq = q)
-        fixed (float* pk = keys)
-        fixed (float* pv = values)
-        fixed (float* po = output)
-        fixed (int* pr = rows)
-        {
-            AttentionJob job = AttentionJob.Rent(pool.ThreadCount, heads / kvHeads, headDim);
-            job.Set(pq, po, rows.IsEmpty ? null : pr, (byte*)pk, (byte*)pv, CacheKind.F32, headDim * sizeof(float), capacity, n, start, heads, kvHeads, headDim);
-            Dispatch(pool, job, n * kvHeads);
-        }
-    }
+        Span<float> output, int n, int start, int heads, int kvHeads, int headDim, ReadOnlySpan<int> rows = default) =>
+        RunCache(pool, q, MemoryMarshal.AsBytes(keys), MemoryMarshal.AsBytes(values), CacheKind.F32, (long)headDim * sizeof(float),
+            output, n, start, heads, kvHeads, headDim, rows);
 
     /// <summary>Attention over an fp16 cache (the default: half the memory traffic of f32).</summary>
     public static void Run(ComputePool pool, ReadOnlySpan<float> q, ReadOnlySpan<Half> keys, ReadOnlySpan<Half> values,
-        Span<float> output, int n, int start, int heads, int kvHeads, int headDim, ReadOnlySpan<int> rows = default)
-    {
-        ArgumentNullException.ThrowIfNull(pool);
-        long capacity = Check(q, keys.Length, values.Length, headDim, output, n, start, heads, kvHeads, headDim, rows);
-        fixed (float* pq = q)
-        fixed (Half* pk = keys)
-        fixed (Half* pv = values)
-        fixed (float* po = output)
-        fixed (int* pr = rows)
-        {
-            AttentionJob job = AttentionJob.Rent(pool.ThreadCount, heads / kvHeads, headDim);
-            job.Set(pq, po, rows.IsEmpty ? null : pr, (byte*)pk, (byte*)pv, CacheKind.F16, headDim * sizeof(ushort), capacity, n, start, heads, kvHeads, headDim);
-            Dispatch(pool, job, n * kvHeads);
-        }
-    }
+        Span<float> output, int n, int start, int heads, int kvHeads, int headDim, ReadOnlySpan<int> rows = default) =>
+        RunCache(pool, q, MemoryMarshal.AsBytes(keys), MemoryMarshal.AsBytes(values), CacheKind.F16, (long)headDim * sizeof(ushort),
+            output, n, start, heads, kvHeads, headDim, rows);
 
     /// <summary>
     /// Attention over a Q8_0 cache: each head's row is headDim/32 ggml Q8_0 blocks (fp16 scale,
@@ -69,12 +46,18 @@ public static unsafe class Attention
     public static void RunQ8_0(ComputePool pool, ReadOnlySpan<float> q, ReadOnlySpan<byte> keys, ReadOnlySpan<byte> values,
         Span<float> output, int n, int start, int heads, int kvHeads, int headDim, ReadOnlySpan<int> rows = default)
     {
-        ArgumentNullException.ThrowIfNull(pool);
         if (headDim % BlockQ8_0.BlockSize != 0)
         {
             throw new ArgumentException($"Attention: a Q8_0 cache needs a head size that is a multiple of {BlockQ8_0.BlockSize}, not {headDim}");
         }
-        long rowBytes = Q8_0RowBytes(headDim);
+        RunCache(pool, q, keys, values, CacheKind.Q8_0, Q8_0RowBytes(headDim), output, n, start, heads, kvHeads, headDim, rows);
+    }
+
+    /// <summary>The three cache types as bytes: one head's row of one position is <paramref name="rowBytes"/> long.</summary>
+    private static void RunCache(ComputePool pool, ReadOnlySpan<float> q, ReadOnlySpan<byte> keys, ReadOnlySpan<byte> values, CacheKind kind, long rowBytes,
+        Span<float> output, int n, int start, int heads, int kvHeads, int headDim, ReadOnlySpan<int> rows)
+    {
+        ArgumentNullException.ThrowIfNull(pool);
         long capacity = Check(q, keys.Length, values.Length, rowBytes, output, n, start, heads, kvHeads, headDim, rows);
         fixed (float* pq = q)
         fixed (byte* pk = keys)
@@ -83,7 +66,7 @@ public static unsafe class Attention
         fixed (int* pr = rows)
         {
             AttentionJob job = AttentionJob.Rent(pool.ThreadCount, heads / kvHeads, headDim);
-            job.Set(pq, po, rows.IsEmpty ? null : pr, pk, pv, CacheKind.Q8_0, rowBytes, capacity, n, start, heads, kvHeads, headDim);
+            job.Set(pq, po, rows.IsEmpty ? null : pr, pk, pv, kind, rowBytes, capacity, n, start, heads, kvHeads, headDim);
             Dispatch(pool, job, n * kvHeads);
         }
     }
