@@ -5,6 +5,8 @@ using Cria.Server.Engine;
 using Cria.Server.Http;
 using Cria.Server.Ollama;
 using Cria.Server.OpenAi;
+using Cria.Server.Requests;
+using Cria.Server.Telemetry;
 
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -65,10 +67,10 @@ public static class CriaServer
                 () => registry.Loaded().Sum(m => (long)m.Preemptions)));
             builder.Services.AddSingleton(registry);
             builder.Services.AddSingleton<RequestLog>();
-            builder.Services.AddSingleton(sp => new GenerationScheduler(options.Parallel, options.MaxQueue, sp.GetRequiredService<ServerMetrics>()));
-            builder.Services.AddSingleton(sp => new EmbeddingService(registry, sp.GetRequiredService<GenerationScheduler>()));
+            builder.Services.AddSingleton(sp => new GenerationSlots(options.Parallel, options.MaxQueue, sp.GetRequiredService<ServerMetrics>()));
+            builder.Services.AddSingleton(sp => new EmbeddingService(registry, sp.GetRequiredService<GenerationSlots>()));
             builder.Services.AddSingleton(sp => new GenerationService(
-                registry, sp.GetRequiredService<GenerationScheduler>(), sp.GetRequiredService<ServerMetrics>(), options,
+                registry, sp.GetRequiredService<GenerationSlots>(), sp.GetRequiredService<ServerMetrics>(), sp.GetRequiredService<RequestLog>(), options,
                 sp.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping));
             if (options.CorsOrigins.Count > 0)
             {
@@ -87,6 +89,7 @@ public static class CriaServer
             }
             KeyStore? keys = options.KeysRequired ? new KeyStore(options.DataDirectory ?? KeyStore.DefaultDataDirectory()) : null;
             WebApplication app = builder.Build();
+            registry.Logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Cria.Engine");
             if (options.CorsOrigins.Count > 0)
             {
                 app.UseCors();

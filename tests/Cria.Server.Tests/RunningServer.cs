@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 
 using Cria.Server.Engine;
+using Cria.Server.Telemetry;
 
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;

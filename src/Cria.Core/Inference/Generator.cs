@@ -19,6 +19,9 @@ public enum FinishReason
 
     /// <summary>The caller cancelled.</summary>
     Cancelled,
+
+    /// <summary>The engine failed on this sequence (its error is reported beside it); never a normal end.</summary>
+    Error,
 }
 
 /// <summary>Options of one generation.</summary>

@@ -13,7 +13,7 @@ namespace Cria.Server.Auth;
 /// <c>--require-key</c>: every route but <c>/health</c> (and CORS preflights) needs
 /// <c>Authorization: Bearer cria-…</c> naming a live key — 401 otherwise — and a key over its
 /// per-minute quota gets 429 with <c>Retry-After</c>. After the endpoint ran, the tokens it reported
-/// through <see cref="RequestUsage"/> are charged to the key. Errors are in the route's dialect:
+/// through <see cref="Caller"/> are charged to the key. Errors are in the route's dialect:
 /// OpenAI's error object, or Ollama's <c>{"error": "..."}</c> under <c>/api/</c>.
 /// </summary>
 internal sealed class KeyAuthMiddleware(RequestDelegate next, KeyStore store, QuotaTracker quotas)
@@ -48,14 +48,14 @@ internal sealed class KeyAuthMiddleware(RequestDelegate next, KeyStore store, Qu
             }).ConfigureAwait(false);
             return;
         }
-        ModelAccess.SetKey(http, key);
+        Caller caller = Caller.Authenticated(http, key);
         try
         {
             await next(http).ConfigureAwait(false);
         }
         finally
         {
-            ticket.Charge(RequestUsage.Get(http));
+            ticket.Charge(caller.TokensUsed);
         }
     }
 

@@ -3,6 +3,8 @@ using System.Diagnostics;
 using Cria.Core.Inference;
 using Cria.Core.Models;
 
+using Microsoft.Extensions.Logging;
+
 namespace Cria.Server.Engine;
 
 /// <summary>
@@ -10,42 +12,49 @@ namespace Cria.Server.Engine;
 /// through one forward pass at a time, so the weights are read once per step for all of them, and
 /// their KV caches are blocks of the model's one <see cref="KvPool"/>.
 /// <para>
-/// Invariants of <see cref="Schedule"/> (in the spirit of vLLM's <c>schedule()</c>): each step,
-/// every sequence that is decoding contributes exactly one token; prompts are prefilled in chunks,
-/// oldest first, with the token budget that decoding leaves (so a long prompt never stalls running
-/// streams for more than one chunk); a step never holds more than <see cref="StepTokens"/> tokens,
-/// more sequences than the workspace, or more new KV blocks than the pool can give. When decoding
-/// needs blocks the pool does not have, the most recently admitted other sequence is preempted: its
-/// blocks go back (its full ones stay findable by content) and it waits to be recomputed from its
-/// prompt and the tokens it already generated — its output stream simply pauses. A sequence holds
-/// one context from admission until it ends — finished, cancelled or failed — and then gives it back
-/// exactly once, on this thread. Admission is bounded outside (the scheduler's slots).
+/// One step: cancelled sequences leave; new (and preempted) ones get a context; the
+/// <see cref="StepPlanner"/> plans the step as data (changing nothing); a planned preemption is
+/// applied and the step planned again; the planned chunks run in one forward pass; only after it
+/// succeeds does each sequence commit its progress and sample. A sequence holds one context from
+/// admission until it ends — finished, cancelled or failed — and then gives it back exactly once, on
+/// this thread. A failure fails only the sequence at fault (as vLLM aborts only the offending request):
+/// when a batched pass throws, each chunk is run again alone and only those that fail again end with
+/// an error. Nothing escapes the thread: a defect in the loop itself fails the sequences of that step,
+/// is logged, and the loop goes on. Admission is bounded outside (the generation slots).
 /// </para>
 /// </summary>
-internal sealed class BatchEngine : IDisposable
+internal sealed partial class BatchEngine : IDisposable
 {
     /// <summary>Tokens one step may hold: decode tokens plus prefill chunks.</summary>
     public const int StepTokens = 128;
 
     private readonly ServedModel _model;
     private readonly TimeSpan _pieceDelay;
+    private readonly ILogger _logger;
     private readonly Lock _lock = new();
-    private readonly Queue<GenerationRun> _incoming = new();
+    private readonly LinkedList<GenerationRun> _incoming = new();
     private readonly SemaphoreSlim _signal = new(0);
     private readonly List<GenerationRun> _running = [];
     private readonly BatchWorkspace _workspace;
+    private readonly StepPlanner _planner;
+    private readonly StepPlan _plan;
     private readonly int[] _tokens = new int[StepTokens];
     private readonly SequenceChunk[] _chunks;
     private readonly GenerationRun[] _chunkRuns;
     private Thread? _thread;
     private volatile bool _stopping;
+    private long _steps;
+    private int _inFlight; // chunks of the pass being run (for the defect path), 0 between passes
 
-    public BatchEngine(ServedModel model, int maxSequences, TimeSpan pieceDelay)
+    public BatchEngine(ServedModel model, int maxSequences, TimeSpan pieceDelay, ILogger? logger = null)
     {
         _model = model;
         _pieceDelay = pieceDelay;
+        _logger = logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
         int sequences = Math.Clamp(maxSequences, 1, StepTokens);
         _workspace = new BatchWorkspace(model.Local.Model, StepTokens, sequences);
+        _planner = new StepPlanner(StepTokens, sequences, model.KvPool.BlockSize);
+        _plan = new StepPlan(sequences);
         _chunks = new SequenceChunk[sequences];
         _chunkRuns = new GenerationRun[sequences];
     }
@@ -62,13 +71,16 @@ internal sealed class BatchEngine : IDisposable
         }
     }
 
+    /// <summary>Forward passes run so far (for tests: a cancelled sequence must leave within one).</summary>
+    public long Steps => Interlocked.Read(ref _steps);
+
     /// <summary>Hands a run to the engine thread, starting it on first use.</summary>
     public void Submit(GenerationRun run)
     {
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_stopping, this);
-            _incoming.Enqueue(run);
+            _incoming.AddLast(run);
             if (_thread is null)
             {
                 _thread = new Thread(Loop) { IsBackground = true, Name = $"cria-engine-{_model.Name}" };
@@ -82,46 +94,22 @@ internal sealed class BatchEngine : IDisposable
     {
         while (!_stopping)
         {
-            Admit();
-            int chunks = Schedule(out int tokens);
-            if (chunks == 0)
-            {
-                _signal.Wait(TimeSpan.FromMilliseconds(100));
-                continue;
-            }
+            bool worked;
             try
             {
-                _model.Local.Model.ForwardBatch(_workspace, _tokens.AsSpan(0, tokens), _chunks.AsSpan(0, chunks));
-            }
-            catch (KvPoolExhaustedException)
-            {
-                // Blocks are reserved before any work, so nothing ran: undo the prompt progress and make room.
-                for (int i = 0; i < chunks; i++)
-                {
-                    if (!_chunkRuns[i].IsDecoding)
-                    {
-                        _chunkRuns[i].Prefilled -= _chunks[i].Count;
-                    }
-                }
-                PreemptOne(0);
-                continue;
+                worked = Step();
             }
             catch (Exception e)
             {
-                // A failed step fails every sequence in it; the engine goes on with the next requests.
-                for (int i = 0; i < chunks; i++)
-                {
-                    End(_chunkRuns[i], e);
-                }
-                continue;
+                // A defect in the engine itself, not in one sequence: fail the step's sequences (all of
+                // them when it failed before a plan existed) so the loop cannot spin on it, and go on.
+                LogStepFailed(_logger, e, _model.Name);
+                FailAfterDefect(e);
+                worked = true;
             }
-            for (int i = 0; i < chunks; i++)
+            if (!worked)
             {
-                Advance(_chunkRuns[i], _chunks[i].Context);
-            }
-            if (_pieceDelay > TimeSpan.Zero)
-            {
-                Thread.Sleep(_pieceDelay);
+                _signal.Wait(TimeSpan.FromMilliseconds(100));
             }
         }
         // Stopping: whatever is still here ends as cancelled.
@@ -130,10 +118,48 @@ internal sealed class BatchEngine : IDisposable
             _running.AddRange(_incoming);
             _incoming.Clear();
         }
-        foreach (GenerationRun run in _running.ToList())
+        foreach (GenerationRun run in _running.ToArray())
         {
             run.Sequence?.Finish(FinishReason.Cancelled);
             End(run, null);
+        }
+    }
+
+    /// <summary>One step; false when there was nothing to run.</summary>
+    private bool Step()
+    {
+        EndCancelled();
+        Admit();
+        // Each preemption takes one sequence out of the running list, so this ends.
+        _planner.Plan(_running, _model.KvPool.AvailableBlocks, _plan);
+        while (_plan.Preempt >= 0)
+        {
+            Preempt(_plan.Preempt);
+            _planner.Plan(_running, _model.KvPool.AvailableBlocks, _plan);
+        }
+        if (_plan.Count == 0)
+        {
+            return false;
+        }
+        Run(_plan);
+        if (_pieceDelay > TimeSpan.Zero)
+        {
+            Thread.Sleep(_pieceDelay);
+        }
+        return true;
+    }
+
+    /// <summary>Cancelled sequences leave first; they take no part in the step.</summary>
+    private void EndCancelled()
+    {
+        for (int i = _running.Count - 1; i >= 0; i--)
+        {
+            GenerationRun run = _running[i];
+            if (run.CancelRequested)
+            {
+                run.Sequence?.Finish(FinishReason.Cancelled);
+                End(run, null);
+            }
         }
     }
 
@@ -145,15 +171,22 @@ internal sealed class BatchEngine : IDisposable
             GenerationRun? run;
             lock (_lock)
             {
-                if (!_incoming.TryDequeue(out run))
+                if (_incoming.First is not { } first)
                 {
                     return;
                 }
+                run = first.Value;
+                _incoming.RemoveFirst();
             }
             try
             {
                 run.Begin(_model.RentContext(run.Adapters));
                 _running.Add(run);
+                if (run.Sequence!.Finished)
+                {
+                    // Over before its first token (a grammar that matches only the empty text): a normal, empty end.
+                    End(run, null);
+                }
             }
             catch (Exception e)
             {
@@ -162,139 +195,135 @@ internal sealed class BatchEngine : IDisposable
         }
     }
 
-    /// <summary>
-    /// Takes the most recently admitted running sequence after index <paramref name="after"/> (those
-    /// before it may already be in this step) off its blocks, to be recomputed later; false if there is none.
-    /// </summary>
-    private bool PreemptOne(int after)
+    /// <summary>Takes a sequence off its blocks (its full ones stay findable by content); it waits at the front to be recomputed.</summary>
+    private void Preempt(int index)
     {
-        for (int i = _running.Count - 1; i > after; i--)
+        GenerationRun victim = _running[index];
+        _running.RemoveAt(index);
+        if (victim.Preempt() is { } ctx)
         {
-            GenerationRun victim = _running[i];
-            if (victim.Context is null)
+            _model.ReturnContext(ctx);
+        }
+        _model.OnPreempted();
+        lock (_lock)
+        {
+            _incoming.AddFirst(victim); // it was running: it resumes before newer requests
+        }
+    }
+
+    /// <summary>Runs the plan's chunks in one forward pass, then commits each; a failure is narrowed down to the chunks at fault.</summary>
+    private void Run(StepPlan plan)
+    {
+        int count = plan.Count;
+        ReadOnlySpan<PlannedChunk> planned = plan.Chunks;
+        for (int i = 0; i < count; i++)
+        {
+            PlannedChunk p = planned[i];
+            GenerationRun run = _running[p.Sequence];
+            if (p.Decode)
             {
+                _tokens[p.Offset] = run.NextToken;
+            }
+            else
+            {
+                run.Feed.AsSpan(run.Prefilled, p.Count).CopyTo(_tokens.AsSpan(p.Offset));
+            }
+            _chunks[i] = new SequenceChunk(run.Context!, p.Offset, p.Count);
+            _chunkRuns[i] = run;
+        }
+        _inFlight = count;
+        Interlocked.Increment(ref _steps);
+        try
+        {
+            _model.Local.Model.ForwardBatch(_workspace, _tokens.AsSpan(0, plan.Tokens), _chunks.AsSpan(0, count));
+        }
+        catch (KvPoolExhaustedException)
+        {
+            // Blocks are reserved before any work and nothing was committed: make room and plan again.
+            if (!PreemptNewest())
+            {
+                RunAlone(count);
+            }
+            _inFlight = 0;
+            return;
+        }
+        catch (Exception) when (count > 1)
+        {
+            RunAlone(count);
+            _inFlight = 0;
+            return;
+        }
+        catch (Exception e)
+        {
+            End(_chunkRuns[0], e);
+            _inFlight = 0;
+            return;
+        }
+        for (int i = 0; i < count; i++)
+        {
+            Commit(_chunkRuns[i], _chunks[i]);
+        }
+        _inFlight = 0;
+    }
+
+    /// <summary>After a batched pass failed: each chunk again, alone; those that fail again end with their error, the others go on.</summary>
+    private void RunAlone(int count)
+    {
+        for (int i = 0; i < count; i++)
+        {
+            GenerationRun run = _chunkRuns[i];
+            SequenceChunk chunk = _chunks[i];
+            try
+            {
+                var alone = new SequenceChunk(chunk.Context, 0, chunk.Count);
+                _model.Local.Model.ForwardBatch(_workspace, _tokens.AsSpan(chunk.Offset, chunk.Count), new ReadOnlySpan<SequenceChunk>(in alone));
+            }
+            catch (KvPoolExhaustedException)
+            {
+                continue; // nothing ran for it; it is planned again next step
+            }
+            catch (Exception e)
+            {
+                End(run, e);
                 continue;
             }
-            _running.RemoveAt(i);
-            InferenceContext ctx = victim.Context;
-            victim.Preempt();
-            _model.ReturnContext(ctx);
-            _model.OnPreempted();
-            lock (_lock)
+            Commit(run, chunk);
+        }
+    }
+
+    /// <summary>After the pool ran out mid-reservation: the newest sequence after the first gives its blocks back; false if there is none.</summary>
+    private bool PreemptNewest()
+    {
+        for (int i = _running.Count - 1; i > 0; i--)
+        {
+            if (_running[i].Context is not null)
             {
-                // Back to the front: it was running, it resumes before newer requests.
-                var rest = _incoming.ToArray();
-                _incoming.Clear();
-                _incoming.Enqueue(victim);
-                foreach (GenerationRun r in rest)
-                {
-                    _incoming.Enqueue(r);
-                }
+                Preempt(i);
+                return true;
             }
-            return true;
         }
         return false;
     }
 
-    /// <summary>Fills <see cref="_tokens"/>/<see cref="_chunks"/> for the next step; returns the chunk count.</summary>
-    private int Schedule(out int used)
+    /// <summary>After a successful pass: the chunk's progress counts, and a sequence whose prompt is done (or that was decoding) samples its next token.</summary>
+    private void Commit(GenerationRun run, SequenceChunk chunk)
     {
-        int count = 0;
-        used = 0;
-        // Cancelled sequences leave first; they take no part in the step.
-        for (int i = _running.Count - 1; i >= 0; i--)
-        {
-            GenerationRun run = _running[i];
-            if (run.CancelRequested)
-            {
-                run.Sequence!.Finish(FinishReason.Cancelled);
-                End(run, null);
-            }
-        }
-        KvPool pool = _model.KvPool;
-        int available = pool.AvailableBlocks;
-        // Decoding sequences: one token each; a sequence that needs a block the pool does not have
-        // preempts the newest other one (repeatedly, if one is not enough).
-        for (int i = 0; i < _running.Count && count < _chunks.Length; i++)
-        {
-            GenerationRun run = _running[i];
-            if (!run.IsDecoding)
-            {
-                continue;
-            }
-            InferenceContext ctx = run.Context!;
-            int need = ctx.BlocksNeeded(ctx.Position + 1);
-            while (need > available && PreemptOne(i))
-            {
-                available = pool.AvailableBlocks - Reserved(count);
-            }
-            if (need > available)
-            {
-                continue; // alone and still no room: wait for blocks (cannot happen when the pool holds one full context)
-            }
-            available -= need;
-            _tokens[used] = run.NextToken;
-            _chunks[count] = new SequenceChunk(ctx, used, 1);
-            _chunkRuns[count++] = run;
-            used++;
-        }
-        // Prefilling sequences, oldest first, with what is left of the token and block budgets.
-        foreach (GenerationRun run in _running)
-        {
-            if (run.IsDecoding || count == _chunks.Length || used == StepTokens)
-            {
-                continue;
-            }
-            InferenceContext ctx = run.Context!;
-            int bs = pool.BlockSize;
-            int room = (ctx.BlockCount + available) * bs - ctx.Position;
-            int take = Math.Min(Math.Min(run.Feed.Length - run.Prefilled, StepTokens - used), room);
-            if (take <= 0)
-            {
-                continue;
-            }
-            available -= ctx.BlocksNeeded(ctx.Position + take);
-            run.Feed.AsSpan(run.Prefilled, take).CopyTo(_tokens.AsSpan(used));
-            _chunks[count] = new SequenceChunk(ctx, used, take);
-            _chunkRuns[count++] = run;
-            run.Prefilled += take;
-            used += take;
-        }
-        if (count == 0 && _running.Count > 1)
-        {
-            // Every sequence is waiting for blocks: make room by recomputing the newest later.
-            PreemptOne(0);
-        }
-        return count;
-    }
-
-    /// <summary>New blocks the chunks scheduled so far will take.</summary>
-    private int Reserved(int chunks)
-    {
-        int blocks = 0;
-        for (int i = 0; i < chunks; i++)
-        {
-            InferenceContext ctx = _chunks[i].Context;
-            blocks += ctx.BlocksNeeded(ctx.Position + _chunks[i].Count);
-        }
-        return blocks;
-    }
-
-    /// <summary>After a step: a sequence whose prompt is done (or that was decoding) samples its next token.</summary>
-    private void Advance(GenerationRun run, InferenceContext ctx)
-    {
-        if (!run.IsDecoding && run.Prefilled < run.Feed.Length)
-        {
-            return; // more prompt to go
-        }
-        run.OnPromptDone();
         try
         {
+            if (!run.IsDecoding)
+            {
+                run.Prefilled += chunk.Count;
+                if (run.Prefilled < run.Feed.Length)
+                {
+                    return; // more prompt to go
+                }
+            }
+            run.OnPromptDone();
             SequenceDecoder sequence = run.Sequence!;
-            if (sequence.Next(ctx.Logits) is { } step)
+            if (sequence.Next(chunk.Context.Logits) is { } step)
             {
                 run.OnStep(step);
-                if (!sequence.Finished && ctx.Position >= ctx.ContextLength)
+                if (!sequence.Finished && chunk.Context.Position >= chunk.Context.ContextLength)
                 {
                     sequence.Finish(FinishReason.Length);
                 }
@@ -314,14 +343,51 @@ internal sealed class BatchEngine : IDisposable
         }
     }
 
+    /// <summary>After a defect in the loop: the sequences of the step that was being run, or every running one when there was none, end with the error.</summary>
+    private void FailAfterDefect(Exception error)
+    {
+        var victims = new List<GenerationRun>();
+        for (int i = 0; i < _inFlight; i++)
+        {
+            if (_chunkRuns[i] is { } run && _running.Contains(run))
+            {
+                victims.Add(run);
+            }
+        }
+        if (victims.Count == 0)
+        {
+            victims.AddRange(_running);
+        }
+        foreach (GenerationRun run in victims)
+        {
+            End(run, error);
+        }
+        _plan.Clear();
+        _inFlight = 0;
+    }
+
+    /// <summary>
+    /// A sequence leaves: its context goes back to the model (taken from the run first, so it can go
+    /// back only once), then the run gives back its slot and lease. Never throws.
+    /// </summary>
     private void End(GenerationRun run, Exception? error)
     {
         _running.Remove(run);
-        if (run.Context is { } ctx)
+        try
         {
-            _model.ReturnContext(ctx);
+            if (run.TakeContext() is { } ctx)
+            {
+                _model.ReturnContext(ctx);
+            }
         }
-        run.Complete(error);
+        catch (Exception e)
+        {
+            LogEndFailed(_logger, e, _model.Name);
+        }
+        if (run.Complete(error) is { } failure)
+        {
+            LogEndFailed(_logger, failure, _model.Name);
+        }
     }
 
     public void Dispose()
@@ -340,4 +406,10 @@ internal sealed class BatchEngine : IDisposable
         _signal.Dispose();
         Debug.Assert(_running.Count == 0 || thread is null);
     }
+
+    [LoggerMessage(EventId = 10, Level = LogLevel.Error, Message = "engine step of model {Model} failed; its sequences end with finish=error and the engine goes on")]
+    private static partial void LogStepFailed(ILogger logger, Exception error, string model);
+
+    [LoggerMessage(EventId = 11, Level = LogLevel.Error, Message = "ending a sequence of model {Model} failed while giving back its context, slot or lease")]
+    private static partial void LogEndFailed(ILogger logger, Exception error, string model);
 }

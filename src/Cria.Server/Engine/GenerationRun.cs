@@ -3,6 +3,10 @@ using System.Threading.Channels;
 
 using Cria.Core.Inference;
 using Cria.Core.Models;
+using Cria.Server.Auth;
+using Cria.Server.Http;
+using Cria.Server.Requests;
+using Cria.Server.Telemetry;
 
 namespace Cria.Server.Engine;
 
@@ -10,13 +14,19 @@ namespace Cria.Server.Engine;
 internal readonly record struct GeneratedPiece(string Text, IReadOnlyList<TokenLogprob> Logprobs);
 
 /// <summary>
-/// One generation, stepped by its model's <see cref="BatchEngine"/> together with the others, handing
-/// decode steps to the HTTP side through a channel. Invariants: the slot, the context and the model
-/// lease are given back exactly once, by the engine thread, when the sequence ends (<see cref="Complete"/>);
-/// <see cref="Stats"/> and <see cref="GeneratedIds"/> are final once <see cref="Steps"/> completes;
+/// One generation, from admission to its log line. The engine side: stepped by its model's
+/// <see cref="BatchEngine"/> together with the others, handing decode steps to the HTTP side through a
+/// channel. The request side: <see cref="Requests.GenerationService.StartAsync"/> makes it after the
+/// access check, admission and validation, and the handler disposes it (<c>await using</c>), which stops
+/// it if it is still running, charges its tokens to the caller and writes its request-log line — so a
+/// dialect's handler only maps its JSON in and out.
+/// Invariants: the slot, the context and the model lease are given back exactly once, by the engine
+/// thread, when the sequence ends (<see cref="Complete"/>), and giving them back cannot throw out of it;
+/// <see cref="Stats"/> and <see cref="GeneratedIds"/> are final once <see cref="Steps"/> completes; an
+/// engine failure ends the run with <see cref="FinishReason.Error"/> and <see cref="Error"/> set;
 /// cancelling stops the sequence before the engine's next step.
 /// </summary>
-internal sealed class GenerationRun
+internal sealed class GenerationRun : IStepSequence, IAsyncDisposable
 {
     private readonly Channel<GenerationStep> _steps = Channel.CreateUnbounded<GenerationStep>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
 
@@ -28,6 +38,7 @@ internal sealed class GenerationRun
     private readonly ServerMetrics _metrics;
     private readonly Stopwatch _clock = new();
     private int _completed;
+    private int _disposed;
 
     public GenerationRun(ServedModel model, int[] prompt, GenerationOptions options, IDisposable slot, IDisposable lease,
         ServerMetrics metrics, CancellationTokenSource cancel, DateTimeOffset arrived)
@@ -67,6 +78,15 @@ internal sealed class GenerationRun
     /// <summary>The LoRA adapters this sequence runs with.</summary>
     public IReadOnlyList<ActiveAdapter> Adapters { get; init; } = [];
 
+    /// <summary>Who asked (charged and logged when the run is disposed); null for runs made outside a request.</summary>
+    public Caller? Caller { get; init; }
+
+    /// <summary>Writes the run's line when it is disposed.</summary>
+    internal RequestLog? Log { get; init; }
+
+    /// <summary>What failed, when the engine ended the run with <see cref="FinishReason.Error"/>.</summary>
+    public Exception? Error { get; private set; }
+
     // Engine-side state, touched only by the engine thread.
     internal InferenceContext? Context { get; private set; }
     internal SequenceDecoder? Sequence { get; private set; }
@@ -78,9 +98,17 @@ internal sealed class GenerationRun
 
     /// <summary>Times the engine took this sequence's blocks away to be recomputed later.</summary>
     public int Preemptions { get; private set; }
-    internal bool IsDecoding { get; private set; }
+    public bool IsDecoding { get; private set; }
     internal int NextToken { get; private set; }
     internal bool CancelRequested => _cancel.IsCancellationRequested;
+
+    bool IStepSequence.HasContext => Context is not null;
+
+    int IStepSequence.Position => Context?.Position ?? 0;
+
+    int IStepSequence.BlockCount => Context?.BlockCount ?? 0;
+
+    int IStepSequence.PrefillRemaining => IsDecoding ? 0 : Feed.Length - Prefilled;
 
     /// <summary>Engine: the sequence got its context; the prefix found in the KV pool is skipped.</summary>
     internal void Begin(InferenceContext ctx)
@@ -103,13 +131,22 @@ internal sealed class GenerationRun
         IsDecoding = false;
     }
 
-    /// <summary>Engine: the sequence lost its context to make room; it will be recomputed from <see cref="Feed"/>.</summary>
-    internal void Preempt()
+    /// <summary>Engine: the sequence lost its context to make room; it will be recomputed from <see cref="Feed"/>. Returns the context to give back.</summary>
+    internal InferenceContext? Preempt()
     {
-        Context = null;
+        InferenceContext? ctx = TakeContext();
         Preemptions++;
         IsDecoding = false;
         Prefilled = 0;
+        return ctx;
+    }
+
+    /// <summary>Engine: the context, taken from the run so that it can be given back only once.</summary>
+    internal InferenceContext? TakeContext()
+    {
+        InferenceContext? ctx = Context;
+        Context = null;
+        return ctx;
     }
 
     /// <summary>Engine: the whole prompt has been fed.</summary>
@@ -140,34 +177,60 @@ internal sealed class GenerationRun
         _steps.Writer.TryWrite(step);
     }
 
-    /// <summary>Engine: the sequence ended (its context is already back); gives back the slot and the lease, once.</summary>
-    internal void Complete(Exception? error)
+    /// <summary>
+    /// Engine: the sequence ended (its context is already back); gives back the slot and the lease, once.
+    /// Never throws: what failed while giving them back is returned, for the engine to log.
+    /// </summary>
+    internal Exception? Complete(Exception? error)
     {
         if (Interlocked.Exchange(ref _completed, 1) != 0)
         {
-            return;
+            return null;
         }
         if (IsDecoding)
         {
             Stats.GenerationTime = _clock.Elapsed;
         }
-        if (Stats.FinishReason == FinishReason.None)
+        if (error is not null)
         {
-            Stats.FinishReason = error is null ? FinishReason.Cancelled : FinishReason.Stop;
+            Error = error;
+            Stats.FinishReason = FinishReason.Error;
         }
-        _slot.Dispose();
-        _lease.Dispose();
-        _metrics.OnFinished(Stats.PromptTokens, Stats.GeneratedTokens, Stats.FinishReason == FinishReason.Cancelled, Stats.GenerationTime);
-        _steps.Writer.TryComplete(error);
+        else if (Stats.FinishReason == FinishReason.None)
+        {
+            Stats.FinishReason = FinishReason.Cancelled;
+        }
+        Exception? failure = null;
+        try
+        {
+            _slot.Dispose();
+        }
+        catch (Exception e)
+        {
+            failure = e;
+        }
+        try
+        {
+            _lease.Dispose();
+        }
+        catch (Exception e)
+        {
+            failure ??= e;
+        }
+        _metrics.OnFinished(Stats.PromptTokens, Stats.GeneratedTokens, Stats.FinishReason, Stats.GenerationTime);
+        _steps.Writer.TryComplete();
         _cancel.Dispose();
+        return failure;
     }
 
-    /// <summary>Decode steps as they happen; completes (with the error, if one happened) when the generation ends.</summary>
+    /// <summary>Decode steps as they happen; completes when the generation ends (see <see cref="Error"/> for how).</summary>
     public ChannelReader<GenerationStep> Steps => _steps.Reader;
 
     /// <summary>
     /// The generation as text pieces: each non-empty piece with the log-probabilities of the tokens since
     /// the previous piece. Tokens whose text never became final (swallowed by a stop string) are dropped.
+    /// Ends normally when the generation ends, also when it failed: the dialect reports
+    /// <see cref="FinishReason.Error"/> in its last message, then <see cref="ThrowIfFailed"/>.
     /// </summary>
     public async IAsyncEnumerable<GeneratedPiece> ReadPiecesAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancel)
     {
@@ -186,7 +249,7 @@ internal sealed class GenerationRun
         }
     }
 
-    /// <summary>The whole generation's text and log-probabilities.</summary>
+    /// <summary>The whole generation's text and log-probabilities; a failed generation is its error (500).</summary>
     public async Task<GeneratedPiece> CollectAsync(CancellationToken cancel)
     {
         var text = new System.Text.StringBuilder();
@@ -196,7 +259,17 @@ internal sealed class GenerationRun
             text.Append(piece.Text);
             logprobs.AddRange(piece.Logprobs);
         }
+        ThrowIfFailed();
         return new GeneratedPiece(text.ToString(), logprobs);
+    }
+
+    /// <summary>After the pieces: a generation the engine failed becomes the request's error (500, in the dialect's shape).</summary>
+    public void ThrowIfFailed()
+    {
+        if (Stats.FinishReason == FinishReason.Error)
+        {
+            throw new ApiException(500, $"the generation failed: {Error?.Message ?? "engine error"}", code: "generation_failed", type: "server_error");
+        }
     }
 
     /// <summary>Stops the generation before the engine's next step (e.g. when the client can no longer be written to).</summary>
@@ -210,5 +283,21 @@ internal sealed class GenerationRun
         {
             // The run has already ended.
         }
+    }
+
+    /// <summary>The end of the request: stops the run if it is still going, charges its tokens to the caller, writes its log line.</summary>
+    public ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return ValueTask.CompletedTask;
+        }
+        Cancel(); // a no-op when the run has ended; stops it when the client went away or writing failed
+        Caller?.Charge(PromptTokens + Stats.GeneratedTokens);
+        if (Caller is not null)
+        {
+            Log?.Generation(Caller, this);
+        }
+        return ValueTask.CompletedTask;
     }
 }

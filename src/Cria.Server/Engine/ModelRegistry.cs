@@ -5,6 +5,8 @@ using Cria.Core.Templates;
 using Cria.Numerics.Threading;
 using Cria.Server.Http;
 
+using Microsoft.Extensions.Logging;
+
 namespace Cria.Server.Engine;
 
 /// <summary>A model the server offers: its name (file name without extension, or the name given with NAME=PATH) and file.</summary>
@@ -122,6 +124,9 @@ internal sealed class ModelRegistry : IDisposable
         _pool = options.Threads > 0 && options.Threads != ComputePool.DefaultThreads ? new ComputePool(options.Threads) : ComputePool.Shared;
         _reaper = new Timer(_ => UnloadExpired(), null, ReaperPeriod, ReaperPeriod);
     }
+
+    /// <summary>Where the engines of models loaded from now on log their failures (set once the host's logging exists).</summary>
+    public ILogger? Logger { get; set; }
 
     private static TimeSpan ReaperPeriod => TimeSpan.FromMilliseconds(250);
 
@@ -372,7 +377,8 @@ internal sealed class ModelRegistry : IDisposable
         {
             var template = ChatTemplate.FromGgufOrDefault(_templateOverride ?? local.ChatTemplateSource);
             int ctx = _options.ContextLength > 0 ? _options.ContextLength : Math.Min(local.Model.Config.ContextLength, 4096);
-            return new ServedModel(entry, local, template, ctx, _options.Parallel, _options.PieceDelay, _options.KvBudgetTokens, _options.KvCacheType);
+            return new ServedModel(entry, local, template, ctx, _options.Parallel, _options.PieceDelay, _options.KvBudgetTokens, _options.KvCacheType,
+                Logger);
         }
         catch
         {

@@ -4,6 +4,10 @@ using Cria.Core.Inference;
 using Cria.Core.Models;
 using Cria.Core.Templates;
 using Cria.Server.Http;
+using Cria.Server.Requests;
+using Cria.Server.Structured;
+
+using Microsoft.Extensions.Logging;
 
 namespace Cria.Server.Engine;
 
@@ -24,7 +28,7 @@ internal sealed class ServedModel : IDisposable
     private readonly string _eosText;
 
     public ServedModel(ModelEntry entry, LocalModel local, ChatTemplate template, int contextLength, int parallel, TimeSpan pieceDelay = default,
-        int kvBudgetTokens = 0, KvCacheType kvCacheType = KvCacheType.F16)
+        int kvBudgetTokens = 0, KvCacheType kvCacheType = KvCacheType.F16, ILogger? logger = null)
     {
         Entry = entry;
         Name = entry.Name;
@@ -55,7 +59,7 @@ internal sealed class ServedModel : IDisposable
         LoadedAt = DateTimeOffset.UtcNow;
         LastUsed = LoadedAt;
         ExpiresAt = DateTimeOffset.MaxValue;
-        Engine = new BatchEngine(this, parallel, pieceDelay);
+        Engine = new BatchEngine(this, parallel, pieceDelay, logger);
     }
 
     private readonly ConcurrentDictionary<string, Lazy<LoraAdapter>> _adapters = new(StringComparer.Ordinal);
@@ -121,7 +125,8 @@ internal sealed class ServedModel : IDisposable
         LastUsed = DateTimeOffset.UtcNow;
         if (Leases == 0)
         {
-            ExpiresAt = keepAlive < TimeSpan.Zero || keepAlive == TimeSpan.MaxValue ? DateTimeOffset.MaxValue : LastUsed + keepAlive;
+            // Saturating: a keep-alive past the calendar's end means never, not an overflow.
+            ExpiresAt = keepAlive < TimeSpan.Zero || keepAlive >= DateTimeOffset.MaxValue - LastUsed ? DateTimeOffset.MaxValue : LastUsed + keepAlive;
         }
     }
 
@@ -206,8 +211,11 @@ internal sealed class ServedModel : IDisposable
             }
         }
         ctx ??= new InferenceContext(Local.Model.Config, Local.Model.VocabSize, ContextLength, Math.Min(64, ContextLength), KvPool);
+        if (!_rented.TryAdd(ctx, 0))
+        {
+            throw new InvalidOperationException("a context was in the free list while rented; it would serve two sequences");
+        }
         ctx.SetAdapters(adapters);
-        _rented.TryAdd(ctx, 0);
         return ctx;
     }
 
@@ -251,9 +259,13 @@ internal sealed class ServedModel : IDisposable
     }
 
     /// <summary>Gives a slot back: its blocks return to the pool (full ones stay findable by content).</summary>
+    /// <remarks>A context that is not rented (given back twice) is refused, so one context can never serve two sequences.</remarks>
     public void ReturnContext(InferenceContext ctx)
     {
-        _rented.TryRemove(ctx, out _);
+        if (!_rented.TryRemove(ctx, out _))
+        {
+            throw new InvalidOperationException("a context was given back that is not rented (given back twice?)");
+        }
         ctx.Reset();
         lock (_freeLock)
         {

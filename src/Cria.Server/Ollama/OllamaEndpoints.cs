@@ -7,6 +7,8 @@ using Cria.Core.Inference;
 using Cria.Server.Auth;
 using Cria.Server.Engine;
 using Cria.Server.Http;
+using Cria.Server.Requests;
+using Cria.Server.Structured;
 
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -69,74 +71,65 @@ internal static class OllamaEndpoints
             return;
         }
         GenerationRequest request = OllamaMapping.ToRequest(body);
-        ModelAccess.Check(http, service.Models, request.Model);
         long start = TimeProvider.System.GetTimestamp();
-        GenerationRun run = await service.StartAsync(request, http.RequestAborted);
+        await using GenerationRun run = await service.StartAsync(request, Caller.Of(http), http.RequestAborted);
         string model = body.Model ?? run.Model.Name;
         var tokenizer = run.Model.Local.Tokenizer;
         bool logprobs = request.Logprobs is not null;
         CancellationToken cancel = http.RequestAborted;
-        try
+        OllamaChatResponse Final(string content, IReadOnlyList<TokenLogprob>? lp, IReadOnlyList<ParsedToolCall>? calls = null) => new()
         {
-            OllamaChatResponse Final(string content, IReadOnlyList<TokenLogprob>? lp, IReadOnlyList<ParsedToolCall>? calls = null) => new()
+            Model = model,
+            CreatedAt = Now(),
+            Message = new OllamaMessage { Role = "assistant", Content = content, ToolCalls = OllamaToolCalls(calls) },
+            Logprobs = Logprobs(lp, tokenizer, logprobs),
+            Done = true,
+            DoneReason = OllamaMapping.DoneReason(run.Stats.FinishReason),
+            TotalDuration = Nanoseconds(TimeProvider.System.GetElapsedTime(start)),
+            LoadDuration = 0,
+            PromptEvalCount = run.PromptTokens,
+            PromptEvalDuration = Nanoseconds(run.Stats.PromptTime),
+            EvalCount = run.Stats.GeneratedTokens,
+            EvalDuration = Nanoseconds(run.Stats.GenerationTime),
+        };
+        bool tools = request.Tools is { Choice: not ToolChoiceMode.None };
+        if (body.Stream == false)
+        {
+            GeneratedPiece all = await run.CollectAsync(cancel);
+            (string content, IReadOnlyList<ParsedToolCall> calls) = tools ? ToolCalls.Parse(all.Text, run.Model.ToolFormat) : (all.Text, []);
+            await EventStream.WriteJsonAsync(http.Response, Final(content, all.Logprobs, calls), s_json.OllamaChatResponse, cancel);
+            return;
+        }
+        EventStream.StartNdjson(http.Response);
+        ToolCallStream? toolStream = tools ? new ToolCallStream(run.Model.ToolFormat) : null;
+        await foreach (GeneratedPiece piece in run.ReadPiecesAsync(cancel))
+        {
+            string text = toolStream?.Push(piece.Text) ?? piece.Text;
+            if (text.Length == 0 && !logprobs)
+            {
+                continue;
+            }
+            var line = new OllamaChatResponse
             {
                 Model = model,
                 CreatedAt = Now(),
-                Message = new OllamaMessage { Role = "assistant", Content = content, ToolCalls = OllamaToolCalls(calls) },
-                Logprobs = Logprobs(lp, tokenizer, logprobs),
-                Done = true,
-                DoneReason = OllamaMapping.DoneReason(run.Stats.FinishReason),
-                TotalDuration = Nanoseconds(TimeProvider.System.GetElapsedTime(start)),
-                LoadDuration = 0,
-                PromptEvalCount = run.PromptTokens,
-                PromptEvalDuration = Nanoseconds(run.Stats.PromptTime),
-                EvalCount = run.Stats.GeneratedTokens,
-                EvalDuration = Nanoseconds(run.Stats.GenerationTime),
+                Message = new OllamaMessage { Role = "assistant", Content = text },
+                Logprobs = Logprobs(piece.Logprobs, tokenizer, logprobs),
             };
-            bool tools = request.Tools is { Choice: not ToolChoiceMode.None };
-            if (body.Stream == false)
+            await EventStream.WriteLineAsync(http.Response, line, s_json.OllamaChatResponse, cancel);
+        }
+        if (toolStream is not null)
+        {
+            // Ollama sends the calls, whole, in a message of their own before the final line.
+            (string rest, IReadOnlyList<ParsedToolCall> calls) = toolStream.Finish();
+            if (rest.Length > 0 || calls.Count > 0)
             {
-                GeneratedPiece all = await run.CollectAsync(cancel);
-                (string content, IReadOnlyList<ParsedToolCall> calls) = tools ? ToolCalls.Parse(all.Text, run.Model.ToolFormat) : (all.Text, []);
-                await EventStream.WriteJsonAsync(http.Response, Final(content, all.Logprobs, calls), s_json.OllamaChatResponse, cancel);
-                return;
-            }
-            EventStream.StartNdjson(http.Response);
-            ToolCallStream? toolStream = tools ? new ToolCallStream(run.Model.ToolFormat) : null;
-            await foreach (GeneratedPiece piece in run.ReadPiecesAsync(cancel))
-            {
-                string text = toolStream?.Push(piece.Text) ?? piece.Text;
-                if (text.Length == 0 && !logprobs)
-                {
-                    continue;
-                }
-                var line = new OllamaChatResponse
-                {
-                    Model = model,
-                    CreatedAt = Now(),
-                    Message = new OllamaMessage { Role = "assistant", Content = text },
-                    Logprobs = Logprobs(piece.Logprobs, tokenizer, logprobs),
-                };
+                var line = new OllamaChatResponse { Model = model, CreatedAt = Now(), Message = new OllamaMessage { Role = "assistant", Content = rest, ToolCalls = OllamaToolCalls(calls) } };
                 await EventStream.WriteLineAsync(http.Response, line, s_json.OllamaChatResponse, cancel);
             }
-            if (toolStream is not null)
-            {
-                // Ollama sends the calls, whole, in a message of their own before the final line.
-                (string rest, IReadOnlyList<ParsedToolCall> calls) = toolStream.Finish();
-                if (rest.Length > 0 || calls.Count > 0)
-                {
-                    var line = new OllamaChatResponse { Model = model, CreatedAt = Now(), Message = new OllamaMessage { Role = "assistant", Content = rest, ToolCalls = OllamaToolCalls(calls) } };
-                    await EventStream.WriteLineAsync(http.Response, line, s_json.OllamaChatResponse, cancel);
-                }
-            }
-            await EventStream.WriteLineAsync(http.Response, Final("", null), s_json.OllamaChatResponse, cancel);
         }
-        finally
-        {
-            run.Cancel();
-            RequestUsage.Add(http, run.PromptTokens + run.Stats.GeneratedTokens);
-            RequestLog.Of(http).Generation(http, run);
-        }
+        await EventStream.WriteLineAsync(http.Response, Final("", null), s_json.OllamaChatResponse, cancel);
+        run.ThrowIfFailed(); // after the line that says done_reason "error": Ollama's {"error": …} line
     }
 
     private static async Task Generate(HttpContext http, GenerationService service)
@@ -149,76 +142,51 @@ internal static class OllamaEndpoints
             return;
         }
         GenerationRequest request = OllamaMapping.ToRequest(body);
-        ModelAccess.Check(http, service.Models, request.Model);
         long start = TimeProvider.System.GetTimestamp();
-        GenerationRun run = await service.StartAsync(request, http.RequestAborted);
+        await using GenerationRun run = await service.StartAsync(request, Caller.Of(http), http.RequestAborted);
         string model = body.Model ?? run.Model.Name;
         var tokenizer = run.Model.Local.Tokenizer;
         bool logprobs = request.Logprobs is not null;
         CancellationToken cancel = http.RequestAborted;
-        try
+        OllamaGenerateResponse Final(string text, IReadOnlyList<TokenLogprob>? lp) => new()
         {
-            OllamaGenerateResponse Final(string text, IReadOnlyList<TokenLogprob>? lp) => new()
-            {
-                Model = model,
-                CreatedAt = Now(),
-                Response = text,
-                Logprobs = Logprobs(lp, tokenizer, logprobs),
-                Done = true,
-                DoneReason = OllamaMapping.DoneReason(run.Stats.FinishReason),
-                Context = [.. run.Prompt, .. run.GeneratedIds],
-                TotalDuration = Nanoseconds(TimeProvider.System.GetElapsedTime(start)),
-                LoadDuration = 0,
-                PromptEvalCount = run.PromptTokens,
-                PromptEvalDuration = Nanoseconds(run.Stats.PromptTime),
-                EvalCount = run.Stats.GeneratedTokens,
-                EvalDuration = Nanoseconds(run.Stats.GenerationTime),
-            };
-            if (body.Stream == false)
-            {
-                GeneratedPiece all = await run.CollectAsync(cancel);
-                await EventStream.WriteJsonAsync(http.Response, Final(all.Text, all.Logprobs), s_json.OllamaGenerateResponse, cancel);
-                return;
-            }
-            EventStream.StartNdjson(http.Response);
-            await foreach (GeneratedPiece piece in run.ReadPiecesAsync(cancel))
-            {
-                var line = new OllamaGenerateResponse { Model = model, CreatedAt = Now(), Response = piece.Text, Logprobs = Logprobs(piece.Logprobs, tokenizer, logprobs) };
-                await EventStream.WriteLineAsync(http.Response, line, s_json.OllamaGenerateResponse, cancel);
-            }
-            await EventStream.WriteLineAsync(http.Response, Final("", null), s_json.OllamaGenerateResponse, cancel);
-        }
-        finally
+            Model = model,
+            CreatedAt = Now(),
+            Response = text,
+            Logprobs = Logprobs(lp, tokenizer, logprobs),
+            Done = true,
+            DoneReason = OllamaMapping.DoneReason(run.Stats.FinishReason),
+            Context = [.. run.Prompt, .. run.GeneratedIds],
+            TotalDuration = Nanoseconds(TimeProvider.System.GetElapsedTime(start)),
+            LoadDuration = 0,
+            PromptEvalCount = run.PromptTokens,
+            PromptEvalDuration = Nanoseconds(run.Stats.PromptTime),
+            EvalCount = run.Stats.GeneratedTokens,
+            EvalDuration = Nanoseconds(run.Stats.GenerationTime),
+        };
+        if (body.Stream == false)
         {
-            run.Cancel();
-            RequestUsage.Add(http, run.PromptTokens + run.Stats.GeneratedTokens);
-            RequestLog.Of(http).Generation(http, run);
+            GeneratedPiece all = await run.CollectAsync(cancel);
+            await EventStream.WriteJsonAsync(http.Response, Final(all.Text, all.Logprobs), s_json.OllamaGenerateResponse, cancel);
+            return;
         }
+        EventStream.StartNdjson(http.Response);
+        await foreach (GeneratedPiece piece in run.ReadPiecesAsync(cancel))
+        {
+            var line = new OllamaGenerateResponse { Model = model, CreatedAt = Now(), Response = piece.Text, Logprobs = Logprobs(piece.Logprobs, tokenizer, logprobs) };
+            await EventStream.WriteLineAsync(http.Response, line, s_json.OllamaGenerateResponse, cancel);
+        }
+        await EventStream.WriteLineAsync(http.Response, Final("", null), s_json.OllamaGenerateResponse, cancel);
+        run.ThrowIfFailed();
     }
 
     /// <summary>Loads the model (done_reason "load"), or unloads it when keep_alive is 0 (done_reason "unload").</summary>
     private static async Task LoadOrUnload<T>(HttpContext http, GenerationService service, string? name, JsonElement? keepAliveJson,
         Func<OllamaGenerateResponse, T> shape, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type)
     {
-        string? modelName = OllamaMapping.ModelName(name);
-        ModelAccess.Check(http, service.Models, modelName);
-        ModelEntry entry = service.Models.Find(modelName);
         TimeSpan? keepAlive = OllamaMapping.KeepAlive(keepAliveJson);
-        string reason;
-        if (keepAlive == TimeSpan.Zero)
-        {
-            if (service.Models.IsLoaded(entry) && !service.Models.TryUnload(entry))
-            {
-                throw new ApiException(409, $"model '{entry.Name}' is in use; it is unloaded when its running requests end", "model", "model_busy");
-            }
-            reason = "unload";
-        }
-        else
-        {
-            using ModelLease lease = await service.Models.AcquireAsync(modelName, keepAlive);
-            reason = "load";
-        }
-        var done = new OllamaGenerateResponse { Model = name ?? entry.Name, CreatedAt = Now(), Response = "", Done = true, DoneReason = reason };
+        (ModelEntry entry, bool unloaded) = await service.LoadOrUnloadAsync(OllamaMapping.ModelName(name), keepAlive, Caller.Of(http));
+        var done = new OllamaGenerateResponse { Model = name ?? entry.Name, CreatedAt = Now(), Response = "", Done = true, DoneReason = unloaded ? "unload" : "load" };
         await EventStream.WriteJsonAsync(http.Response, shape(done), type, http.RequestAborted);
     }
 
@@ -246,9 +214,10 @@ internal static class OllamaEndpoints
     private static Task Running(HttpContext http, GenerationService service)
     {
         var models = new List<OllamaRunningModel>();
+        Caller caller = Caller.Of(http);
         foreach (ServedModel model in service.Models.Loaded())
         {
-            if (!ModelAccess.Allows(http, model.Entry))
+            if (!caller.MayUse(model.Entry))
             {
                 continue;
             }
@@ -279,10 +248,8 @@ internal static class OllamaEndpoints
             throw ApiException.BadRequest("'prompt' is required", "prompt");
         }
         string? model = OllamaMapping.ModelName(body.Model);
-        ModelAccess.Check(http, http.RequestServices.GetRequiredService<ModelRegistry>(), model);
         var service = http.RequestServices.GetRequiredService<EmbeddingService>();
-        EmbeddingResult result = await service.EmbedAsync(model, [new EmbeddingInput(body.Prompt, null)], "prompt", http.RequestAborted);
-        RequestUsage.Add(http, result.PromptTokens);
+        EmbeddingResult result = await service.EmbedAsync(model, [new EmbeddingInput(body.Prompt, null)], "prompt", Caller.Of(http), http.RequestAborted);
         await EventStream.WriteJsonAsync(http.Response, new OllamaLegacyEmbeddingsResponse { Embedding = result.Vectors[0] }, s_json.OllamaLegacyEmbeddingsResponse, http.RequestAborted);
     }
 
@@ -303,11 +270,9 @@ internal static class OllamaEndpoints
             inputs.Add(new EmbeddingInput(text, null));
         }
         string? model = OllamaMapping.ModelName(body.Model);
-        ModelAccess.Check(http, http.RequestServices.GetRequiredService<ModelRegistry>(), model);
         long start = TimeProvider.System.GetTimestamp();
         var service = http.RequestServices.GetRequiredService<EmbeddingService>();
-        EmbeddingResult result = await service.EmbedAsync(model, inputs, "input", http.RequestAborted);
-        RequestUsage.Add(http, result.PromptTokens);
+        EmbeddingResult result = await service.EmbedAsync(model, inputs, "input", Caller.Of(http), http.RequestAborted);
         var response = new OllamaEmbedResponse
         {
             Model = body.Model ?? result.Model.Name,
@@ -321,9 +286,10 @@ internal static class OllamaEndpoints
     private static Task Tags(HttpContext http, GenerationService service)
     {
         var tags = new List<OllamaTag>();
+        Caller caller = Caller.Of(http);
         foreach (ModelEntry entry in service.Models.Models)
         {
-            if (!ModelAccess.Allows(http, entry))
+            if (!caller.MayUse(entry))
             {
                 continue;
             }
@@ -348,10 +314,7 @@ internal static class OllamaEndpoints
         {
             throw ApiException.BadRequest("'model' is required", "model");
         }
-        if (!service.Models.TryGetEntry(name, out ModelEntry entry))
-        {
-            throw new ApiException(404, $"model '{name}' not found", "model", "model_not_found");
-        }
+        ModelEntry entry = Caller.Of(http).Find(service.Models, name); // a model the key may not use does not exist for it
         ModelDetails details = service.Models.GetDetails(entry);
         var info = new Dictionary<string, JsonElement>
         {

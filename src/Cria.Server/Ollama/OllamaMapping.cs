@@ -6,6 +6,8 @@ using Cria.Core.Sampling;
 using Cria.Core.Templates;
 using Cria.Server.Engine;
 using Cria.Server.Http;
+using Cria.Server.Requests;
+using Cria.Server.Structured;
 
 namespace Cria.Server.Ollama;
 
@@ -83,7 +85,13 @@ internal static class OllamaMapping
         return request with { Messages = chat };
     }
 
-    public static string DoneReason(FinishReason reason) => reason == FinishReason.Length ? "length" : "stop";
+    /// <summary>Ollama's done_reason; an engine failure is "error" (followed by an error line), never a normal stop.</summary>
+    public static string DoneReason(FinishReason reason) => reason switch
+    {
+        FinishReason.Length => "length",
+        FinishReason.Error => "error",
+        _ => "stop",
+    };
 
     private static int? Logprobs(bool? logprobs, int? top)
     {
@@ -93,6 +101,13 @@ internal static class OllamaMapping
         }
         return logprobs == true || top > 0 ? top ?? 0 : null;
     }
+
+    /// <summary>
+    /// The longest duration a request or option may give (100 years): longer ones are clamped to it
+    /// where they are parsed, so adding one to a time can never overflow (9223372036854775807 s or 1e30
+    /// mean "keep it loaded", not an exception when the lease ends).
+    /// </summary>
+    public static readonly TimeSpan MaxDuration = TimeSpan.FromDays(100 * 365);
 
     /// <summary>
     /// Ollama's <c>keep_alive</c>: a number of seconds, or a Go duration string ("5m", "1h30m", "300ms",
@@ -106,7 +121,7 @@ internal static class OllamaMapping
         }
         if (v.ValueKind == JsonValueKind.Number && v.TryGetDouble(out double seconds) && double.IsFinite(seconds))
         {
-            return seconds < 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromSeconds(Math.Min(seconds, TimeSpan.MaxValue.TotalSeconds / 2));
+            return seconds < 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromSeconds(Math.Min(seconds, MaxDuration.TotalSeconds));
         }
         if (v.ValueKind == JsonValueKind.String && ParseDuration(v.GetString()!) is { } duration)
         {
@@ -124,7 +139,7 @@ internal static class OllamaMapping
         }
         if (long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long whole))
         {
-            return whole < 0 ? TimeSpan.FromSeconds(-1) : TimeSpan.FromSeconds(Math.Min(whole, 100L * 365 * 86400));
+            return whole < 0 ? TimeSpan.FromSeconds(-1) : TimeSpan.FromSeconds(Math.Min(whole, (long)MaxDuration.TotalSeconds));
         }
         int i = 0;
         bool negative = false;
@@ -172,7 +187,7 @@ internal static class OllamaMapping
         {
             return null;
         }
-        totalSeconds = Math.Min(totalSeconds, 100.0 * 365 * 86400);
+        totalSeconds = Math.Min(totalSeconds, MaxDuration.TotalSeconds);
         return TimeSpan.FromSeconds(negative ? -totalSeconds : totalSeconds);
     }
 

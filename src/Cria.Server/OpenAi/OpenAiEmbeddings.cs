@@ -3,6 +3,7 @@ using System.Text.Json;
 
 using Cria.Server.Engine;
 using Cria.Server.Http;
+using Cria.Server.Requests;
 
 namespace Cria.Server.OpenAi;
 

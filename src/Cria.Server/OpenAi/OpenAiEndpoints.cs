@@ -4,6 +4,8 @@ using Cria.Core.Inference;
 using Cria.Server.Auth;
 using Cria.Server.Engine;
 using Cria.Server.Http;
+using Cria.Server.Requests;
+using Cria.Server.Structured;
 
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -48,17 +50,18 @@ internal static class OpenAiEndpoints
     private static Task ListModels(HttpContext http, GenerationService service)
     {
         ModelRegistry models = service.Models;
+        Caller caller = Caller.Of(http);
         var data = new List<ModelDto>();
         foreach (ModelEntry entry in models.Models)
         {
-            if (ModelAccess.Allows(http, entry))
+            if (caller.MayUse(entry))
             {
                 data.Add(ToDto(entry.Name, entry));
             }
         }
         foreach ((string alias, string target) in models.Aliases)
         {
-            if (models.TryGetEntry(target, out ModelEntry entry) && ModelAccess.Allows(http, entry))
+            if (models.TryGetEntry(target, out ModelEntry entry) && caller.MayUse(entry))
             {
                 data.Add(ToDto(alias, entry));
             }
@@ -68,10 +71,7 @@ internal static class OpenAiEndpoints
 
     private static Task GetModel(HttpContext http, string id, GenerationService service)
     {
-        if (!service.Models.TryGetEntry(id, out ModelEntry entry) || !ModelAccess.Allows(http, entry))
-        {
-            throw new ApiException(404, $"The model '{id}' does not exist", "model", "model_not_found");
-        }
+        ModelEntry entry = Caller.Of(http).Find(service.Models, id);
         return EventStream.WriteJsonAsync(http.Response, ToDto(id, entry), s_json.ModelDto, http.RequestAborted);
     }
 
@@ -81,8 +81,7 @@ internal static class OpenAiEndpoints
     {
         ChatCompletionRequest body = await JsonBody.ReadAsync(http.Request, s_json.ChatCompletionRequest);
         GenerationRequest request = OpenAiMapping.ToRequest(body);
-        ModelAccess.Check(http, service.Models, request.Model);
-        GenerationRun run = await service.StartAsync(request, http.RequestAborted);
+        await using GenerationRun run = await service.StartAsync(request, Caller.Of(http), http.RequestAborted);
         string id = ServerInfo.NewId("chatcmpl-");
         long created = ServerInfo.UnixNow();
         string model = run.Model.Name;
@@ -90,143 +89,126 @@ internal static class OpenAiEndpoints
         bool logprobs = request.Logprobs is not null;
         bool tools = request.Tools is { Choice: not ToolChoiceMode.None };
         CancellationToken cancel = http.RequestAborted;
-        try
+        if (body.Stream != true)
         {
-            if (body.Stream != true)
+            GeneratedPiece all = await run.CollectAsync(cancel);
+            (string content, IReadOnlyList<ParsedToolCall> calls) = tools ? ToolCalls.Parse(all.Text, run.Model.ToolFormat) : (all.Text, []);
+            var response = new ChatCompletionResponse
             {
-                GeneratedPiece all = await run.CollectAsync(cancel);
-                (string content, IReadOnlyList<ParsedToolCall> calls) = tools ? ToolCalls.Parse(all.Text, run.Model.ToolFormat) : (all.Text, []);
-                var response = new ChatCompletionResponse
-                {
-                    Id = id,
-                    Created = created,
-                    Model = model,
-                    Choices =
-                    [
-                        new ChatChoice
+                Id = id,
+                Created = created,
+                Model = model,
+                Choices =
+                [
+                    new ChatChoice
+                    {
+                        Message = new ChatResponseMessage
                         {
-                            Message = new ChatResponseMessage
-                            {
-                                Content = calls.Count > 0 && content.Length == 0 ? null : content,
-                                ToolCalls = calls.Count > 0 ? [.. calls.Select((c, i) => ToolCallDto(c, null))] : null,
-                            },
-                            Logprobs = OpenAiLogprobs.ForChat(all.Logprobs, tokenizer, logprobs),
-                            FinishReason = calls.Count > 0 ? "tool_calls" : OpenAiMapping.FinishReasonText(run.Stats.FinishReason),
+                            Content = calls.Count > 0 && content.Length == 0 ? null : content,
+                            ToolCalls = calls.Count > 0 ? [.. calls.Select((c, i) => ToolCallDto(c, null))] : null,
                         },
-                    ],
-                    Usage = Usage(run),
-                };
-                await EventStream.WriteJsonAsync(http.Response, response, s_json.ChatCompletionResponse, cancel);
-                return;
-            }
-            EventStream.StartSse(http.Response);
-            ChatCompletionChunk Chunk(ChunkDelta delta, string? finish, ChoiceLogprobs? lp = null) =>
-                new() { Id = id, Created = created, Model = model, Choices = [new ChunkChoice { Delta = delta, Logprobs = lp, FinishReason = finish }] };
-            await EventStream.WriteSseAsync(http.Response, Chunk(new ChunkDelta { Role = "assistant", Content = "" }, null), s_json.ChatCompletionChunk, cancel);
-            ToolCallStream? toolStream = tools ? new ToolCallStream(run.Model.ToolFormat) : null;
-            await foreach (GeneratedPiece piece in run.ReadPiecesAsync(cancel))
-            {
-                string text = toolStream?.Push(piece.Text) ?? piece.Text;
-                if (text.Length == 0 && !logprobs)
-                {
-                    continue;
-                }
-                var chunk = Chunk(new ChunkDelta { Content = text }, null, OpenAiLogprobs.ForChat(piece.Logprobs, tokenizer, logprobs));
-                await EventStream.WriteSseAsync(http.Response, chunk, s_json.ChatCompletionChunk, cancel);
-            }
-            string finish = OpenAiMapping.FinishReasonText(run.Stats.FinishReason);
-            if (toolStream is not null)
-            {
-                (string rest, IReadOnlyList<ParsedToolCall> calls) = toolStream.Finish();
-                if (rest.Length > 0)
-                {
-                    await EventStream.WriteSseAsync(http.Response, Chunk(new ChunkDelta { Content = rest }, null), s_json.ChatCompletionChunk, cancel);
-                }
-                for (int i = 0; i < calls.Count; i++)
-                {
-                    await EventStream.WriteSseAsync(http.Response, Chunk(new ChunkDelta { ToolCalls = [ToolCallDto(calls[i], i)] }, null), s_json.ChatCompletionChunk, cancel);
-                }
-                if (calls.Count > 0)
-                {
-                    finish = "tool_calls";
-                }
-            }
-            await EventStream.WriteSseAsync(http.Response, Chunk(new ChunkDelta(), finish), s_json.ChatCompletionChunk, cancel);
-            if (body.StreamOptions?.IncludeUsage == true)
-            {
-                var usage = new ChatCompletionChunk { Id = id, Created = created, Model = model, Choices = [], Usage = Usage(run) };
-                await EventStream.WriteSseAsync(http.Response, usage, s_json.ChatCompletionChunk, cancel);
-            }
-            await EventStream.WriteSseDoneAsync(http.Response, cancel);
+                        Logprobs = OpenAiLogprobs.ForChat(all.Logprobs, tokenizer, logprobs),
+                        FinishReason = calls.Count > 0 ? "tool_calls" : OpenAiMapping.FinishReasonText(run.Stats.FinishReason),
+                    },
+                ],
+                Usage = Usage(run),
+            };
+            await EventStream.WriteJsonAsync(http.Response, response, s_json.ChatCompletionResponse, cancel);
+            return;
         }
-        finally
+        EventStream.StartSse(http.Response);
+        ChatCompletionChunk Chunk(ChunkDelta delta, string? finish, ChoiceLogprobs? lp = null) =>
+            new() { Id = id, Created = created, Model = model, Choices = [new ChunkChoice { Delta = delta, Logprobs = lp, FinishReason = finish }] };
+        await EventStream.WriteSseAsync(http.Response, Chunk(new ChunkDelta { Role = "assistant", Content = "" }, null), s_json.ChatCompletionChunk, cancel);
+        ToolCallStream? toolStream = tools ? new ToolCallStream(run.Model.ToolFormat) : null;
+        await foreach (GeneratedPiece piece in run.ReadPiecesAsync(cancel))
         {
-            run.Cancel(); // a no-op when the run has ended; stops it when writing failed
-            RequestUsage.Add(http, run.PromptTokens + run.Stats.GeneratedTokens);
-            RequestLog.Of(http).Generation(http, run);
+            string text = toolStream?.Push(piece.Text) ?? piece.Text;
+            if (text.Length == 0 && !logprobs)
+            {
+                continue;
+            }
+            var chunk = Chunk(new ChunkDelta { Content = text }, null, OpenAiLogprobs.ForChat(piece.Logprobs, tokenizer, logprobs));
+            await EventStream.WriteSseAsync(http.Response, chunk, s_json.ChatCompletionChunk, cancel);
         }
+        string finish = OpenAiMapping.FinishReasonText(run.Stats.FinishReason);
+        if (toolStream is not null)
+        {
+            (string rest, IReadOnlyList<ParsedToolCall> calls) = toolStream.Finish();
+            if (rest.Length > 0)
+            {
+                await EventStream.WriteSseAsync(http.Response, Chunk(new ChunkDelta { Content = rest }, null), s_json.ChatCompletionChunk, cancel);
+            }
+            for (int i = 0; i < calls.Count; i++)
+            {
+                await EventStream.WriteSseAsync(http.Response, Chunk(new ChunkDelta { ToolCalls = [ToolCallDto(calls[i], i)] }, null), s_json.ChatCompletionChunk, cancel);
+            }
+            if (calls.Count > 0 && run.Error is null)
+            {
+                finish = "tool_calls";
+            }
+        }
+        await EventStream.WriteSseAsync(http.Response, Chunk(new ChunkDelta(), finish), s_json.ChatCompletionChunk, cancel);
+        run.ThrowIfFailed(); // after the chunk that says finish_reason "error": the error event, in OpenAI's shape
+        if (body.StreamOptions?.IncludeUsage == true)
+        {
+            var usage = new ChatCompletionChunk { Id = id, Created = created, Model = model, Choices = [], Usage = Usage(run) };
+            await EventStream.WriteSseAsync(http.Response, usage, s_json.ChatCompletionChunk, cancel);
+        }
+        await EventStream.WriteSseDoneAsync(http.Response, cancel);
     }
 
     private static async Task Completions(HttpContext http, GenerationService service)
     {
         CompletionRequest body = await JsonBody.ReadAsync(http.Request, s_json.CompletionRequest);
         GenerationRequest request = OpenAiMapping.ToRequest(body);
-        ModelAccess.Check(http, service.Models, request.Model);
-        GenerationRun run = await service.StartAsync(request, http.RequestAborted);
+        await using GenerationRun run = await service.StartAsync(request, Caller.Of(http), http.RequestAborted);
         string id = ServerInfo.NewId("cmpl-");
         long created = ServerInfo.UnixNow();
         string model = run.Model.Name;
         var tokenizer = run.Model.Local.Tokenizer;
         bool logprobs = request.Logprobs is not null;
         CancellationToken cancel = http.RequestAborted;
-        try
+        if (body.Stream != true)
         {
-            if (body.Stream != true)
+            GeneratedPiece all = await run.CollectAsync(cancel);
+            var response = new CompletionResponse
             {
-                GeneratedPiece all = await run.CollectAsync(cancel);
-                var response = new CompletionResponse
-                {
-                    Id = id,
-                    Created = created,
-                    Model = model,
-                    Choices =
-                    [
-                        new CompletionChoice
-                        {
-                            Text = all.Text,
-                            Logprobs = OpenAiLogprobs.ForCompletion(all.Logprobs, tokenizer, logprobs, 0),
-                            FinishReason = OpenAiMapping.FinishReasonText(run.Stats.FinishReason),
-                        },
-                    ],
-                    Usage = Usage(run),
-                };
-                await EventStream.WriteJsonAsync(http.Response, response, s_json.CompletionResponse, cancel);
-                return;
-            }
-            EventStream.StartSse(http.Response);
-            CompletionResponse Chunk(string text, string? finish, CompletionLogprobs? lp = null) =>
-                new() { Id = id, Created = created, Model = model, Choices = [new CompletionChoice { Text = text, Logprobs = lp, FinishReason = finish }] };
-            int offset = 0;
-            await foreach (GeneratedPiece piece in run.ReadPiecesAsync(cancel))
-            {
-                var chunk = Chunk(piece.Text, null, OpenAiLogprobs.ForCompletion(piece.Logprobs, tokenizer, logprobs, offset));
-                offset += piece.Text.Length;
-                await EventStream.WriteSseAsync(http.Response, chunk, s_json.CompletionResponse, cancel);
-            }
-            await EventStream.WriteSseAsync(http.Response, Chunk("", OpenAiMapping.FinishReasonText(run.Stats.FinishReason)), s_json.CompletionResponse, cancel);
-            if (body.StreamOptions?.IncludeUsage == true)
-            {
-                var usage = new CompletionResponse { Id = id, Created = created, Model = model, Choices = [], Usage = Usage(run) };
-                await EventStream.WriteSseAsync(http.Response, usage, s_json.CompletionResponse, cancel);
-            }
-            await EventStream.WriteSseDoneAsync(http.Response, cancel);
+                Id = id,
+                Created = created,
+                Model = model,
+                Choices =
+                [
+                    new CompletionChoice
+                    {
+                        Text = all.Text,
+                        Logprobs = OpenAiLogprobs.ForCompletion(all.Logprobs, tokenizer, logprobs, 0),
+                        FinishReason = OpenAiMapping.FinishReasonText(run.Stats.FinishReason),
+                    },
+                ],
+                Usage = Usage(run),
+            };
+            await EventStream.WriteJsonAsync(http.Response, response, s_json.CompletionResponse, cancel);
+            return;
         }
-        finally
+        EventStream.StartSse(http.Response);
+        CompletionResponse Chunk(string text, string? finish, CompletionLogprobs? lp = null) =>
+            new() { Id = id, Created = created, Model = model, Choices = [new CompletionChoice { Text = text, Logprobs = lp, FinishReason = finish }] };
+        int offset = 0;
+        await foreach (GeneratedPiece piece in run.ReadPiecesAsync(cancel))
         {
-            run.Cancel();
-            RequestUsage.Add(http, run.PromptTokens + run.Stats.GeneratedTokens);
-            RequestLog.Of(http).Generation(http, run);
+            var chunk = Chunk(piece.Text, null, OpenAiLogprobs.ForCompletion(piece.Logprobs, tokenizer, logprobs, offset));
+            offset += piece.Text.Length;
+            await EventStream.WriteSseAsync(http.Response, chunk, s_json.CompletionResponse, cancel);
         }
+        await EventStream.WriteSseAsync(http.Response, Chunk("", OpenAiMapping.FinishReasonText(run.Stats.FinishReason)), s_json.CompletionResponse, cancel);
+        run.ThrowIfFailed();
+        if (body.StreamOptions?.IncludeUsage == true)
+        {
+            var usage = new CompletionResponse { Id = id, Created = created, Model = model, Choices = [], Usage = Usage(run) };
+            await EventStream.WriteSseAsync(http.Response, usage, s_json.CompletionResponse, cancel);
+        }
+        await EventStream.WriteSseDoneAsync(http.Response, cancel);
     }
 
     private static async Task Embeddings(HttpContext http)
@@ -234,9 +216,8 @@ internal static class OpenAiEndpoints
         EmbeddingRequest body = await JsonBody.ReadAsync(http.Request, s_json.EmbeddingRequest);
         List<EmbeddingInput> inputs = OpenAiEmbeddingMapping.ToInputs(body.Input);
         bool base64 = OpenAiEmbeddingMapping.IsBase64(body.EncodingFormat);
-        ModelAccess.Check(http, http.RequestServices.GetRequiredService<ModelRegistry>(), body.Model);
         var service = http.RequestServices.GetRequiredService<EmbeddingService>();
-        EmbeddingResult result = await service.EmbedAsync(body.Model, inputs, "input", http.RequestAborted);
+        EmbeddingResult result = await service.EmbedAsync(body.Model, inputs, "input", Caller.Of(http), http.RequestAborted);
         int dim = result.Model.Local.Model.Config.EmbeddingLength;
         if (body.Dimensions is { } dimensions && dimensions != dim)
         {
@@ -253,7 +234,6 @@ internal static class OpenAiEndpoints
             Model = result.Model.Name,
             Usage = new EmbeddingUsage { PromptTokens = result.PromptTokens, TotalTokens = result.PromptTokens },
         };
-        RequestUsage.Add(http, result.PromptTokens);
         await EventStream.WriteJsonAsync(http.Response, response, s_json.EmbeddingResponse, http.RequestAborted);
     }
 

@@ -8,6 +8,8 @@ using Cria.Core.Sampling;
 using Cria.Core.Templates;
 using Cria.Server.Engine;
 using Cria.Server.Http;
+using Cria.Server.Requests;
+using Cria.Server.Structured;
 
 namespace Cria.Server.OpenAi;
 
@@ -107,7 +109,13 @@ internal static class OpenAiMapping
         }
     }
 
-    public static string FinishReasonText(FinishReason reason) => reason == FinishReason.Length ? "length" : "stop";
+    /// <summary>OpenAI's finish_reason; an engine failure is "error" (as vLLM reports one), never a normal stop.</summary>
+    public static string FinishReasonText(FinishReason reason) => reason switch
+    {
+        FinishReason.Length => "length",
+        FinishReason.Error => "error",
+        _ => "stop",
+    };
 
     private static GenerationRequest Common(OpenAiSamplingFields body, int? maxTokens, string maxName)
     {

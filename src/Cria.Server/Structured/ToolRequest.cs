@@ -2,7 +2,7 @@ using System.Text.Json;
 
 using Cria.Server.Http;
 
-namespace Cria.Server.Engine;
+namespace Cria.Server.Structured;
 
 /// <summary>OpenAI's <c>tool_choice</c>.</summary>
 public enum ToolChoiceMode

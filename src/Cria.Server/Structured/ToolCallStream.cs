@@ -1,6 +1,6 @@
 using Cria.Core.Inference;
 
-namespace Cria.Server.Engine;
+namespace Cria.Server.Structured;
 
 /// <summary>
 /// Streams an answer that may contain tool calls: text is passed on as content until something that

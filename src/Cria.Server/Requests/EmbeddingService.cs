@@ -1,22 +1,26 @@
+using Cria.Server.Auth;
+using Cria.Server.Engine;
 using Cria.Server.Http;
 
-namespace Cria.Server.Engine;
+namespace Cria.Server.Requests;
 
 /// <summary>The embeddings of a request: one unit-length vector per input, and the tokens read.</summary>
 internal sealed record EmbeddingResult(ServedModel Model, float[][] Vectors, int PromptTokens);
 
 /// <summary>
-/// Embeddings for every dialect: tokenize each input, check it against the context (too long is a 400
+/// Embeddings for every dialect: check the caller's access to the model, tokenize each input, check it against the context (too long is a 400
 /// that gives both numbers, never a silent cut), then take one generation slot and run
-/// <see cref="Cria.Core.Models.LlamaModel.Embed"/> over the inputs on a pool thread.
+/// <see cref="Cria.Core.Models.LlamaModel.Embed"/> over the inputs on a pool thread, and charge the
+/// tokens read to the caller.
 /// </summary>
-internal sealed class EmbeddingService(ModelRegistry models, GenerationScheduler scheduler)
+internal sealed class EmbeddingService(ModelRegistry models, GenerationSlots slots)
 {
     /// <summary>The most inputs one request may carry (OpenAI's limit).</summary>
     public const int MaxInputs = 2048;
 
-    public async Task<EmbeddingResult> EmbedAsync(string? modelName, IReadOnlyList<EmbeddingInput> inputs, string param, CancellationToken cancel)
+    public async Task<EmbeddingResult> EmbedAsync(string? modelName, IReadOnlyList<EmbeddingInput> inputs, string param, Caller caller, CancellationToken cancel)
     {
+        caller.CheckUse(models, modelName);
         if (inputs.Count == 0)
         {
             throw ApiException.BadRequest("input must not be empty", param);
@@ -52,8 +56,9 @@ internal sealed class EmbeddingService(ModelRegistry models, GenerationScheduler
             token[i] = ids;
             total += ids.Length;
         }
-        using IDisposable slot = await scheduler.AcquireAsync(cancel).ConfigureAwait(false);
+        using IDisposable slot = await slots.AcquireAsync(cancel).ConfigureAwait(false);
         float[][] vectors = await Task.Run(() => Run(model, token, cancel), cancel).ConfigureAwait(false);
+        caller.Charge(total);
         return new EmbeddingResult(model, vectors, total);
     }
 

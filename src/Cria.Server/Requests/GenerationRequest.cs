@@ -1,7 +1,8 @@
 using Cria.Core.Sampling;
 using Cria.Core.Templates;
+using Cria.Server.Structured;
 
-namespace Cria.Server.Engine;
+namespace Cria.Server.Requests;
 
 /// <summary>
 /// Cria's own form of a generation request, which both API dialects map to after validating their

@@ -1,20 +1,22 @@
 using Cria.Server.Http;
+using Cria.Server.Telemetry;
 
-namespace Cria.Server.Engine;
+namespace Cria.Server.Requests;
 
 /// <summary>
-/// Admission of generations. Invariant: at most <c>parallel</c> generations hold a slot, and at most
+/// Admission: a counting semaphore of generation slots with a bounded wait line, shared by
+/// generations and embeddings of every model. Invariant: at most <c>parallel</c> generations hold a slot, and at most
 /// <c>maxQueue</c> requests wait for one; a request beyond both is refused at once with 429 and
 /// Retry-After rather than left to wait without bound.
 /// </summary>
-internal sealed class GenerationScheduler : IDisposable
+internal sealed class GenerationSlots : IDisposable
 {
     private readonly SemaphoreSlim _slots;
     private readonly int _maxQueue;
     private readonly ServerMetrics _metrics;
     private int _waiting;
 
-    public GenerationScheduler(int parallel, int maxQueue, ServerMetrics metrics)
+    public GenerationSlots(int parallel, int maxQueue, ServerMetrics metrics)
     {
         _slots = new SemaphoreSlim(parallel, parallel);
         _maxQueue = maxQueue;

@@ -1,6 +1,8 @@
 using System.Diagnostics.Metrics;
 
-namespace Cria.Server.Engine;
+using Cria.Core.Inference;
+
+namespace Cria.Server.Telemetry;
 
 /// <summary>
 /// Counters of the server's work since it started, published through the "Cria.Server" meter
@@ -22,9 +24,11 @@ public sealed class ServerMetrics : IDisposable
     private readonly Histogram<double> _timePerOutputToken;
     private readonly Histogram<double> _decodeSpeed;
     private readonly Histogram<double> _queueWait;
+    private readonly Counter<long> _finishedBy;
     private long _started;
     private long _finished;
     private long _cancelled;
+    private long _failed;
     private long _generatedTokens;
     private long _promptTokens;
     private long _cachedTokens;
@@ -38,6 +42,8 @@ public sealed class ServerMetrics : IDisposable
         _meter = meters?.Create(MeterName) ?? new Meter(MeterName);
         _meter.CreateObservableCounter("cria.generations", () => GenerationsStarted, "{generation}", "generations started");
         _meter.CreateObservableCounter("cria.generations.cancelled", () => GenerationsCancelled, "{generation}", "generations ended by a client disconnect or shutdown");
+        _meter.CreateObservableCounter("cria.generations.failed", () => GenerationsFailed, "{generation}", "generations the engine ended with an error (finish reason \"error\")");
+        _finishedBy = _meter.CreateCounter<long>("cria.generations.finished", "{generation}", "generations ended, by finish_reason (stop, length, cancelled, error)");
         _meter.CreateObservableCounter("cria.tokens.prompt", () => PromptTokens, "{token}", "prompt tokens processed");
         _meter.CreateObservableCounter("cria.tokens.generated", () => GeneratedTokens, "{token}", "tokens generated");
         _meter.CreateObservableCounter("cria.tokens.prompt_cached", () => CachedPromptTokens, "{token}", "prompt tokens found in a context's cache (a shared prefix) and not computed again");
@@ -80,6 +86,9 @@ public sealed class ServerMetrics : IDisposable
     /// <summary>Generations that ended because their client went away or the server stopped.</summary>
     public long GenerationsCancelled => Interlocked.Read(ref _cancelled);
 
+    /// <summary>Generations the engine ended with an error.</summary>
+    public long GenerationsFailed => Interlocked.Read(ref _failed);
+
     public long GeneratedTokens => Interlocked.Read(ref _generatedTokens);
 
     public long PromptTokens => Interlocked.Read(ref _promptTokens);
@@ -110,6 +119,15 @@ public sealed class ServerMetrics : IDisposable
     internal void OnFirstToken(TimeSpan sinceCreated, int promptTokens) =>
         _timeToFirstToken.Record(sinceCreated.TotalSeconds, new KeyValuePair<string, object?>("prompt_tokens_bucket", PromptBucket(promptTokens)));
 
+    /// <summary>The finish reason as logs and metrics name it: stop, length, cancelled or error.</summary>
+    public static string FinishLabel(FinishReason finish) => finish switch
+    {
+        FinishReason.Length => "length",
+        FinishReason.Cancelled => "cancelled",
+        FinishReason.Error => "error",
+        _ => "stop",
+    };
+
     /// <summary>A coarse label (so the series stay few): TTFT depends mostly on the prompt's length.</summary>
     private static string PromptBucket(int tokens) => tokens switch
     {
@@ -119,8 +137,9 @@ public sealed class ServerMetrics : IDisposable
         _ => "more",
     };
 
-    internal void OnFinished(int promptTokens, int generatedTokens, bool cancelled, TimeSpan generationTime = default)
+    internal void OnFinished(int promptTokens, int generatedTokens, FinishReason finish, TimeSpan generationTime = default)
     {
+        _finishedBy.Add(1, new KeyValuePair<string, object?>("finish_reason", FinishLabel(finish)));
         if (generatedTokens > 1 && generationTime > TimeSpan.Zero)
         {
             _timePerOutputToken.Record(generationTime.TotalSeconds / generatedTokens);
@@ -128,9 +147,13 @@ public sealed class ServerMetrics : IDisposable
         }
         Interlocked.Add(ref _promptTokens, promptTokens);
         Interlocked.Add(ref _generatedTokens, generatedTokens);
-        if (cancelled)
+        if (finish == FinishReason.Cancelled)
         {
             Interlocked.Increment(ref _cancelled);
+        }
+        else if (finish == FinishReason.Error)
+        {
+            Interlocked.Increment(ref _failed);
         }
         Interlocked.Increment(ref _finished);
         Interlocked.Decrement(ref _active);

@@ -5,7 +5,7 @@ using Cria.Core.Grammar;
 using Cria.Core.Inference;
 using Cria.Server.Http;
 
-namespace Cria.Server.Engine;
+namespace Cria.Server.Structured;
 
 /// <summary>
 /// The grammars requests ask for — OpenAI's <c>response_format</c>, Ollama's <c>format</c>, a raw GBNF
