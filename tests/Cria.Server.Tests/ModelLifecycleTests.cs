@@ -138,32 +138,4 @@ public sealed class ModelLifecycleTests
         }
         Assert.Contains("Once", Assert.Single(lines, l => l.StartsWith("/api/generate", StringComparison.Ordinal)), StringComparison.Ordinal);
     }
-
-    /// <summary>Collects the Cria.Requests log lines (a real logging provider, not a mock of the server).</summary>
-    private sealed class ListLoggerProvider(List<string> lines) : ILoggerProvider
-    {
-        public ILogger CreateLogger(string categoryName) => new ListLogger(categoryName == "Cria.Requests" ? lines : null);
-
-        public void Dispose()
-        {
-        }
-
-        private sealed class ListLogger(List<string>? lines) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-            public bool IsEnabled(LogLevel logLevel) => lines is not null && logLevel >= LogLevel.Information;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-            {
-                if (lines is not null)
-                {
-                    lock (lines)
-                    {
-                        lines.Add(formatter(state, exception));
-                    }
-                }
-            }
-        }
-    }
 }

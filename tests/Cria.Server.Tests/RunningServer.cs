@@ -6,6 +6,7 @@ using Cria.Server.Engine;
 using Cria.Server.Telemetry;
 
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -30,6 +31,25 @@ public sealed class RunningServer : IAsyncDisposable
     public ServerMetrics Metrics => _app.Metrics();
 
     internal ModelRegistry Registry => _app.Services.GetRequiredService<ModelRegistry>();
+
+    /// <summary>Every route the app maps, as ASP.NET Core's endpoint data sources list them at run time.</summary>
+    public IReadOnlyList<(string Method, string Pattern)> Routes()
+    {
+        var routes = new List<(string, string)>();
+        foreach (EndpointDataSource source in _app.Services.GetServices<EndpointDataSource>())
+        {
+            foreach (RouteEndpoint endpoint in source.Endpoints.OfType<RouteEndpoint>())
+            {
+                string pattern = "/" + (endpoint.RoutePattern.RawText ?? "").TrimStart('/');
+                IReadOnlyList<string> methods = endpoint.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods ?? ["GET"];
+                foreach (string method in methods)
+                {
+                    routes.Add((method, pattern));
+                }
+            }
+        }
+        return routes;
+    }
 
     public static async Task<RunningServer> StartAsync(ServerOptions? options = null, Action<ILoggingBuilder>? logging = null)
     {

@@ -25,6 +25,9 @@ namespace Cria.Server.Engine;
 /// </summary>
 internal sealed partial class BatchEngine : IDisposable
 {
+    /// <summary>Called before a forward pass with the runs in it; what it throws is that pass's failure.</summary>
+    internal delegate void PassHook(ReadOnlySpan<GenerationRun> runs);
+
     /// <summary>Tokens one step may hold: decode tokens plus prefill chunks.</summary>
     public const int StepTokens = 128;
 
@@ -58,6 +61,9 @@ internal sealed partial class BatchEngine : IDisposable
         _chunks = new SequenceChunk[sequences];
         _chunkRuns = new GenerationRun[sequences];
     }
+
+    /// <summary>Tests: runs before every forward pass (batched or alone), to make passes with a chosen sequence fail.</summary>
+    internal PassHook? BeforeForward { get; set; }
 
     /// <summary>Sequences decoding or prefilling now (a momentary reading).</summary>
     public int Running
@@ -235,6 +241,7 @@ internal sealed partial class BatchEngine : IDisposable
         Interlocked.Increment(ref _steps);
         try
         {
+            BeforeForward?.Invoke(_chunkRuns.AsSpan(0, count));
             _model.Local.Model.ForwardBatch(_workspace, _tokens.AsSpan(0, plan.Tokens), _chunks.AsSpan(0, count));
         }
         catch (KvPoolExhaustedException)
@@ -276,6 +283,7 @@ internal sealed partial class BatchEngine : IDisposable
             try
             {
                 var alone = new SequenceChunk(chunk.Context, 0, chunk.Count);
+                BeforeForward?.Invoke(_chunkRuns.AsSpan(i, 1));
                 _model.Local.Model.ForwardBatch(_workspace, _tokens.AsSpan(chunk.Offset, chunk.Count), new ReadOnlySpan<SequenceChunk>(in alone));
             }
             catch (KvPoolExhaustedException)
