@@ -47,6 +47,11 @@ internal static class ApiGuard
                 ? new ApiException(400, $"the model's chat template rejected the conversation: {e.Message}", "messages")
                 : new ApiException(500, $"the model's chat template failed: {e.Message}", code: "template_error");
         }
+        catch (InvalidOperationException e) when (e.InnerException is System.Text.DecoderFallbackException)
+        {
+            // A JSON string whose escapes decode to no valid text (an unpaired surrogate such as "\ud800").
+            error = ApiException.BadRequest("a string in the request body is not valid Unicode (an unpaired surrogate escape?)");
+        }
         catch (Core.Grammar.GrammarException e)
         {
             // A grammar that turned out too costly or impossible while generating: the request's doing.

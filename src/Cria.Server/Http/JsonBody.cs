@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 
@@ -5,16 +7,27 @@ using Microsoft.AspNetCore.Http;
 
 namespace Cria.Server.Http;
 
-/// <summary>Reads a request body as one JSON object of a source-generated type; every failure is a 400 that says where.</summary>
+/// <summary>
+/// Reads a request body as one JSON object of a source-generated type; every failure is a 400 that
+/// says where. The body is read whole first (Kestrel bounds it: past the limit, chunked or not, the
+/// read fails with 413) and checked to be UTF-8, so no string met later (a message's content kept as
+/// a <see cref="JsonElement"/>) can fail to transcode in the middle of a request.
+/// </summary>
 internal static class JsonBody
 {
     public static async Task<T> ReadAsync<T>(HttpRequest request, JsonTypeInfo<T> type)
         where T : class
     {
+        byte[] body = await ReadAllAsync(request).ConfigureAwait(false);
+        if (InvalidUtf8At(body) is { } offset)
+        {
+            throw ApiException.BadRequest($"invalid request body: it is not valid UTF-8 (byte {offset})");
+        }
+        CheckEscapedStrings(body);
         T? value;
         try
         {
-            value = await JsonSerializer.DeserializeAsync(request.Body, type, request.HttpContext.RequestAborted).ConfigureAwait(false);
+            value = JsonSerializer.Deserialize(body, type);
         }
         catch (JsonException e)
         {
@@ -26,5 +39,85 @@ internal static class JsonBody
             throw new ApiException(400, $"invalid request body{where}{line}: {reason}", e.Path is { Length: > 2 } p ? p[2..] : null);
         }
         return value ?? throw ApiException.BadRequest("the request body must be a JSON object");
+    }
+
+    private static async Task<byte[]> ReadAllAsync(HttpRequest request)
+    {
+        CancellationToken cancel = request.HttpContext.RequestAborted;
+        if (request.ContentLength is { } length and <= 1 << 20)
+        {
+            // The usual case: a declared length within the default limit (Kestrel has already refused one over the configured limit).
+            byte[] exact = new byte[length];
+            try
+            {
+                await request.Body.ReadExactlyAsync(exact, cancel).ConfigureAwait(false);
+            }
+            catch (EndOfStreamException)
+            {
+                throw ApiException.BadRequest($"the request body ended before its Content-Length of {length} bytes");
+            }
+            return exact;
+        }
+        var buffer = new ArrayBufferWriter<byte>(64 * 1024);
+        while (true)
+        {
+            Memory<byte> free = buffer.GetMemory(16 * 1024);
+            int read = await request.Body.ReadAsync(free, cancel).ConfigureAwait(false);
+            if (read == 0)
+            {
+                return buffer.WrittenSpan.ToArray();
+            }
+            buffer.Advance(read);
+        }
+    }
+
+    /// <summary>
+    /// Escapes can spell text that is not Unicode (an unpaired surrogate, <c>"\ud800"</c>): each escaped
+    /// string is decoded once here, so the error is a 400 naming the byte, not a failure later. Malformed
+    /// JSON is left to the deserializer, which says where.
+    /// </summary>
+    private static void CheckEscapedStrings(ReadOnlySpan<byte> body)
+    {
+        var reader = new Utf8JsonReader(body);
+        try
+        {
+            while (reader.Read())
+            {
+                if (reader.TokenType is JsonTokenType.String or JsonTokenType.PropertyName && reader.ValueIsEscaped)
+                {
+                    try
+                    {
+                        _ = reader.GetString();
+                    }
+                    catch (InvalidOperationException)
+                    {
+                        throw ApiException.BadRequest($"invalid request body: the string at byte {reader.TokenStartIndex} escapes text that is not valid Unicode (an unpaired surrogate?)");
+                    }
+                }
+            }
+        }
+        catch (JsonException)
+        {
+            // Reported by the deserializer, with its path.
+        }
+    }
+
+    /// <summary>The byte offset of the first invalid UTF-8 sequence, or null when the text is valid.</summary>
+    internal static int? InvalidUtf8At(ReadOnlySpan<byte> text)
+    {
+        if (System.Text.Unicode.Utf8.IsValid(text))
+        {
+            return null;
+        }
+        int offset = 0;
+        while (offset < text.Length)
+        {
+            if (Rune.DecodeFromUtf8(text[offset..], out _, out int consumed) != OperationStatus.Done)
+            {
+                return offset;
+            }
+            offset += consumed;
+        }
+        return offset;
     }
 }
