@@ -119,6 +119,19 @@ internal static class HuggingFaceTokenizerReader
     }
 
     /// <summary>
+    /// The id space a file with <paramref name="pieces"/> pieces may use: holes of unused ids are allowed
+    /// (reserved ranges), but not more of them than four times the pieces plus 4,096, and never past 2²⁴.
+    /// </summary>
+    internal static int MaxIdSpace(int pieces) => (int)Math.Min(1 << 24, 4L * pieces + 4096);
+
+    private static int Id(JsonElement value, string field, string path) =>
+        value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out int id)
+            ? id
+            : throw new TokenizerException($"{path}: {field} must be an integer token id, got {Shorten(value.GetRawText())}");
+
+    private static string Shorten(string text) => text.Length <= 40 ? text : text[..40] + "…";
+
+    /// <summary>
     /// Pieces by id (the model's vocabulary, then added tokens, which may extend it) with their
     /// types, and the added tokens that strip whitespace beside them.
     /// </summary>
@@ -128,14 +141,14 @@ internal static class HuggingFaceTokenizerReader
         var byId = new Dictionary<int, string>();
         foreach (JsonProperty p in Get(model, "vocab", path).EnumerateObject())
         {
-            byId[p.Value.GetInt32()] = p.Name;
+            byId[Id(p.Value, $"model.vocab[\"{p.Name}\"]", path)] = p.Name;
         }
         var added = new List<(int Id, bool Special, bool LStrip, bool RStrip)>();
         if (root.TryGetProperty("added_tokens", out JsonElement addedTokens) && addedTokens.ValueKind == JsonValueKind.Array)
         {
             foreach (JsonElement a in addedTokens.EnumerateArray())
             {
-                int id = Get(a, "id", path).GetInt32();
+                int id = Id(Get(a, "id", path), "added_tokens[].id", path);
                 byId[id] = Get(a, "content", path).GetString() ?? "";
                 added.Add((id, Bool(a, "special"), Bool(a, "lstrip"), Bool(a, "rstrip")));
             }
@@ -144,7 +157,13 @@ internal static class HuggingFaceTokenizerReader
         {
             throw new TokenizerException($"{path}: negative token id");
         }
-        int n = byId.Count == 0 ? 0 : byId.Keys.Max() + 1;
+        long maxId = byId.Count == 0 ? -1 : byId.Keys.Max();
+        if (maxId >= MaxIdSpace(byId.Count))
+        {
+            // Ids are table indices: a file naming id 10⁸ with a few pieces would make every table that large.
+            throw new TokenizerException($"{path}: token id {maxId} is far beyond the {byId.Count} pieces the file defines (at most {MaxIdSpace(byId.Count)} ids are accepted)");
+        }
+        int n = (int)(maxId + 1);
         var tokens = new string[n];
         var types = new TokenType[n];
         for (int id = 0; id < n; id++)

@@ -73,6 +73,40 @@ public sealed class LoadErrorTests : IDisposable
         Assert.Contains(path, e.Message, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// The reliability probe: an added token with id 10⁸ made loading take 12 GB and 78 s, and 10⁹ ended in an
+    /// OutOfMemoryException, because the tables are sized from the largest id. Now it is refused at once.
+    /// </summary>
+    [Theory]
+    [InlineData("100000000")]
+    [InlineData("1000000000")]
+    [InlineData("2147483647")]
+    [InlineData("2147483648")]
+    [InlineData("1.5")]
+    [InlineData("\"7\"")]
+    public void An_added_token_id_far_beyond_the_vocabulary_is_refused_without_allocating_for_it(string id)
+    {
+        string path = Path.Combine(_dir, "tokenizer.json");
+        File.WriteAllText(path, "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0, \"b\": 1}, \"merges\": []}, "
+            + "\"added_tokens\": [{\"id\": " + id + ", \"content\": \"<x>\", \"special\": true}]}");
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var e = Assert.Throws<TokenizerException>(() => Tokenizer.FromHuggingFaceJson(path));
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 1 << 20, "refusing it must not allocate tables for it");
+        Assert.Contains(path, e.Message, StringComparison.Ordinal);
+        Assert.Contains("token id", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Holes_of_reserved_ids_within_bounds_still_load()
+    {
+        string path = Path.Combine(_dir, "tokenizer.json");
+        File.WriteAllText(path, "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0, \"b\": 1}, \"merges\": []}, "
+            + "\"added_tokens\": [{\"id\": 4000, \"content\": \"<x>\", \"special\": true}]}");
+        Tokenizer tokenizer = Tokenizer.FromHuggingFaceJson(path);
+        Assert.Equal(4001, tokenizer.VocabSize);
+        Assert.Equal("<x>", tokenizer.TokenText(4000));
+    }
+
     private string WriteGguf(Action<GgufWriter> fill)
     {
         var w = new GgufWriter();
