@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 
 using Cria.Core.Gguf;
+using Cria.Numerics;
 using Cria.Hub.Cards;
 using Cria.Hub.Manifests;
 using Cria.Hub.Modelfiles;
@@ -265,6 +266,19 @@ public sealed class ModelStoreTests : IDisposable
         _t.WriteAdapter("not-lora.gguf", type: "model");
         Assert.Contains("not \"adapter\"", Assert.Throws<HubException>(() => _t.Create("x", "FROM base\nADAPTER ./not-lora.gguf\n")).Message);
         Assert.Throws<GgufFormatException>(() => _t.Create("x", "FROM base\nADAPTER ./Modelfile\n")); // a text file
+        // A whole model given as ADAPTER (the reliability probe stored one that could never load).
+        Assert.Contains("ADAPTER ./stories260K.gguf", Assert.Throws<HubException>(() => _t.Create("x", "FROM base\nADAPTER ./stories260K.gguf\n")).Message.Replace(_t.Root + "/", "./", StringComparison.Ordinal));
+        // An adapter whose shapes do not fit the base is refused as the engine would refuse it.
+        var w = new GgufWriter();
+        w.Add("general.architecture", "llama");
+        w.Add("general.type", "adapter");
+        w.Add("adapter.type", "lora");
+        w.AddTensor("blk.0.attn_q.weight.lora_a", GgmlType.F32, [32, 2], new byte[32 * 2 * 4]);
+        w.AddTensor("blk.0.attn_q.weight.lora_b", GgmlType.F32, [2, 32], new byte[2 * 32 * 4]);
+        w.Save(Path.Combine(_t.Root, "narrow.gguf"));
+        HubException narrow = Assert.Throws<HubException>(() => _t.Create("x", "FROM base\nADAPTER ./narrow.gguf\n"));
+        Assert.Contains("cannot be applied to the base model", narrow.Message, StringComparison.Ordinal);
+        Assert.Contains("blk.0.attn_q.weight", narrow.Message, StringComparison.Ordinal);
         Assert.Equal(before, _t.Files());
     }
 

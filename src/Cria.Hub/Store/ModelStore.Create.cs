@@ -94,6 +94,10 @@ public sealed partial class ModelStore
                 throw new ArgumentException($"unknown model source {recipe.From.GetType().Name}", nameof(recipe));
         }
         var adapters = recipe.Adapters.Select(a => (Path: a, Facts: ReadAdapterFacts(a, config.ModelFamily))).ToList();
+        if (adapters.Count > 0)
+        {
+            CheckAdaptersFit(adapters.Select(a => a.Path), weightsPath ?? Blobs.PathOf(layers.Model!.Digest));
+        }
         cancel.ThrowIfCancellationRequested();
 
         // 2. Blobs: the weights first (the big copy), then adapters, then the small layers.
@@ -233,15 +237,48 @@ public sealed partial class ModelStore
             throw new HubException($"adapter file not found: {path}");
         }
         GgufFacts facts = GgufFacts.Read(path);
-        if (facts.Type is not (null or "adapter"))
+        if (facts.Type is not "adapter")
         {
-            throw new HubException($"ADAPTER {path} has general.type \"{Digest.Printable(facts.Type)}\", not \"adapter\"");
+            throw new HubException(facts.Type is null
+                ? $"ADAPTER {path} is not a LoRA adapter (it has no general.type; a GGUF adapter says \"adapter\"): give a model's weights with FROM"
+                : $"ADAPTER {path} has general.type \"{Digest.Printable(facts.Type)}\", not \"adapter\"");
         }
         if (facts.Family.Length > 0 && family.Length > 0 && !string.Equals(facts.Family, family, StringComparison.Ordinal))
         {
             throw new HubException($"ADAPTER {path} is for {facts.Family} models, but the base model is {family}");
         }
         return facts;
+    }
+
+    /// <summary>
+    /// Checks each adapter as the engine will apply it, against the base it is stored over (tensor
+    /// names, pairs, shapes, rank, architecture), so a layer that could never load is refused when it is
+    /// created rather than when it is used. A base whose architecture the engine cannot run gets the
+    /// header checks only.
+    /// </summary>
+    private static void CheckAdaptersFit(IEnumerable<string> adapters, string baseWeights)
+    {
+        Core.Models.ModelConfig baseConfig;
+        try
+        {
+            using Core.Gguf.GgufFile file = Core.Gguf.GgufFile.Open(baseWeights);
+            baseConfig = Core.Models.ModelConfig.FromGguf(file);
+        }
+        catch (Core.Models.ModelException)
+        {
+            return;
+        }
+        foreach (string adapter in adapters)
+        {
+            try
+            {
+                _ = Core.Models.LoraAdapter.Load(adapter, baseConfig);
+            }
+            catch (Core.Models.ModelException e)
+            {
+                throw new HubException($"ADAPTER {adapter} cannot be applied to the base model: {e.Message}");
+            }
+        }
     }
 
     private static ImageConfig ConfigFrom(GgufFacts facts) => new()
