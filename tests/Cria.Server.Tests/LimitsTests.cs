@@ -24,6 +24,12 @@ public sealed class LimitsTests
     {
         // 20 ms after every piece: the 400-token generation would take 8 s if nothing stopped it.
         await using RunningServer server = await RunningServer.StartAsync(new ServerOptions { Parallel = 1, PieceDelay = TimeSpan.FromMilliseconds(20) });
+        Engine.GenerationRun? seen = null;
+        using (HttpResponseMessage warm = await server.PostJsonAsync("v1/chat/completions", """{"model":"stories260K","messages":[{"role":"user","content":"hi"}],"max_tokens":1}"""))
+        {
+            Assert.Equal(HttpStatusCode.OK, warm.StatusCode);
+        }
+        Assert.Single(server.Registry.Loaded()).Engine.BeforeForward = runs => seen = runs[0];
         using (HttpResponseMessage response = await server.PostStreamingAsync("v1/chat/completions", SlowStream))
         {
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -42,6 +48,9 @@ public sealed class LimitsTests
         await WaitUntilAsync(() => server.Metrics.GenerationsCancelled == 1, TimeSpan.FromSeconds(5), "the generation is cancelled");
         Assert.Equal(0, server.Metrics.ActiveGenerations);
         Assert.True(server.Metrics.GeneratedTokens < 200, $"generated {server.Metrics.GeneratedTokens} tokens after the client left");
+        // The engine noticed within one step of the cancellation (a step may have been running when it came).
+        Assert.NotNull(seen?.CancelledAtStep);
+        Assert.InRange(seen.EndedAtStep - seen.CancelledAtStep!.Value, 0, 1);
 
         // With one slot, the next request is served at once: the slot was given back.
         var clock = Stopwatch.StartNew();

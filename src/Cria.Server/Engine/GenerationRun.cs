@@ -52,7 +52,17 @@ internal sealed class GenerationRun : IStepSequence, IAsyncDisposable
         _cancel = cancel;
         Created = arrived;
         metrics.OnStarted();
+        cancel.Token.Register(static state =>
+        {
+            var run = (GenerationRun)state!;
+            run.CancelledAtStep = run.Model.Engine.Steps;
+        }, this);
     }
+
+    /// <summary>The engine's forward-pass count when cancellation was asked for (null: never), and when the run ended: a cancelled run leaves within one step.</summary>
+    internal long? CancelledAtStep { get; private set; }
+
+    internal long EndedAtStep { get; private set; }
 
     public ServedModel Model { get; }
 
@@ -187,6 +197,7 @@ internal sealed class GenerationRun : IStepSequence, IAsyncDisposable
         {
             return null;
         }
+        EndedAtStep = Model.Engine.Steps;
         if (IsDecoding)
         {
             Stats.GenerationTime = _clock.Elapsed;
