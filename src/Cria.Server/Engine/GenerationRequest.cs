@@ -1,5 +1,5 @@
 using Cria.Core.Sampling;
-using Cria.Core.Templates;
+using Cria.Templates;
 
 namespace Cria.Server.Engine;
 

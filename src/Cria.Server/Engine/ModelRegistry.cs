@@ -1,9 +1,9 @@
 using Cria.Core.Gguf;
 using Cria.Core.Inference;
 using Cria.Core.Models;
-using Cria.Core.Templates;
 using Cria.Numerics.Threading;
 using Cria.Server.Http;
+using Cria.Templates;
 
 namespace Cria.Server.Engine;
 

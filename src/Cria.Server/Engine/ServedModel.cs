@@ -2,8 +2,8 @@ using System.Collections.Concurrent;
 
 using Cria.Core.Inference;
 using Cria.Core.Models;
-using Cria.Core.Templates;
 using Cria.Server.Http;
+using Cria.Templates;
 
 namespace Cria.Server.Engine;
 

@@ -1,4 +1,4 @@
-using Cria.Core.Templates;
+using Cria.Templates;
 
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
@@ -47,7 +47,7 @@ internal static class ApiGuard
                 ? new ApiException(400, $"the model's chat template rejected the conversation: {e.Message}", "messages")
                 : new ApiException(500, $"the model's chat template failed: {e.Message}", code: "template_error");
         }
-        catch (Core.Grammar.GrammarException e)
+        catch (Grammar.GrammarException e)
         {
             // A grammar that turned out too costly or impossible while generating: the request's doing.
             error = new ApiException(400, $"the output grammar could not be followed: {e.Message}", "response_format", "grammar_error");

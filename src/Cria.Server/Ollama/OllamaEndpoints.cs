@@ -361,7 +361,7 @@ internal static class OllamaEndpoints
         };
         var response = new OllamaShowResponse
         {
-            Template = details.ChatTemplate ?? Core.Templates.ChatTemplate.DefaultSource,
+            Template = details.ChatTemplate ?? Templates.ChatTemplate.DefaultSource,
             Details = Details(details),
             ModelInfo = info,
             Capabilities = ["completion"],

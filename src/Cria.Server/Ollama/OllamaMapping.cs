@@ -3,9 +3,9 @@ using System.Text.Json;
 
 using Cria.Core.Inference;
 using Cria.Core.Sampling;
-using Cria.Core.Templates;
 using Cria.Server.Engine;
 using Cria.Server.Http;
+using Cria.Templates;
 
 namespace Cria.Server.Ollama;
 
