@@ -1,7 +1,7 @@
 using Cria.Hub;
 using Cria.Hub.Store;
 
-namespace Cria.Server.Hub;
+namespace Cria.HubServer;
 
 /// <summary>
 /// The store as the hub's routes see it. A repository is a store <c>namespace/model</c> under any host:

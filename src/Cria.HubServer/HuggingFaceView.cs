@@ -6,7 +6,7 @@ using Cria.Hub.Cards;
 using Cria.Hub.Manifests;
 using Cria.Hub.Store;
 
-namespace Cria.Server.Hub;
+namespace Cria.HubServer;
 
 /// <summary>One file of a repository as the hub serves it over the Hugging Face protocol.</summary>
 /// <param name="Blob">The store blob of an LFS file (the weights); null for a file served from <paramref name="Content"/>.</param>

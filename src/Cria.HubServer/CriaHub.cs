@@ -1,5 +1,4 @@
-using System.Net;
-
+using Cria.Hosting;
 using Cria.Hub.Manifests;
 using Cria.Hub.Store;
 
@@ -9,7 +8,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace Cria.Server.Hub;
+namespace Cria.HubServer;
 
 /// <summary>
 /// Builds <c>cria hub serve</c>: a store served over the Hugging Face protocol (<c>/api/models/…</c>,
@@ -19,7 +18,7 @@ namespace Cria.Server.Hub;
 /// every name and digest is validated before the store is touched, nothing lists directories, and
 /// every error is JSON.
 /// </summary>
-public static class HubServer
+public static class CriaHub
 {
     /// <summary>Builds the app; start it with <c>StartAsync</c>/<c>RunAsync</c>.</summary>
     /// <exception cref="ArgumentException">Bad options.</exception>
@@ -39,18 +38,7 @@ public static class HubServer
         {
             kestrel.Limits.MaxRequestBodySize = Manifest.MaxBytes + (64 << 10);
             kestrel.AddServerHeader = false;
-            if (IPAddress.TryParse(options.Host, out IPAddress? address))
-            {
-                kestrel.Listen(address, options.Port);
-            }
-            else if (string.Equals(options.Host, "localhost", StringComparison.OrdinalIgnoreCase))
-            {
-                kestrel.ListenLocalhost(options.Port);
-            }
-            else
-            {
-                throw new ArgumentException($"--host must be an IP address or localhost, got \"{options.Host}\"");
-            }
+            ListenAddress.Listen(kestrel, options.Host, options.Port);
         });
         WebApplication app = builder.Build();
         ILogger log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Cria.Hub");

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 
-namespace Cria.Server.Hub;
+namespace Cria.HubServer;
 
 /// <summary>
 /// The hub's bearer tokens, kept only as SHA-256 hashes and compared in constant time. Push tokens

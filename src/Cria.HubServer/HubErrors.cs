@@ -2,7 +2,7 @@ using System.Text.Json.Serialization;
 
 using Microsoft.AspNetCore.Http;
 
-namespace Cria.Server.Hub;
+namespace Cria.HubServer;
 
 /// <summary>
 /// The hub's error body, one shape both kinds of client read: <c>{"error": message, "errors": [{"code", "message"}]}</c>

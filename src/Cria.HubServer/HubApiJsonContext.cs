@@ -1,6 +1,6 @@
 using System.Text.Json.Serialization;
 
-namespace Cria.Server.Hub;
+namespace Cria.HubServer;
 
 /// <summary>Source-generated JSON of the hub's answers (Hugging Face API shapes, registry errors).</summary>
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]

@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Net.Http.Headers;
 
-namespace Cria.Server.Hub;
+namespace Cria.HubServer;
 
 /// <summary>
 /// The Hugging Face side of the hub (read-only): model info, the file tree, and

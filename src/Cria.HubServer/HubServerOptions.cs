@@ -1,4 +1,4 @@
-namespace Cria.Server.Hub;
+namespace Cria.HubServer;
 
 /// <summary>
 /// What <c>cria hub serve</c> serves and to whom: the store under <see cref="Home"/>, on one address,

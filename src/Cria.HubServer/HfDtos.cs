@@ -1,6 +1,6 @@
 using System.Text.Json.Serialization;
 
-namespace Cria.Server.Hub;
+namespace Cria.HubServer;
 
 /// <summary><c>GET /api/models/{owner}/{repo}</c>: the fields of the Hub's model info that clients use to find and verify files.</summary>
 internal sealed class HfModelInfoDto

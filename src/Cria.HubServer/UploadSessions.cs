@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 
-namespace Cria.Server.Hub;
+namespace Cria.HubServer;
 
 /// <summary>
 /// Started blob uploads (<c>POST …/blobs/uploads/</c>) waiting for their <c>PUT</c>: an id bound to one
