@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 
+using Cria.Core.Gguf;
 using Cria.Core.Inference;
 using Cria.Server.Auth;
 using Cria.Server.Engine;
@@ -352,7 +353,7 @@ internal static class OllamaEndpoints
         {
             throw new ApiException(404, $"model '{name}' not found", "model", "model_not_found");
         }
-        ModelDetails details = service.Models.GetDetails(entry);
+        ModelFacts details = service.Models.GetDetails(entry);
         var info = new Dictionary<string, JsonElement>
         {
             ["general.architecture"] = JsonSerializer.SerializeToElement(details.Architecture, s_json.String),
@@ -370,7 +371,7 @@ internal static class OllamaEndpoints
         await EventStream.WriteJsonAsync(http.Response, response, s_json.OllamaShowResponse, http.RequestAborted);
     }
 
-    private static OllamaModelDetails Details(ModelDetails details) => new()
+    private static OllamaModelDetails Details(ModelFacts details) => new()
     {
         Family = details.Architecture,
         Families = [details.Architecture],

@@ -1,6 +1,6 @@
 using Cria.Numerics;
 
-namespace Cria.Hub.Store;
+namespace Cria.Core.Gguf;
 
 /// <summary>
 /// Names of llama.cpp's file types (<c>general.file_type</c>, enum llama_ftype), spelled as Ollama
