@@ -1,5 +1,6 @@
 using System.CommandLine;
-using Cria.Core.Formats;
+using Cria.Core.Quantization;
+using Cria.Core.Synthetic;
 using Spectre.Console;
 
 namespace Cria.Cli;

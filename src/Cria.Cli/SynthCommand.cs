@@ -1,5 +1,5 @@
 using System.CommandLine;
-using Cria.Core.Formats;
+using Cria.Core.Synthetic;
 using Spectre.Console;
 
 namespace Cria.Cli;

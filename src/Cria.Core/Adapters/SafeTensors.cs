@@ -5,7 +5,7 @@ using System.Text.Json;
 
 using Cria.Core.Models;
 
-namespace Cria.Core.Formats;
+namespace Cria.Core.Adapters;
 
 /// <summary>One tensor in a safetensors file: dtype, shape and its byte range in the data section.</summary>
 public sealed record SafeTensorInfo(string Name, string DType, long[] Shape, long Begin, long End)

@@ -1,8 +1,9 @@
 using Cria.Core.Gguf;
+using Cria.Core.Synthetic;
 using Cria.Numerics;
 using Cria.Numerics.Quants;
 
-namespace Cria.Core.Formats;
+namespace Cria.Core.Quantization;
 
 /// <summary>
 /// Re-encodes the weight matrices of a GGUF model in another type or llama.cpp mix (e.g. q4_0,

@@ -4,7 +4,7 @@ using System.Text.RegularExpressions;
 
 using Cria.Core.Models;
 
-namespace Cria.Core.Formats;
+namespace Cria.Core.Adapters;
 
 /// <summary>
 /// LoRA adapters in Hugging Face PEFT's folder format: <c>adapter_model.safetensors</c> (tensors

@@ -1,7 +1,7 @@
 using System.Text;
 using Cria.Numerics.Memory;
 
-namespace Cria.Core.Formats;
+namespace Cria.Core.Conversion;
 
 /// <summary>
 /// llama2.c's tokenizer.bin: int32 max_token_length, then per token a float32 score, an int32 byte

@@ -1,4 +1,4 @@
-namespace Cria.Core.Formats;
+namespace Cria.Core.Conversion;
 
 /// <summary>A source file for conversion (checkpoint, tokenizer) that is malformed; names the file, the field and the offset.</summary>
 public sealed class ConversionException : Exception

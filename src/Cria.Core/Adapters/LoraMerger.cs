@@ -3,7 +3,7 @@ using Cria.Core.Models;
 using Cria.Numerics;
 using Cria.Numerics.Quants;
 
-namespace Cria.Core.Formats;
+namespace Cria.Core.Adapters;
 
 /// <summary>
 /// Bakes LoRA adapters into a model: W' = W + Σ scale · (alpha/rank) · B·A for every matrix an adapter

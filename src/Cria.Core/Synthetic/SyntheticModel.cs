@@ -6,7 +6,7 @@ using Cria.Numerics;
 using Cria.Numerics.Quants;
 using Cria.Numerics.Threading;
 
-namespace Cria.Core.Formats;
+namespace Cria.Core.Synthetic;
 
 /// <summary>
 /// Writes a GGUF "llama" model of a named shape with random weights, for speed and correctness

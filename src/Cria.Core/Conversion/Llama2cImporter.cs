@@ -4,7 +4,7 @@ using Cria.Numerics;
 using Cria.Numerics.Memory;
 using Cria.Numerics.Quants;
 
-namespace Cria.Core.Formats;
+namespace Cria.Core.Conversion;
 
 /// <summary>Options for <see cref="Llama2cImporter.Import"/>.</summary>
 public sealed record Llama2cImportOptions

@@ -1,6 +1,6 @@
-using Cria.Core.Formats;
+using Cria.Core.Conversion;
 
-namespace Cria.Core.Tests.Formats;
+namespace Cria.Core.Tests.Conversion;
 
 /// <summary>Malformed llama2.c checkpoints and tokenizers are refused with a message naming the file and field, and leave no output.</summary>
 public sealed class Llama2cImporterTests : IDisposable
