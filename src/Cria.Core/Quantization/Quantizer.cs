@@ -1,5 +1,4 @@
 using Cria.Core.Gguf;
-using Cria.Core.Synthetic;
 using Cria.Numerics;
 using Cria.Numerics.Quants;
 
@@ -20,9 +19,9 @@ public static class Quantizer
     {
         ArgumentNullException.ThrowIfNull(mix);
         string m = mix.ToLowerInvariant();
-        if (!SyntheticModel.Mixes.Contains(m))
+        if (!WeightMixes.Names.Contains(m))
         {
-            throw new ArgumentException($"unknown type \"{mix}\" (known: {string.Join(", ", SyntheticModel.Mixes)})", nameof(mix));
+            throw new ArgumentException($"unknown type \"{mix}\" (known: {string.Join(", ", WeightMixes.Names)})", nameof(mix));
         }
         if (Path.GetFullPath(inputPath) == Path.GetFullPath(outputPath))
         {
@@ -41,7 +40,7 @@ public static class Quantizer
                 w.Add(e.Key, e.Value);
             }
         }
-        w.Add("general.file_type", GgufValue.From(FileType(m)));
+        w.Add("general.file_type", GgufValue.From(WeightMixes.FileType(m)));
         w.Add("general.quantized_by", "cria");
 
         long totalRows = 0;
@@ -52,7 +51,7 @@ public static class Quantizer
             GgmlType target = t.Type;
             if (t.Dimensions.Length == 2 && t.Name.EndsWith(".weight", StringComparison.Ordinal) && t.Name != "rope_freqs.weight")
             {
-                target = SyntheticModel.TensorType(m, t.Name, LayerOf(t.Name), layers, t.Dimensions[0], tied);
+                target = WeightMixes.TensorType(m, t.Name, LayerOf(t.Name), layers, t.Dimensions[0], tied);
                 if (target != t.Type && !Dequantize.IsSupported(t.Type))
                 {
                     throw new NotSupportedException($"{inputPath}: tensor {t.Name} has type {GgmlTypes.Name(t.Type)}, which cannot be converted");
@@ -114,21 +113,4 @@ public static class Quantizer
         int dot = name.IndexOf('.', 4);
         return dot > 4 && int.TryParse(name.AsSpan(4, dot - 4), out int layer) ? layer : -1;
     }
-
-    private static uint FileType(string mix) => mix switch
-    {
-        "f32" => 0,
-        "f16" => 1,
-        "q4_0" => 2,
-        "q4_1" => 3,
-        "q8_0" => 7,
-        "q5_0" => 8,
-        "q5_1" => 9,
-        "q4_k" => 14,
-        "q4_k_m" => 15,
-        "q5_k" => 16,
-        "q6_k" => 18,
-        "bf16" => 32,
-        _ => 0,
-    };
 }

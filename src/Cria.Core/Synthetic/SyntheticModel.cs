@@ -1,6 +1,7 @@
 using System.Text.Json;
 
 using Cria.Core.Gguf;
+using Cria.Core.Quantization;
 using Cria.Core.Sampling;
 using Cria.Numerics;
 using Cria.Numerics.Quants;
@@ -35,14 +36,6 @@ public static class SyntheticModel
         new("tiny-h32", 128, 352, 2, 4, 2, 0, 512, 10000f, false),   // heads of 32: whole Q8_0 blocks, for a Q8_0 KV cache
     ];
 
-    /// <summary>
-    /// Weight mixes: a tensor type name applies that type to every matrix ("pure"); "q4_k_m" is
-    /// llama.cpp's Q4_K_M mix (Q4_K, with Q6_K for output.weight and for attn_v / ffn_down of the
-    /// layers llama-quantize gives more bits). Norm vectors are always F32.
-    /// </summary>
-    public static IReadOnlyList<string> Mixes { get; } =
-        ["f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "q4_k", "q5_k", "q6_k", "q4_k_m"];
-
     public const float WeightStdDev = 0.02f;
 
     private const int ChunkBytes = 4 << 20;
@@ -61,9 +54,9 @@ public static class SyntheticModel
     }
 
     /// <summary>
-    /// Writes a model of <paramref name="shape"/> with weights in <paramref name="mix"/> to
-    /// <paramref name="outputPath"/> (atomically). <paramref name="vocabPath"/> is a GGUF whose
-    /// tokenizer.* metadata is copied, or a tokenizer.json (a tokenizer_config.json beside it, if
+    /// Writes a model of <paramref name="shape"/> with weights in <paramref name="mix"/> (one of
+    /// <see cref="WeightMixes.Names"/>) to <paramref name="outputPath"/> (atomically). <paramref name="vocabPath"/>
+    /// is a GGUF whose tokenizer.* metadata is copied, or a tokenizer.json (a tokenizer_config.json beside it, if
     /// present, names BOS and EOS). Progress reports the fraction of tensor bytes written.
     /// </summary>
     public static void Write(string shape, string mix, ulong seed, string outputPath, string vocabPath, IProgress<double>? progress = null)
@@ -73,9 +66,9 @@ public static class SyntheticModel
         ArgumentNullException.ThrowIfNull(vocabPath);
         Shape s = FindShape(shape);
         string m = mix.ToLowerInvariant();
-        if (!Mixes.Contains(m))
+        if (!WeightMixes.Names.Contains(m))
         {
-            throw new ArgumentException($"unknown weight mix \"{mix}\" (known: {string.Join(", ", Mixes)})", nameof(mix));
+            throw new ArgumentException($"unknown weight mix \"{mix}\" (known: {string.Join(", ", WeightMixes.Names)})", nameof(mix));
         }
         if (s.Dim % s.Heads != 0 || s.Heads % s.KvHeads != 0 || (s.Dim / s.Heads) % 2 != 0)
         {
@@ -93,7 +86,7 @@ public static class SyntheticModel
         int kvDim = headDim * s.KvHeads;
         w.Add("general.architecture", "llama");
         w.Add("general.name", $"synthetic-{s.Name}-{m}");
-        w.Add("general.file_type", FileType(m));
+        w.Add("general.file_type", WeightMixes.FileType(m));
         if (m is not ("f32" or "f16" or "bf16"))
         {
             w.Add("general.quantization_version", 2u);
@@ -116,7 +109,7 @@ public static class SyntheticModel
         var tensors = new List<(string Name, GgmlType Type, long Cols, long Rows)>();
         void Vector(string name, long length) => tensors.Add((name, GgmlType.F32, length, 0));
         void Matrix(string name, long cols, long rows, int layer) =>
-            tensors.Add((name, TensorType(m, name, layer, s.Layers, cols, s.TiedOutput), cols, rows));
+            tensors.Add((name, WeightMixes.TensorType(m, name, layer, s.Layers, cols, s.TiedOutput), cols, rows));
 
         Matrix("token_embd.weight", s.Dim, vocabSize, -1);
         for (int l = 0; l < s.Layers; l++)
@@ -172,75 +165,6 @@ public static class SyntheticModel
         }
         w.Save(outputPath);
     }
-
-    /// <summary>
-    /// The type a matrix gets under <paramref name="mix"/>, with llama.cpp's fallbacks for rows that
-    /// are not a whole number of blocks (llama-quant.cpp, llama_tensor_get_type): Q4_K → Q5_0,
-    /// Q5_K → Q5_1, Q6_K → Q8_0, and F16 when even that does not divide the row; an output
-    /// matrix whose row is not a multiple of 256 becomes Q8_0. <paramref name="layer"/> is -1
-    /// for token_embd and output.
-    /// </summary>
-    public static GgmlType TensorType(string mix, string name, int layer, int layers, long cols, bool tiedOutput)
-    {
-        ArgumentNullException.ThrowIfNull(mix);
-        ArgumentNullException.ThrowIfNull(name);
-        GgmlType type;
-        if (mix == "q4_k_m")
-        {
-            bool isOutput = name == "output.weight" || (tiedOutput && name == "token_embd.weight");
-            if (isOutput)
-            {
-                type = cols % GgmlTypes.QK_K != 0 ? GgmlType.Q8_0 : GgmlType.Q6_K;
-            }
-            else if ((name.EndsWith(".attn_v.weight", StringComparison.Ordinal) || name.EndsWith(".ffn_down.weight", StringComparison.Ordinal))
-                && UseMoreBits(layer, layers))
-            {
-                type = GgmlType.Q6_K;
-            }
-            else
-            {
-                type = GgmlType.Q4_K;
-            }
-        }
-        else
-        {
-            type = Enum.Parse<GgmlType>(mix, ignoreCase: true);
-        }
-        if (cols % GgmlTypes.BlockSize(type) == 0)
-        {
-            return type;
-        }
-        type = type switch
-        {
-            GgmlType.Q4_K => GgmlType.Q5_0,
-            GgmlType.Q5_K => GgmlType.Q5_1,
-            GgmlType.Q6_K => GgmlType.Q8_0,
-            _ => GgmlType.F16,
-        };
-        return cols % GgmlTypes.BlockSize(type) == 0 ? type : GgmlType.F16;
-    }
-
-    /// <summary>llama.cpp's use_more_bits: the first and last eighth of the layers, and every third in between.</summary>
-    private static bool UseMoreBits(int layer, int layers) =>
-        layer < layers / 8 || layer >= 7 * layers / 8 || (layer - (layers / 8)) % 3 == 2;
-
-    /// <summary>llama_ftype of the mix (general.file_type).</summary>
-    private static uint FileType(string mix) => mix switch
-    {
-        "f32" => 0,
-        "f16" => 1,
-        "q4_0" => 2,
-        "q4_1" => 3,
-        "q8_0" => 7,
-        "q5_0" => 8,
-        "q5_1" => 9,
-        "q4_k" => 14,   // Q4_K_S
-        "q4_k_m" => 15,
-        "q5_k" => 16,   // Q5_K_S
-        "q6_k" => 18,
-        "bf16" => 32,
-        _ => throw new ArgumentOutOfRangeException(nameof(mix), mix, "no file type"),
-    };
 
     private static ulong Mix(ulong a, ulong b)
     {
