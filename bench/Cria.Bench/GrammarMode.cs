@@ -3,10 +3,10 @@ using System.Globalization;
 using System.Text;
 
 using Cria.Core.Gguf;
-using Cria.Core.Grammar;
 using Cria.Core.Inference;
 using Cria.Core.Sampling;
 using Cria.Core.Tokenization;
+using Cria.Grammar;
 
 namespace Cria.Bench;
 

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using Cria.Core.Formats;
+using Cria.Core.Synthetic;
 
 namespace Cria.Bench;
 

@@ -1,4 +1,4 @@
-using Cria.Core.Formats;
+using Cria.Core.Conversion;
 using Cria.Core.Gguf;
 using Cria.Core.Models;
 

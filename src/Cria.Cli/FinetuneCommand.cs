@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 
-using Cria.Core.Formats;
+using Cria.Core.Adapters;
 using Cria.Core.Training;
 using Cria.Core.Training.Data;
 

@@ -1,7 +1,8 @@
 using System.CommandLine;
 
+using Cria.Hosting;
 using Cria.Hub.Store;
-using Cria.Server.Hub;
+using Cria.HubServer;
 
 using Microsoft.AspNetCore.Builder;
 
@@ -44,12 +45,12 @@ internal static class HubCommand
                 PushTokens = push,
                 PullTokens = pull is null ? [] : [pull],
             };
-            WebApplication app = HubServer.Build(options);
+            WebApplication app = CriaHub.Build(options);
             app.Lifetime.ApplicationStarted.Register(() =>
             {
                 string mode = push.Count > 0 ? "pushes with a token" : "read-only";
                 Console.Error.WriteLine($"cria: hub serving {store.ModelsDirectory} ({mode}) on {string.Join(", ", app.Urls)}; Ctrl-C stops");
-                if (!IsLoopback(options.Host) && pull is null)
+                if (!ListenAddress.IsLoopback(options.Host) && pull is null)
                 {
                     Console.Error.WriteLine("cria: warning: the hub listens beyond this machine and anyone who reaches it can pull; use --pull-token to require a token");
                 }
@@ -59,8 +60,4 @@ internal static class HubCommand
         }));
         return new Command("hub", "A private model hub for a team.") { serve };
     }
-
-    private static bool IsLoopback(string host) =>
-        string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase)
-        || (System.Net.IPAddress.TryParse(host, out System.Net.IPAddress? ip) && System.Net.IPAddress.IsLoopback(ip));
 }

@@ -1,5 +1,5 @@
 using System.CommandLine;
-using Cria.Core.Formats;
+using Cria.Core.Conversion;
 using Cria.Numerics;
 
 namespace Cria.Cli;

@@ -1,6 +1,6 @@
 using System.CommandLine;
 
-using Cria.Core.Formats;
+using Cria.Core.Adapters;
 
 using Spectre.Console;
 

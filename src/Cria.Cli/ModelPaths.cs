@@ -61,7 +61,7 @@ internal static class ModelPaths
             {
                 throw new UserException($"adapter file not found: {path}");
             }
-            adapters.Add(new Core.Models.ActiveAdapter(Directory.Exists(path) ? Core.Formats.PeftAdapter.Load(path, config) : Core.Models.LoraAdapter.Load(path, config), scale));
+            adapters.Add(new Core.Models.ActiveAdapter(Directory.Exists(path) ? Core.Adapters.PeftAdapter.Load(path, config) : Core.Models.LoraAdapter.Load(path, config), scale));
         }
         return adapters;
     }

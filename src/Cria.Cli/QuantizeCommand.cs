@@ -1,5 +1,5 @@
 using System.CommandLine;
-using Cria.Core.Formats;
+using Cria.Core.Quantization;
 using Spectre.Console;
 
 namespace Cria.Cli;
@@ -11,7 +11,7 @@ internal static class QuantizeCommand
     {
         var input = new Argument<string>("input") { Description = "GGUF model to read" };
         var output = new Argument<string>("output") { Description = "GGUF file to write" };
-        var type = new Option<string>("--type") { Description = "target: " + string.Join(", ", SyntheticModel.Mixes) + " (q4_k_m = Q4_K with Q6_K where llama.cpp puts it)", Required = true };
+        var type = new Option<string>("--type") { Description = "target: " + string.Join(", ", WeightMixes.Names) + " (q4_k_m = Q4_K with Q6_K where llama.cpp puts it)", Required = true };
         var cmd = new Command("quantize", "Convert a model's weight matrices to another type; metadata and other tensors are copied.") { input, output, type };
         cmd.SetAction(p => CliErrors.Run(() =>
         {

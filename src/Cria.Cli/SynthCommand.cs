@@ -1,5 +1,6 @@
 using System.CommandLine;
-using Cria.Core.Formats;
+using Cria.Core.Quantization;
+using Cria.Core.Synthetic;
 using Spectre.Console;
 
 namespace Cria.Cli;
@@ -10,7 +11,7 @@ internal static class SynthCommand
     public static Command Create()
     {
         var shape = new Option<string>("--shape") { Description = "architecture: " + string.Join(", ", SyntheticModel.Shapes.Select(s => s.Name)), Required = true };
-        var type = new Option<string>("--type") { Description = "weights: " + string.Join(", ", SyntheticModel.Mixes), DefaultValueFactory = _ => "q4_0" };
+        var type = new Option<string>("--type") { Description = "weights: " + string.Join(", ", WeightMixes.Names), DefaultValueFactory = _ => "q4_0" };
         var seed = new Option<ulong>("--seed") { Description = "random seed", DefaultValueFactory = _ => 1 };
         var vocab = new Option<string?>("--vocab") { Description = "vocab GGUF (or tokenizer.json) whose tokenizer is copied (default: the Llama 2 vocab in tests/data, or llama3-hf/tokenizer.json for llama3.2-1b)" };
         var output = new Option<string>("--output", "-o") { Description = "GGUF file to write", Required = true };

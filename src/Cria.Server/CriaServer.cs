@@ -1,5 +1,4 @@
-using System.Net;
-
+using Cria.Hosting;
 using Cria.Server.Auth;
 using Cria.Server.Engine;
 using Cria.Server.Http;
@@ -39,18 +38,7 @@ public static class CriaServer
             {
                 kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes;
                 kestrel.AddServerHeader = false;
-                if (IPAddress.TryParse(options.Host, out IPAddress? address))
-                {
-                    kestrel.Listen(address, options.Port);
-                }
-                else if (string.Equals(options.Host, "localhost", StringComparison.OrdinalIgnoreCase))
-                {
-                    kestrel.ListenLocalhost(options.Port);
-                }
-                else
-                {
-                    throw new ArgumentException($"--host must be an IP address or localhost, got \"{options.Host}\"");
-                }
+                ListenAddress.Listen(kestrel, options.Host, options.Port);
             });
             builder.Services.AddOpenTelemetry().WithMetrics(m => m
                 .AddMeter(ServerMetrics.MeterName)

@@ -1,3 +1,5 @@
+using Cria.Hosting;
+
 namespace Cria.Server;
 
 /// <summary>What <c>cria serve</c> was asked for. Zero means "the default" for the numeric settings.</summary>
@@ -75,17 +77,13 @@ public sealed record ServerOptions
     public IReadOnlyList<string> CorsOrigins { get; init; } = [];
 
     /// <summary>Whether keys are enforced: <see cref="RequireKey"/>, or by default whether the host is reachable from other machines.</summary>
-    public bool KeysRequired => RequireKey ?? !IsLoopback(Host);
+    public bool KeysRequired => RequireKey ?? !ListenAddress.IsLoopback(Host);
 
     /// <summary>Compute threads (0: the processor count).</summary>
     public int Threads { get; init; }
 
     /// <summary>Tests only: a pause after each generated piece, so a stream lasts long enough to be interrupted.</summary>
     internal TimeSpan PieceDelay { get; init; }
-
-    private static bool IsLoopback(string host) =>
-        string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase)
-        || (System.Net.IPAddress.TryParse(host, out System.Net.IPAddress? address) && System.Net.IPAddress.IsLoopback(address));
 
     public static string BundledModelPath => Path.Combine(AppContext.BaseDirectory, "models", DefaultModelFile);
 

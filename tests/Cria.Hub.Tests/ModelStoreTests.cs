@@ -81,7 +81,7 @@ public sealed class ModelStoreTests : IDisposable
             Assert.Equal("llama", c.GetProperty("model_family").GetString());
             Assert.Equal(["llama"], c.GetProperty("model_families").EnumerateArray().Select(e => e.GetString()));
             Assert.Equal("F32", c.GetProperty("file_type").GetString());
-            Assert.EndsWith("K", c.GetProperty("model_type").GetString());
+            Assert.Equal("260K", c.GetProperty("model_type").GetString());
         }
 
         ModelSummary row = Assert.Single(Store.List());
@@ -90,6 +90,7 @@ public sealed class ModelStoreTests : IDisposable
         Assert.Equal(created.Manifest.TotalSize, row.Size);
         Assert.Equal("F32", row.FileType);
         Assert.Equal("llama", row.Family);
+        Assert.Equal("260K", row.ParameterSize);
         Assert.Equal(["mit"], row.Licenses);
         Assert.Null(row.Error);
         Assert.True(DateTimeOffset.UtcNow - row.Modified < TimeSpan.FromMinutes(5));

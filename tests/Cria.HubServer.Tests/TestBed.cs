@@ -2,7 +2,6 @@ using Cria.Hub;
 using Cria.Hub.Manifests;
 using Cria.Hub.Remote;
 using Cria.Hub.Store;
-using Cria.Server.Hub;
 using Cria.Tests.Fakes;
 
 using Microsoft.AspNetCore.Builder;
@@ -108,7 +107,7 @@ internal sealed class RunningHub : IAsyncDisposable
 
     public static async Task<RunningHub> StartAsync(ModelStore store, string[]? pushTokens = null, string[]? pullTokens = null)
     {
-        WebApplication app = Server.Hub.HubServer.Build(
+        WebApplication app = CriaHub.Build(
             new HubServerOptions { Home = store.Home, Host = "127.0.0.1", Port = 0, PushTokens = pushTokens ?? [], PullTokens = pullTokens ?? [] },
             b => b.SetMinimumLevel(LogLevel.Warning));
         await app.StartAsync();

@@ -1,7 +1,7 @@
 using System.Net;
 
-using Cria.Core.Formats;
 using Cria.Core.Models;
+using Cria.Core.Synthetic;
 using Cria.Core.Tests;
 using Cria.Server.Engine;
 

@@ -100,7 +100,8 @@ public sealed class OllamaHttpTests(ServerFixture fixture) : IClassFixture<Serve
         JsonElement details = model.GetProperty("details");
         Assert.Equal("gguf", details.GetProperty("format").GetString());
         Assert.Equal("llama", details.GetProperty("family").GetString());
-        Assert.EndsWith("K", details.GetProperty("parameter_size").GetString(), StringComparison.Ordinal);
+        Assert.Equal("260K", details.GetProperty("parameter_size").GetString());
+        Assert.Equal("F32", details.GetProperty("quantization_level").GetString());
 
         using HttpResponseMessage show = await Server.PostJsonAsync("api/show", """{"model":"stories260K"}""");
         JsonElement info = await RunningServer.JsonAsync(show);

@@ -1,6 +1,6 @@
-using Cria.Core.Grammar;
 using Cria.Core.Sampling;
 using Cria.Core.Tokenization;
+using Cria.Grammar;
 
 namespace Cria.Core.Inference;
 

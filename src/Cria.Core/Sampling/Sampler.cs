@@ -1,4 +1,4 @@
-using Cria.Core.Grammar;
+using Cria.Grammar;
 
 namespace Cria.Core.Sampling;
 

@@ -3,15 +3,17 @@ using System.Diagnostics.CodeAnalysis;
 using System.Text;
 
 using Cria.Core.Gguf;
+using Cria.Grammar;
 
 namespace Cria.Core.Tokenization;
 
 /// <summary>
 /// Text to token ids and back, with llama.cpp's results: SentencePiece BPE (<c>llama</c> vocabularies),
 /// byte-level BPE (<c>gpt2</c> vocabularies with their pre-tokenizers), and Hugging Face BPE
-/// <c>tokenizer.json</c> files. Immutable after construction and safe to use from several threads.
+/// <c>tokenizer.json</c> files. Immutable after construction and safe to use from several threads. As an
+/// <see cref="ITokenVocabulary"/> it gives a grammar each token's bytes (<see cref="TokenBytes"/> without special text).
 /// </summary>
-public sealed class Tokenizer
+public sealed class Tokenizer : ITokenVocabulary
 {
     private readonly string[] _texts;            // [vocab] pieces as stored
     private readonly TokenType[] _types;         // [vocab] after control overrides for named end tokens
@@ -182,6 +184,8 @@ public sealed class Tokenizer
         CheckId(id);
         return _pieces.Get(id, special);
     }
+
+    ReadOnlySpan<byte> ITokenVocabulary.TokenBytes(int id) => TokenBytes(id);
 
     /// <summary>
     /// The text of <paramref name="ids"/>; the inverse of <see cref="Encode(string, bool, bool)"/>.

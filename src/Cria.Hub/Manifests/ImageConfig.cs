@@ -19,7 +19,7 @@ public sealed record ImageConfig
     [JsonPropertyName("model_families")]
     public IReadOnlyList<string>? ModelFamilies { get; init; }
 
-    /// <summary>Parameter count for people: "260.22K", "8.0B" (Ollama shows it as the parameter size).</summary>
+    /// <summary>Parameter count for people: "260K", "8.0B" (<see cref="Core.Gguf.ModelFacts.ParameterSize"/>; Ollama shows it as the parameter size).</summary>
     [JsonPropertyName("model_type")]
     public string ModelType { get; init; } = "";
 

@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 
+using Cria.Core.Gguf;
 using Cria.Hub.Blobs;
 using Cria.Hub.Cards;
 using Cria.Hub.Manifests;
@@ -55,7 +56,7 @@ public sealed partial class ModelStore
         var lineage = new List<LineageStep>();
         var licenseTexts = new List<string>();
         ImageConfig config;
-        GgufFacts? weights = null;
+        ModelFacts? weights = null;
         string? weightsPath = null;
         string origin;
         switch (recipe.From)
@@ -114,7 +115,7 @@ public sealed partial class ModelStore
                 layers.AddLicense(Layer(MediaTypes.License, PutTracked(created, () => Blobs.PutBytes(Encoding.UTF8.GetBytes(weights.License)))));
             }
         }
-        foreach ((string path, GgufFacts _) in adapters)
+        foreach ((string path, ModelFacts _) in adapters)
         {
             BlobInfo a = PutTracked(created, () => Blobs.PutFile(path, DigestOfStoredBlob(path), tmp => ReadAdapterFacts(tmp, config.ModelFamily), Bytes(progress, "copying adapter", path), cancel));
             layers.Adapters.Add(Layer(MediaTypes.Adapter, a));
@@ -215,9 +216,9 @@ public sealed partial class ModelStore
     }
 
     /// <summary>Validates weights: a GGUF the engine parses, of a model (not an adapter).</summary>
-    private static GgufFacts ReadModelFacts(string path)
+    private static ModelFacts ReadModelFacts(string path)
     {
-        GgufFacts facts = GgufFacts.Read(path);
+        ModelFacts facts = ModelFacts.Read(path);
         if (facts.Type is "adapter")
         {
             throw new HubException($"{path} is a LoRA adapter (general.type = adapter); use it with ADAPTER over a base model");
@@ -230,22 +231,22 @@ public sealed partial class ModelStore
     }
 
     /// <summary>Validates an adapter: a GGUF whose general.type, if any, is "adapter", for the base's family.</summary>
-    private static GgufFacts ReadAdapterFacts(string path, string family)
+    private static ModelFacts ReadAdapterFacts(string path, string family)
     {
         if (!File.Exists(path))
         {
             throw new HubException($"adapter file not found: {path}");
         }
-        GgufFacts facts = GgufFacts.Read(path);
+        ModelFacts facts = ModelFacts.Read(path);
         if (facts.Type is not "adapter")
         {
             throw new HubException(facts.Type is null
                 ? $"ADAPTER {path} is not a LoRA adapter (it has no general.type; a GGUF adapter says \"adapter\"): give a model's weights with FROM"
                 : $"ADAPTER {path} has general.type \"{Digest.Printable(facts.Type)}\", not \"adapter\"");
         }
-        if (facts.Family.Length > 0 && family.Length > 0 && !string.Equals(facts.Family, family, StringComparison.Ordinal))
+        if (facts.Architecture.Length > 0 && family.Length > 0 && !string.Equals(facts.Architecture, family, StringComparison.Ordinal))
         {
-            throw new HubException($"ADAPTER {path} is for {facts.Family} models, but the base model is {family}");
+            throw new HubException($"ADAPTER {path} is for {facts.Architecture} models, but the base model is {family}");
         }
         return facts;
     }
@@ -281,13 +282,13 @@ public sealed partial class ModelStore
         }
     }
 
-    private static ImageConfig ConfigFrom(GgufFacts facts) => new()
+    private static ImageConfig ConfigFrom(ModelFacts facts) => new()
     {
         ModelFormat = "gguf",
-        ModelFamily = facts.Family,
-        ModelFamilies = facts.Family.Length > 0 ? [facts.Family] : null,
-        ModelType = GgufFacts.HumanNumber(facts.ParameterCount),
-        FileType = facts.FileType,
+        ModelFamily = facts.Architecture,
+        ModelFamilies = facts.Architecture.Length > 0 ? [facts.Architecture] : null,
+        ModelType = facts.ParameterSize,
+        FileType = facts.QuantizationLevel,
         Architecture = RuntimeInformation.OSArchitecture switch
         {
             Architecture.X64 => "amd64",

@@ -1,5 +1,6 @@
 using System.Text.Json;
 
+using Cria.Core.Gguf;
 using Cria.Hub.Blobs;
 using Cria.Hub.Cards;
 using Cria.Hub.Manifests;
@@ -161,7 +162,7 @@ public sealed partial class ModelStore
             {
                 throw new HubException($"cannot write {name.DisplayShortest()}: blob {layer.Digest} ({layer.MediaType}) is not in the store");
             }
-            GgufFacts.Read(Blobs.PathOf(layer.Digest));
+            ModelFacts.Read(Blobs.PathOf(layer.Digest));
         }
         using StoreLock _ = StoreLock.Acquire(ModelsDirectory, s_lockTimeout);
         return WriteManifestLocked(name, manifest, raw);

@@ -1,9 +1,9 @@
 using Cria.Core.Gguf;
 using Cria.Core.Inference;
 using Cria.Core.Models;
-using Cria.Core.Templates;
 using Cria.Numerics.Threading;
 using Cria.Server.Http;
+using Cria.Templates;
 
 using Microsoft.Extensions.Logging;
 
@@ -40,7 +40,7 @@ internal sealed class ModelRegistry : IDisposable
     private readonly Dictionary<string, ModelEntry> _entries = new(StringComparer.OrdinalIgnoreCase);
     private readonly Dictionary<string, string> _aliases = new(StringComparer.OrdinalIgnoreCase);
     private readonly Dictionary<string, Task<ServedModel>> _loads = new(StringComparer.OrdinalIgnoreCase);
-    private readonly Dictionary<string, ModelDetails> _details = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<string, ModelFacts> _details = new(StringComparer.OrdinalIgnoreCase);
     private readonly Lock _lock = new();
     private readonly ServerOptions _options;
     private readonly string? _templateOverride;
@@ -157,16 +157,16 @@ internal sealed class ModelRegistry : IDisposable
     }
 
     /// <summary>The file's architecture, size and quantization (read once from its header).</summary>
-    public ModelDetails GetDetails(ModelEntry entry)
+    public ModelFacts GetDetails(ModelEntry entry)
     {
         lock (_lock)
         {
-            if (_details.TryGetValue(entry.Name, out ModelDetails? details))
+            if (_details.TryGetValue(entry.Name, out ModelFacts? details))
             {
                 return details;
             }
         }
-        ModelDetails read = ModelDetails.Read(entry.Path);
+        ModelFacts read = ModelFacts.Read(entry.Path);
         lock (_lock)
         {
             _details[entry.Name] = read;

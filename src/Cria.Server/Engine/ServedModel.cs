@@ -2,10 +2,10 @@ using System.Collections.Concurrent;
 
 using Cria.Core.Inference;
 using Cria.Core.Models;
-using Cria.Core.Templates;
 using Cria.Server.Http;
 using Cria.Server.Requests;
 using Cria.Server.Structured;
+using Cria.Templates;
 
 using Microsoft.Extensions.Logging;
 

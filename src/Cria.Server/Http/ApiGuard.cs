@@ -1,4 +1,4 @@
-using Cria.Core.Templates;
+using Cria.Templates;
 
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
@@ -52,7 +52,7 @@ internal static class ApiGuard
             // A JSON string whose escapes decode to no valid text (an unpaired surrogate such as "\ud800").
             error = ApiException.BadRequest("a string in the request body is not valid Unicode (an unpaired surrogate escape?)");
         }
-        catch (Core.Grammar.GrammarException e)
+        catch (Grammar.GrammarException e)
         {
             // A grammar that turned out too costly or impossible while generating: the request's doing.
             error = new ApiException(400, $"the output grammar could not be followed: {e.Message}", "response_format", "grammar_error");

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 
+using Cria.Core.Gguf;
 using Cria.Core.Inference;
 using Cria.Server.Auth;
 using Cria.Server.Engine;
@@ -315,7 +316,7 @@ internal static class OllamaEndpoints
             throw ApiException.BadRequest("'model' is required", "model");
         }
         ModelEntry entry = Caller.Of(http).Find(service.Models, name); // a model the key may not use does not exist for it
-        ModelDetails details = service.Models.GetDetails(entry);
+        ModelFacts details = service.Models.GetDetails(entry);
         var info = new Dictionary<string, JsonElement>
         {
             ["general.architecture"] = JsonSerializer.SerializeToElement(details.Architecture, s_json.String),
@@ -324,7 +325,7 @@ internal static class OllamaEndpoints
         };
         var response = new OllamaShowResponse
         {
-            Template = details.ChatTemplate ?? Core.Templates.ChatTemplate.DefaultSource,
+            Template = details.ChatTemplate ?? Templates.ChatTemplate.DefaultSource,
             Details = Details(details),
             ModelInfo = info,
             Capabilities = ["completion"],
@@ -333,7 +334,7 @@ internal static class OllamaEndpoints
         await EventStream.WriteJsonAsync(http.Response, response, s_json.OllamaShowResponse, http.RequestAborted);
     }
 
-    private static OllamaModelDetails Details(ModelDetails details) => new()
+    private static OllamaModelDetails Details(ModelFacts details) => new()
     {
         Family = details.Architecture,
         Families = [details.Architecture],

@@ -3,11 +3,11 @@ using System.Text.Json;
 
 using Cria.Core.Inference;
 using Cria.Core.Sampling;
-using Cria.Core.Templates;
 using Cria.Server.Engine;
 using Cria.Server.Http;
 using Cria.Server.Requests;
 using Cria.Server.Structured;
+using Cria.Templates;
 
 namespace Cria.Server.Ollama;
 

@@ -2,14 +2,14 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 
-using Cria.Core.Grammar;
 using Cria.Core.Inference;
 using Cria.Core.Sampling;
-using Cria.Core.Templates;
+using Cria.Grammar;
 using Cria.Server.Engine;
 using Cria.Server.Http;
 using Cria.Server.Requests;
 using Cria.Server.Structured;
+using Cria.Templates;
 
 namespace Cria.Server.OpenAi;
 

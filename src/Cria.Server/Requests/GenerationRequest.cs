@@ -1,6 +1,6 @@
 using Cria.Core.Sampling;
-using Cria.Core.Templates;
 using Cria.Server.Structured;
+using Cria.Templates;
 
 namespace Cria.Server.Requests;
 

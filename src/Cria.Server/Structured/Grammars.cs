@@ -1,8 +1,8 @@
 using System.Text;
 using System.Text.Json;
 
-using Cria.Core.Grammar;
 using Cria.Core.Inference;
+using Cria.Grammar;
 using Cria.Server.Http;
 
 namespace Cria.Server.Structured;

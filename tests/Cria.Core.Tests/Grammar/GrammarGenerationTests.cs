@@ -1,9 +1,10 @@
 using System.Text.Json;
 
-using Cria.Core.Grammar;
 using Cria.Core.Inference;
 using Cria.Core.Sampling;
 using Cria.Core.Tests.Models;
+using Cria.Grammar;
+using Cria.Grammar.Tests;
 
 namespace Cria.Core.Tests.Grammar;
 

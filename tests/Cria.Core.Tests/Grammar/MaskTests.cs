@@ -1,8 +1,9 @@
 using System.Text;
 
-using Cria.Core.Grammar;
 using Cria.Core.Tests.Tokenization;
 using Cria.Core.Tokenization;
+using Cria.Grammar;
+using Cria.Grammar.Tests;
 
 namespace Cria.Core.Tests.Grammar;
 

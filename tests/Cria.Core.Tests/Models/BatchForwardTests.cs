@@ -1,6 +1,6 @@
-using Cria.Core.Formats;
 using Cria.Core.Inference;
 using Cria.Core.Models;
+using Cria.Core.Synthetic;
 using Cria.Numerics.Threading;
 
 namespace Cria.Core.Tests.Models;

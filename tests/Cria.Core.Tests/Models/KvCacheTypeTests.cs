@@ -1,7 +1,7 @@
-using Cria.Core.Formats;
 using Cria.Core.Inference;
 using Cria.Core.Models;
 using Cria.Core.Sampling;
+using Cria.Core.Synthetic;
 
 namespace Cria.Core.Tests.Models;
 

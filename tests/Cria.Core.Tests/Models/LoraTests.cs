@@ -1,4 +1,4 @@
-using Cria.Core.Formats;
+using Cria.Core.Adapters;
 using Cria.Core.Gguf;
 using Cria.Core.Inference;
 using Cria.Core.Models;

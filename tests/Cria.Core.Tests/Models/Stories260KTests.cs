@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Cria.Core.Formats;
+using Cria.Core.Conversion;
 using Cria.Core.Inference;
 using Cria.Core.Models;
 using Cria.Core.Sampling;

@@ -1,6 +1,6 @@
-using Cria.Core.Templates;
 using Cria.Core.Training;
 using Cria.Core.Training.Data;
+using Cria.Templates;
 
 namespace Cria.Core.Tests.Training;
 

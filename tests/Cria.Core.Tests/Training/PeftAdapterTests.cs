@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Text;
 using System.Text.Json;
 
-using Cria.Core.Formats;
+using Cria.Core.Adapters;
 using Cria.Core.Inference;
 using Cria.Core.Models;
 

@@ -1,5 +1,5 @@
-using Cria.Core.Templates;
 using Cria.Core.Tokenization;
+using Cria.Templates;
 
 namespace Cria.Core.Training.Data;
 

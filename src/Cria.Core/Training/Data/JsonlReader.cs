@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-using Cria.Core.Templates;
+using Cria.Templates;
 
 namespace Cria.Core.Training.Data;
 

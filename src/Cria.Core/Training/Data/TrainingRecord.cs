@@ -1,4 +1,4 @@
-using Cria.Core.Templates;
+using Cria.Templates;
 
 namespace Cria.Core.Training.Data;
 

@@ -1,0 +1,90 @@
+using Cria.Hosting;
+using Cria.Hub.Manifests;
+using Cria.Hub.Store;
+
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Cria.HubServer;
+
+/// <summary>
+/// Builds <c>cria hub serve</c>: a store served over the Hugging Face protocol (<c>/api/models/…</c>,
+/// <c>/{owner}/{repo}/resolve/{rev}/{file}</c>) and the registry protocol (<c>/v2/…</c>), read-only
+/// unless push tokens are configured. A separate app from <c>cria serve</c>: no models are loaded,
+/// bodies are limited to a manifest's size except blob uploads (limited to their declared length),
+/// every name and digest is validated before the store is touched, nothing lists directories, and
+/// every error is JSON.
+/// </summary>
+public static class CriaHub
+{
+    /// <summary>Builds the app; start it with <c>StartAsync</c>/<c>RunAsync</c>.</summary>
+    /// <exception cref="ArgumentException">Bad options.</exception>
+    public static WebApplication Build(HubServerOptions options, Action<ILoggingBuilder>? logging = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        var catalog = new HubCatalog(new ModelStore(options.Home));
+        var tokens = new HubTokens(options.PushTokens, options.PullTokens);
+        var sessions = new UploadSessions(options.MaxUploadSessions);
+
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
+        logging?.Invoke(builder.Logging);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.Limits.MaxRequestBodySize = Manifest.MaxBytes + (64 << 10);
+            kestrel.AddServerHeader = false;
+            ListenAddress.Listen(kestrel, options.Host, options.Port);
+        });
+        WebApplication app = builder.Build();
+        ILogger log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Cria.Hub");
+
+        app.Use(async (http, next) =>
+        {
+            try
+            {
+                await next(http).ConfigureAwait(false);
+            }
+            catch (BadHttpRequestException e) when (!http.Response.HasStarted)
+            {
+                await HubErrors.WriteAsync(http, e.StatusCode, e.StatusCode == 413 ? "SIZE_INVALID" : "BAD_REQUEST", "bad request: " + e.Message).ConfigureAwait(false);
+            }
+            catch (Exception e) when (!http.Response.HasStarted && e is not OperationCanceledException)
+            {
+                log.LogError(e, "hub: {Method} {Path} failed", http.Request.Method, http.Request.Path);
+                await HubErrors.WriteAsync(http, 500, "UNKNOWN", "internal error").ConfigureAwait(false);
+            }
+        });
+        app.UseStatusCodePages(context =>
+        {
+            HttpContext http = context.HttpContext;
+            string code = http.Response.StatusCode switch { 404 => "NOT_FOUND", 405 => "UNSUPPORTED", _ => "ERROR" };
+            return HubErrors.WriteAsync(http, http.Response.StatusCode, code, http.Response.StatusCode == 405 ? "method not allowed" : "not found");
+        });
+        app.Use((http, next) =>
+        {
+            bool write = !(HttpMethods.IsGet(http.Request.Method) || HttpMethods.IsHead(http.Request.Method));
+            string? authorization = http.Request.Headers.Authorization.Count == 1 ? http.Request.Headers.Authorization.ToString() : null;
+            if (write && !tokens.Writable)
+            {
+                return HubErrors.WriteAsync(http, 403, "DENIED", "this hub is read-only; start it with --push-token or --token-file to accept pushes");
+            }
+            if ((write || tokens.ReadsNeedToken) && !tokens.Allows(authorization, write))
+            {
+                http.Response.Headers.WWWAuthenticate = "Bearer realm=\"cria-hub\"";
+                return HubErrors.WriteAsync(http, 401, "UNAUTHORIZED", write ? "a push token is required (Authorization: Bearer TOKEN)" : "a token is required (Authorization: Bearer TOKEN)");
+            }
+            return next(http);
+        });
+
+        app.MapMethods("/", ["GET", "HEAD"], () => Results.Text("Cria hub: Hugging Face API at /api/models/{owner}/{repo}, registry API at /v2/\n"));
+        RegistryRoutes.Map(app, catalog);
+        RegistryUploads.Map(app, catalog, sessions, options, log);
+        HuggingFaceRoutes.Map(app, catalog);
+        return app;
+    }
+}

@@ -1,0 +1,62 @@
+namespace Cria.HubServer;
+
+/// <summary>
+/// What <c>cria hub serve</c> serves and to whom: the store under <see cref="Home"/>, on one address,
+/// read-only unless push tokens are given; with pull tokens, reads need a token too.
+/// </summary>
+public sealed record HubServerOptions
+{
+    /// <summary>Tokens must be at least this long (they are the only thing between the network and the store).</summary>
+    public const int MinTokenLength = 16;
+
+    /// <summary>The Cria home whose <c>models/</c> store is served (<c>$CRIA_HOME</c>).</summary>
+    public required string Home { get; init; }
+
+    public string Host { get; init; } = "127.0.0.1";
+
+    public int Port { get; init; } = 11436;
+
+    /// <summary>Bearer tokens that may push (and pull). None: the hub is read-only (writes get 403).</summary>
+    public IReadOnlyList<string> PushTokens { get; init; } = [];
+
+    /// <summary>Bearer tokens that may pull. None: anyone who reaches the hub may pull.</summary>
+    public IReadOnlyList<string> PullTokens { get; init; } = [];
+
+    /// <summary>Largest blob a push may upload.</summary>
+    public long MaxBlobBytes { get; init; } = 1L << 40;
+
+    /// <summary>Upload sessions open at once (a started upload not yet finished); more are refused with 429.</summary>
+    public int MaxUploadSessions { get; init; } = 32;
+
+    /// <exception cref="ArgumentException">A bad port or host, or a token that is too short or has whitespace.</exception>
+    public void Validate()
+    {
+        ArgumentException.ThrowIfNullOrEmpty(Home);
+        if (Port is < 0 or > 65535)
+        {
+            throw new ArgumentException($"--port must be 0 to 65535, got {Port}");
+        }
+        foreach (string t in PushTokens.Concat(PullTokens))
+        {
+            if (t is null || t.Length < MinTokenLength || t.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
+            {
+                throw new ArgumentException($"hub tokens must be at least {MinTokenLength} characters without spaces");
+            }
+        }
+        if (MaxBlobBytes <= 0 || MaxUploadSessions <= 0)
+        {
+            throw new ArgumentException("the upload limits must be positive");
+        }
+    }
+
+    /// <summary>Tokens from a file: one per line; blank lines and lines starting with '#' are skipped.</summary>
+    public static IReadOnlyList<string> ReadTokenFile(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (new FileInfo(path) is { Exists: true, Length: > 1 << 20 })
+        {
+            throw new ArgumentException($"token file {path} is larger than 1 MiB");
+        }
+        return [.. File.ReadAllLines(path).Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith('#'))];
+    }
+}
