@@ -18,9 +18,14 @@ internal static class HubCommand
         var tokenFile = new Option<string?>("--token-file") { Description = "file of push tokens, one per line: pushes with one of them are accepted" };
         var pushToken = new Option<string?>("--push-token") { Description = "a push token (prefer --token-file: command lines are visible to other users)" };
         var pullToken = new Option<string?>("--pull-token") { Description = "require this token for pulls too (push tokens also pull)" };
+        var orphanAge = new Option<string>("--orphan-blob-age")
+        {
+            Description = "delete pushed blobs that no manifest names after this long (an abandoned push): 1h, 30m, 3600 (seconds); at least 1s",
+            DefaultValueFactory = _ => "1h",
+        };
         var serve = new Command("serve", "Serve the store read-only over Hugging Face's API (/api/models, /{owner}/{repo}/resolve) and the registry API (/v2/); pushes need a token.")
         {
-            host, port, tokenFile, pushToken, pullToken,
+            host, port, tokenFile, pushToken, pullToken, orphanAge,
         };
         serve.SetAction(p => CliErrors.Run(() =>
         {
@@ -36,6 +41,10 @@ internal static class HubCommand
                 throw new UserException($"token file {file} has no tokens");
             }
             string? pull = p.GetValue(pullToken);
+            string orphanText = p.GetValue(orphanAge) ?? "1h";
+            TimeSpan orphan = Cria.Server.ServerOptions.ParseKeepAlive(orphanText) is { } age && age >= TimeSpan.FromSeconds(1)
+                ? age
+                : throw new UserException($"--orphan-blob-age must be a duration of at least 1s such as 1h or 30m, got \"{orphanText}\"");
             ModelStore store = ModelStore.OpenDefault();
             var options = new HubServerOptions
             {
@@ -44,6 +53,7 @@ internal static class HubCommand
                 Port = p.GetValue(port),
                 PushTokens = push,
                 PullTokens = pull is null ? [] : [pull],
+                OrphanBlobAge = orphan,
             };
             WebApplication app = CriaHub.Build(options);
             app.Lifetime.ApplicationStarted.Register(() =>

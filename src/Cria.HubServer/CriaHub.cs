@@ -1,4 +1,5 @@
 using Cria.Hosting;
+using Cria.Hub;
 using Cria.Hub.Manifests;
 using Cria.Hub.Store;
 
@@ -85,6 +86,34 @@ public static class CriaHub
         RegistryRoutes.Map(app, catalog);
         RegistryUploads.Map(app, catalog, sessions, options, log);
         HuggingFaceRoutes.Map(app, catalog);
+        CollectOrphansPeriodically(app, catalog.Store, options, log);
         return app;
+    }
+
+    /// <summary>
+    /// Blobs pushed without a manifest that names them (an abandoned or refused push) would stay forever:
+    /// every <see cref="HubServerOptions.GarbageCollectionInterval"/>, those older than
+    /// <see cref="HubServerOptions.OrphanBlobAge"/> are deleted, under the store's lock, so a manifest
+    /// being written is never left without its blobs.
+    /// </summary>
+    private static void CollectOrphansPeriodically(WebApplication app, ModelStore store, HubServerOptions options, ILogger log)
+    {
+        Timer? timer = null;
+        app.Lifetime.ApplicationStarted.Register(() => timer = new Timer(_ =>
+        {
+            try
+            {
+                IReadOnlyList<Digest> deleted = store.CollectGarbage(options.OrphanBlobAge);
+                if (deleted.Count > 0)
+                {
+                    log.LogInformation("hub: deleted {Count} blobs no manifest refers to", deleted.Count);
+                }
+            }
+            catch (Exception e) when (e is HubException or IOException or TimeoutException or UnauthorizedAccessException)
+            {
+                log.LogWarning("hub: garbage collection skipped: {Reason}", e.Message);
+            }
+        }, null, options.GarbageCollectionInterval, options.GarbageCollectionInterval));
+        app.Lifetime.ApplicationStopping.Register(() => timer?.Dispose());
     }
 }

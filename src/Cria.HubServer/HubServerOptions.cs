@@ -28,6 +28,15 @@ public sealed record HubServerOptions
     /// <summary>Upload sessions open at once (a started upload not yet finished); more are refused with 429.</summary>
     public int MaxUploadSessions { get; init; } = 32;
 
+    /// <summary>
+    /// A pushed blob that no manifest names after this long is deleted (a push uploads its blobs before
+    /// its manifest, so this is how long a push may take). Default one hour.
+    /// </summary>
+    public TimeSpan OrphanBlobAge { get; init; } = TimeSpan.FromHours(1);
+
+    /// <summary>How often the hub looks for orphan blobs (and stale temporary files). Default ten minutes.</summary>
+    public TimeSpan GarbageCollectionInterval { get; init; } = TimeSpan.FromMinutes(10);
+
     /// <exception cref="ArgumentException">A bad port or host, or a token that is too short or has whitespace.</exception>
     public void Validate()
     {
@@ -46,6 +55,10 @@ public sealed record HubServerOptions
         if (MaxBlobBytes <= 0 || MaxUploadSessions <= 0)
         {
             throw new ArgumentException("the upload limits must be positive");
+        }
+        if (OrphanBlobAge < TimeSpan.FromSeconds(1) || GarbageCollectionInterval <= TimeSpan.Zero)
+        {
+            throw new ArgumentException("--orphan-blob-age must be at least 1s (uploads in progress are younger) and the collection interval positive");
         }
     }
 

@@ -268,4 +268,32 @@ public sealed class HubSecurityTests : IDisposable
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, big.StatusCode);
         Assert.Empty(hubStore.List());
     }
+
+    [Fact]
+    public async Task A_pushed_blob_that_no_manifest_names_is_collected_and_a_named_one_stays()
+    {
+        ModelStore hubStore = _bed.Store("hub");
+        await using RunningHub hub = await RunningHub.StartAsync(hubStore, [TestBed.PushToken],
+            configure: o => o with { OrphanBlobAge = TimeSpan.FromSeconds(1), GarbageCollectionInterval = TimeSpan.FromMilliseconds(200) });
+        hub.Http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", TestBed.PushToken);
+        byte[] orphan = Encoding.UTF8.GetBytes("a blob a push abandoned");
+        using HttpResponseMessage put = await hub.Http.PostAsync($"/v2/library/x/blobs/uploads/?digest={Digest.Of(orphan)}", new ByteArrayContent(orphan));
+        Assert.Equal(HttpStatusCode.Created, put.StatusCode);
+        Assert.True(hubStore.Blobs.Exists(Digest.Of(orphan)));
+
+        // A whole model pushed through the registry protocol: its blobs are named by its manifest.
+        StoredManifest a = _bed.CreateStories(_bed.A, "team/stories:v1");
+        await new ModelPusher(_bed.A, TestBed.Fast with { RegistryToken = TestBed.PushToken }).PushAsync(a.Name, ModelName.Parse($"{hub.Host}/team/stories:v1"));
+        Digest[] named = [.. hubStore.Blobs.Enumerate().Where(d => d != Digest.Of(orphan))];
+        Assert.NotEmpty(named);
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (hubStore.Blobs.Exists(Digest.Of(orphan)) && clock.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            await Task.Delay(100);
+        }
+        Assert.False(hubStore.Blobs.Exists(Digest.Of(orphan)), "the orphan blob is still there after 10 s");
+        Assert.All(named, d => Assert.True(hubStore.Blobs.Exists(d)));
+        Assert.Single(hubStore.List());
+    }
 }

@@ -105,11 +105,11 @@ internal sealed class RunningHub : IAsyncDisposable
 
     public HttpClient Http { get; }
 
-    public static async Task<RunningHub> StartAsync(ModelStore store, string[]? pushTokens = null, string[]? pullTokens = null)
+    public static async Task<RunningHub> StartAsync(ModelStore store, string[]? pushTokens = null, string[]? pullTokens = null,
+        Func<HubServerOptions, HubServerOptions>? configure = null)
     {
-        WebApplication app = CriaHub.Build(
-            new HubServerOptions { Home = store.Home, Host = "127.0.0.1", Port = 0, PushTokens = pushTokens ?? [], PullTokens = pullTokens ?? [] },
-            b => b.SetMinimumLevel(LogLevel.Warning));
+        var options = new HubServerOptions { Home = store.Home, Host = "127.0.0.1", Port = 0, PushTokens = pushTokens ?? [], PullTokens = pullTokens ?? [] };
+        WebApplication app = CriaHub.Build(configure?.Invoke(options) ?? options, b => b.SetMinimumLevel(LogLevel.Warning));
         await app.StartAsync();
         return new RunningHub(app);
     }
