@@ -87,12 +87,20 @@ public sealed class Stories260KTests : IClassFixture<Stories260KFixture>
         Assert.Equal(single.Logits, batched.Logits);
     }
 
-    [Fact]
-    public void Decode_steps_allocate_nothing()
+    [Theory]
+    [InlineData(64)]
+    [InlineData(-1)]
+    public void Decode_steps_allocate_nothing(int repeatLastN)
     {
         var model = _f.Model.Model;
         var ctx = model.CreateContext(256);
-        var sampler = new Sampler(model.VocabSize, new SamplingOptions { Seed = 1, RepeatPenalty = 1.1f });
+        var sampler = new Sampler(model.VocabSize, new SamplingOptions { Seed = 1, RepeatPenalty = 1.1f, PenaltyLastN = repeatLastN });
+        // The penalty window starts past 1,024 tokens (a long conversation's earlier turns), so -1 ("the whole
+        // context") penalizes over more tokens than any stack buffer would hold.
+        for (int i = 0; i < 1500; i++)
+        {
+            sampler.Accept(i % model.VocabSize);
+        }
         model.Forward(ctx, [_f.Model.Tokenizer.BosId]);
         int token = sampler.Sample(ctx.Logits);
         // Warm up past tiered-JIT promotion, whose bookkeeping allocates on the calling thread.
@@ -110,7 +118,7 @@ public sealed class Stories260KTests : IClassFixture<Stories260KFixture>
             token = sampler.Sample(ctx.Logits);
         }
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.True(allocated == 0, $"100 decode steps allocated {allocated} bytes");
+        Assert.True(allocated == 0, $"repeat_last_n {repeatLastN}: 100 decode steps allocated {allocated} bytes");
     }
 
     [Fact]
