@@ -10,6 +10,12 @@ namespace Cria.Server.Tests;
 /// /metrics in Prometheus text format, fed by OpenTelemetry: Cria's own counters and ASP.NET Core's request
 /// metrics. The exposition is parsed, and the values must be those of the requests the test made.
 /// </summary>
+/// <remarks>
+/// These run alone (<see cref="MetricsCollection"/>): in one process, a server's exposition loses instruments
+/// (down to <c>target_info</c> alone) once another server that started during its life is disposed and
+/// collected, so servers of tests running beside these would empty their scrapes.
+/// </remarks>
+[Collection(nameof(MetricsCollection))]
 public sealed class MetricsTests
 {
     private const string Scope = "Cria.Server";
@@ -284,3 +290,7 @@ public sealed class MetricsTests
             _samples.Where(s => s.Name == name && labels.All(l => s.Labels.TryGetValue(l.Key, out string? v) && v == l.Value)).Sum(s => s.Value);
     }
 }
+
+/// <summary>The metrics tests, run with no other test beside them (see <see cref="MetricsTests"/>).</summary>
+[CollectionDefinition(nameof(MetricsCollection), DisableParallelization = true)]
+public sealed class MetricsCollection;
