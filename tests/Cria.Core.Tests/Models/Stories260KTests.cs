@@ -1,4 +1,5 @@
 using System.Text.Json;
+
 using Cria.Core.Formats;
 using Cria.Core.Inference;
 using Cria.Core.Models;
