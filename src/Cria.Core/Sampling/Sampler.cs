@@ -5,15 +5,21 @@ namespace Cria.Core.Sampling;
 /// <summary>
 /// A sampler chain in llama.cpp's default order: logit bias → penalties → grammar → top-k → top-p → min-p →
 /// temperature → draw (or argmax when the temperature is 0). Holds its scratch for one sequence, so
-/// sampling a token allocates nothing. Not thread-safe: one sampler per sequence.
+/// sampling a token allocates nothing, whatever the penalty window. Not thread-safe: one sampler per sequence.
 /// </summary>
+/// <remarks>
+/// Invariant: the penalty window is a mirrored ring of capacity W (<c>_capacity</c>) in
+/// <c>_recent</c> ([2W]): slot k and slot k + W hold the same token, so the last n ≤ W tokens,
+/// oldest first, are always the contiguous span [_recentHead + W − n, _recentHead + W) and need no copy.
+/// </remarks>
 public sealed class Sampler
 {
     private readonly Candidates _candidates;
-    private readonly Dictionary<int, int> _counts = [];
-    private readonly int[] _recent;
+    private readonly Dictionary<int, int> _counts;
+    private readonly int _capacity;
+    private readonly int[] _recent; // [2 * _capacity]: the ring, written twice
     private int _recentCount;
-    private int _recentHead;
+    private int _recentHead; // next slot to write, in [0, _capacity)
 
     public Sampler(int vocabSize, SamplingOptions options)
     {
@@ -22,7 +28,10 @@ public sealed class Sampler
         Options = options;
         _candidates = new Candidates(vocabSize);
         // -1 ("the whole context") keeps the last 4,096 tokens.
-        _recent = new int[options.PenaltyLastN switch { > 0 => options.PenaltyLastN, < 0 => 4096, _ => 1 }];
+        _capacity = options.PenaltyLastN switch { > 0 => options.PenaltyLastN, < 0 => 4096, _ => 1 };
+        _recent = new int[2 * _capacity];
+        // Sized for the most distinct tokens a window can hold, so counting them never grows it.
+        _counts = new Dictionary<int, int>(Math.Min(_capacity, vocabSize));
         Rng = new Rng(options.Seed ?? (ulong)Random.Shared.NextInt64());
     }
 
@@ -34,8 +43,9 @@ public sealed class Sampler
     public void Accept(int token)
     {
         _recent[_recentHead] = token;
-        _recentHead = (_recentHead + 1) % _recent.Length;
-        _recentCount = Math.Min(_recentCount + 1, _recent.Length);
+        _recent[_recentHead + _capacity] = token;
+        _recentHead = _recentHead + 1 == _capacity ? 0 : _recentHead + 1;
+        _recentCount = Math.Min(_recentCount + 1, _capacity);
     }
 
     /// <summary>Forgets the penalty window.</summary>
@@ -77,11 +87,7 @@ public sealed class Sampler
         if (o.PenaltyLastN != 0 && _recentCount > 0)
         {
             int n = o.PenaltyLastN < 0 ? _recentCount : Math.Min(o.PenaltyLastN, _recentCount);
-            Span<int> window = n <= 1024 ? stackalloc int[n] : new int[n];
-            for (int i = 0; i < n; i++)
-            {
-                window[i] = _recent[(_recentHead - n + i + _recent.Length * 2) % _recent.Length];
-            }
+            ReadOnlySpan<int> window = _recent.AsSpan(_recentHead + _capacity - n, n);
             SamplerStages.Penalties(c, window, o.RepeatPenalty, o.FrequencyPenalty, o.PresencePenalty, _counts);
         }
         if (grammar is not null)

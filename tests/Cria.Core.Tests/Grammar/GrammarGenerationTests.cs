@@ -127,14 +127,51 @@ public sealed class GrammarGenerationTests(Stories260KFixture fixture) : IClassF
     [Fact]
     public void Without_a_grammar_nothing_changes()
     {
+        // The reference: the decode loop with the sampler's grammar-free overload, nothing of the grammar code
+        // involved. The generator without a grammar, and with a grammar that allows every text (the lazy check
+        // then never masks), must draw the same tokens; a grammar that rules out the reference's first token
+        // must not, so the comparison can tell a grammar from none.
         var model = fixture.Model;
-        var gen = new Generator(model.Model, model.Tokenizer);
         int[] prompt = model.Tokenizer.Encode("Lily saw a", addSpecial: true);
-        var options = new GenerationOptions { MaxTokens = 40, Sampling = new SamplingOptions { Seed = 9 } };
-        string a = string.Concat(gen.Generate(model.Model.CreateContext(128), prompt, options, new GenerationStats()));
-        string b = string.Concat(gen.Generate(model.Model.CreateContext(128), prompt, options with { Sampling = options.Sampling with { Grammar = null } }, new GenerationStats()));
-        Assert.Equal(a, b);
-        Assert.NotEmpty(a);
+        var sampling = new SamplingOptions { Seed = 9 };
+        const int MaxTokens = 40;
+
+        var reference = new List<int>();
+        var ctx = model.Model.CreateContext(128);
+        var sampler = new Sampler(model.Model.VocabSize, sampling);
+        foreach (int t in prompt)
+        {
+            sampler.Accept(t);
+        }
+        model.Model.Forward(ctx, prompt);
+        while (reference.Count < MaxTokens)
+        {
+            int token = sampler.Sample(ctx.Logits);
+            if (model.Tokenizer.IsEndOfGeneration(token))
+            {
+                break;
+            }
+            reference.Add(token);
+            sampler.Accept(token);
+            model.Model.Forward(ctx, [token]);
+        }
+        Assert.True(reference.Count > 10, $"the reference wrote only {reference.Count} tokens");
+
+        int[] Tokens(CompiledGrammar? grammar)
+        {
+            var gen = new Generator(model.Model, model.Tokenizer);
+            var options = new GenerationOptions { MaxTokens = MaxTokens, Sampling = sampling with { Grammar = grammar } };
+            return [.. gen.GenerateSteps(model.Model.CreateContext(128), prompt, options, new GenerationStats()).Where(s => s.Token >= 0).Select(s => s.Token)];
+        }
+        Assert.Equal(reference, Tokens(null));
+        Assert.Equal(reference, Tokens(CompiledGrammar.Parse("root ::= [^\\x00]*")));
+
+        string first = model.Tokenizer.Decode([reference[0]]).TrimStart(' ');
+        Assert.NotEmpty(first);
+        CompiledGrammar without = CompiledGrammar.Parse($"root ::= [^\\x00{GbnfClassChar(first[0])}]*");
+        int[] constrained = Tokens(without);
+        Assert.NotEqual(reference, constrained);
+        Assert.DoesNotContain(first[0], model.Tokenizer.Decode(constrained));
     }
 
     [Fact]
@@ -157,6 +194,8 @@ public sealed class GrammarGenerationTests(Stories260KFixture fixture) : IClassF
         var e = Assert.Throws<GrammarException>(() => Generate(CompiledGrammar.Parse("root ::= \"a\" [\\uD800-\\uDFFF]"), new SamplingOptions { Seed = 1 }, maxTokens: 10));
         Assert.Contains("no token of the vocabulary can write what the grammar needs next", e.Message, StringComparison.Ordinal);
     }
+
+    private static string GbnfClassChar(char c) => $"\\u{(int)c:X4}";
 
     private static string GbnfLiteral(string text) =>
         "\"" + text.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";

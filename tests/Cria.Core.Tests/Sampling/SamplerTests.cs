@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 using Cria.Core.Sampling;
 
 namespace Cria.Core.Tests.Sampling;
@@ -115,6 +117,76 @@ public sealed class SamplerTests
         {
             Assert.Equal(1, s.Sample([1f, 1.5f, 0.5f]));
         }
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(64)]
+    [InlineData(1500)]
+    [InlineData(-1)]
+    public void Penalties_see_exactly_the_last_n_tokens(int lastN)
+    {
+        // The sampler against its chain run by hand over a plain list of the history, draw by draw, while the
+        // window fills, passes 1,024 tokens and wraps (-1, "the whole context", keeps the last 4,096).
+        const int Vocab = 48;
+        var options = new SamplingOptions { Seed = 11, PenaltyLastN = lastN, RepeatPenalty = 1.5f, FrequencyPenalty = 0.05f, PresencePenalty = 0.2f, Temperature = 0.7f, TopK = 0, TopP = 1f, MinP = 0f };
+        var sampler = new Sampler(Vocab, options);
+        var rng = new Rng(11);
+        var c = new Candidates(Vocab);
+        var history = new List<int>();
+        var logitsRng = new Random(3);
+        var logits = new float[Vocab];
+        int window = lastN < 0 ? 4096 : lastN;
+        for (int step = 0; step < 9000; step++)
+        {
+            for (int v = 0; v < Vocab; v++)
+            {
+                logits[v] = (float)logitsRng.NextDouble() * 4;
+            }
+            int token = sampler.Sample(logits);
+
+            c.Load(logits);
+            int n = Math.Min(window, history.Count);
+            SamplerStages.Penalties(c, CollectionsMarshal.AsSpan(history)[^n..], options.RepeatPenalty, options.FrequencyPenalty, options.PresencePenalty, []);
+            SamplerStages.TopK(c, options.TopK);
+            SamplerStages.TopP(c, options.TopP);
+            SamplerStages.MinP(c, options.MinP);
+            SamplerStages.Temperature(c, options.Temperature);
+            int expected = SamplerStages.Distribution(c, rng);
+            Assert.True(expected == token, $"repeat_last_n {lastN}, step {step}: sampler drew {token}, the chain over the last {n} tokens {expected}");
+
+            sampler.Accept(token);
+            history.Add(token);
+        }
+    }
+
+    [Theory]
+    [InlineData(64)]
+    [InlineData(1500)]
+    [InlineData(-1)]
+    public void Sampling_with_any_penalty_window_allocates_nothing(int lastN)
+    {
+        const int Vocab = 512;
+        var sampler = new Sampler(Vocab, new SamplingOptions { Seed = 5, PenaltyLastN = lastN, RepeatPenalty = 1.1f, FrequencyPenalty = 0.1f });
+        var rng = new Random(9);
+        float[][] steps = [.. Enumerable.Range(0, 16).Select(_ => Enumerable.Range(0, Vocab).Select(_ => (float)rng.NextDouble() * 8).ToArray())];
+        // A long history first (a conversation's earlier tokens), then warm up past tiered-JIT promotion,
+        // whose bookkeeping allocates on the calling thread.
+        for (int i = 0; i < 3000; i++)
+        {
+            sampler.Accept(i % Vocab);
+        }
+        for (int i = 0; i < 300; i++)
+        {
+            sampler.Accept(sampler.Sample(steps[i % steps.Length]));
+        }
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 2000; i++)
+        {
+            sampler.Accept(sampler.Sample(steps[i % steps.Length]));
+        }
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.True(allocated == 0, $"repeat_last_n {lastN}: 2,000 sampled tokens allocated {allocated} bytes");
     }
 
     [Theory]
