@@ -91,4 +91,15 @@ public sealed class HostileBodyTests(ServerFixture fixture) : IClassFixture<Serv
         string json = rest[rest.IndexOf('{', StringComparison.Ordinal)..(rest.LastIndexOf('}') + 1)];
         Assert.Equal("request_too_large", JsonDocument.Parse(json).RootElement.GetProperty("error").GetProperty("code").GetString());
     }
+
+    [Theory]
+    [InlineData(2_000_000_000)]
+    [InlineData(int.MaxValue)]
+    [InlineData(100_000)]
+    public async Task A_huge_penalty_window_means_the_whole_context_not_an_allocation(int window)
+    {
+        string body = $$$"""{"model":"stories260K","prompt":"Once","stream":false,"options":{"num_predict":4,"repeat_last_n":{{{window}}},"repeat_penalty":1.1}}""";
+        using HttpResponseMessage response = await Server.PostJsonAsync("api/generate", body);
+        Assert.True(response.StatusCode == HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+    }
 }

@@ -73,6 +73,11 @@ internal sealed class GenerationService(ModelRegistry models, GenerationSlots sl
             stop = [.. stop ?? [], .. model.TemplateStops];
         }
         SamplingOptions sampling = request.Sampling;
+        if (sampling.PenaltyLastN > ctx)
+        {
+            // A window past the context means the whole context (as -1 does); the sampler sizes its ring from it.
+            sampling = sampling with { PenaltyLastN = ctx };
+        }
         if (Grammars.ForToolChoice(request.Tools, model.ToolFormat) is { } forced)
         {
             if (sampling.Grammar is not null)
