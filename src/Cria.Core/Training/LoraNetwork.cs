@@ -1,6 +1,7 @@
 using System.Numerics.Tensors;
 
 using Cria.Core.Models;
+using Cria.Core.Models.Blocks;
 using Cria.Core.Training.Ops;
 using Cria.Numerics.Kernels;
 using Cria.Numerics.Memory;
@@ -53,7 +54,7 @@ internal sealed partial class LoraNetwork
         Capacity = capacity;
         Recompute = recompute;
         CheckRowLayout(model.Weights);
-        _invFreq = LlamaModel.RopeFrequencies(_c, model.Weights.RopeFreqFactors);
+        _invFreq = RotaryEmbedding.Frequencies(_c, model.Weights.RopeFreqFactors);
         int dim = _c.EmbeddingLength;
         _inputs = new float[_c.BlockCount + 1][];
         for (int l = 0; l <= _c.BlockCount; l++)
