@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 using Cria.Core.Models.Blocks;
 using Cria.Numerics.Threading;
 
@@ -26,9 +28,10 @@ public enum KvCacheType
 /// Invariant: positions [0, <see cref="Position"/>) hold the keys and values of <see cref="History"/>,
 /// in order, at the pool rows of the row table; the context holds exactly the blocks those
 /// positions need (plus at most the block the next position goes into), and writes only to blocks
-/// it alone holds. Position and history change together, only here: a forward pass reserves
-/// (<see cref="Reserve"/>), stores each layer's keys and values (<see cref="Store"/>), attends
-/// (<see cref="Attend"/>) and then commits (<see cref="Commit"/>).
+/// it alone holds. The history is the first Position entries of one token array, so the two cannot
+/// disagree, and both change only here: a forward pass reserves (<see cref="Reserve"/>), stores each
+/// layer's keys and values (<see cref="Store"/>) and attends (<see cref="Attend"/>) at the old
+/// position, then commits (<see cref="Commit"/>).
 /// Shapes: pool storage [kvHeads, rows, headDim] per layer (see <see cref="KvPool"/>); activations [maxBatch, width].
 /// </summary>
 public sealed class InferenceContext
@@ -168,6 +171,7 @@ public sealed class InferenceContext
     internal void Commit(ReadOnlySpan<int> tokens)
     {
         int from = Position;
+        Debug.Assert(from + tokens.Length <= _blocks.Count * Pool.BlockSize, "commit of positions that were never reserved");
         tokens.CopyTo(_tokens.AsSpan(from));
         Position = from + tokens.Length;
         if (!_ownsPool)
