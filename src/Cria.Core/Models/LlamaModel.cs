@@ -210,12 +210,12 @@ public sealed class LlamaModel : IDisposable
         for (int l = 0; l < Config.BlockCount; l++)
         {
             LayerWeights w = Weights.Layers[l];
-            b.Norm(w.AttnNorm, Config.RmsEpsilon);
-            _attention.Forward(b, l, w);     // keys and values of layer l into each sequence's cache
-            b.AddResidual();
-            b.Norm(w.FfnNorm, Config.RmsEpsilon);
-            _feedForward.Forward(b, l, w);
-            b.AddResidual();
+            b.Norm(w.AttnNorm, Config.RmsEpsilon);   // xb = RMSNorm(x)
+            _attention.Forward(b, l, w);             // xb = Attention(xb); layer l's keys and values cached
+            b.AddResidual();                         // x += xb
+            b.Norm(w.FfnNorm, Config.RmsEpsilon);    // xb = RMSNorm(x)
+            _feedForward.Forward(b, l, w);           // xb = SwiGLU(xb)
+            b.AddResidual();                         // x += xb
         }
         b.Commit();         // positions advance, histories grow, full blocks are published
     }
