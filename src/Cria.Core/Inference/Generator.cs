@@ -163,9 +163,10 @@ public sealed class Generator
     public static int ReusePrefix(InferenceContext ctx, ReadOnlySpan<int> prompt)
     {
         ArgumentNullException.ThrowIfNull(ctx);
+        ReadOnlySpan<int> history = ctx.History;
         int common = 0;
-        int limit = Math.Min(ctx.History.Count, prompt.Length - 1);
-        while (common < limit && ctx.History[common] == prompt[common])
+        int limit = Math.Min(history.Length, prompt.Length - 1);
+        while (common < limit && history[common] == prompt[common])
         {
             common++;
         }

@@ -1,3 +1,5 @@
+using Cria.Core.Models.Blocks;
+
 namespace Cria.Core.Models;
 
 /// <summary>

@@ -1,3 +1,8 @@
+using System.Diagnostics;
+
+using Cria.Core.Models.Blocks;
+using Cria.Numerics.Threading;
+
 namespace Cria.Core.Models;
 
 /// <summary>Element type of the KV cache.</summary>
@@ -21,15 +26,19 @@ public enum KvCacheType
 /// sized to the context, or one shared by all the sequences a server runs), the tokens it holds, its
 /// adapters and activation buffers, allocated once, so a decode step allocates nothing.
 /// Invariant: positions [0, <see cref="Position"/>) hold the keys and values of <see cref="History"/>,
-/// in order, at the pool rows <see cref="Rows"/> gives; the context holds exactly the blocks those
+/// in order, at the pool rows of the row table; the context holds exactly the blocks those
 /// positions need (plus at most the block the next position goes into), and writes only to blocks
-/// it alone holds.
+/// it alone holds. The history is the first Position entries of one token array, so the two cannot
+/// disagree, and both change only here: a forward pass reserves (<see cref="Reserve"/>), stores each
+/// layer's keys and values (<see cref="Store"/>) and attends (<see cref="Attend"/>) at the old
+/// position, then commits (<see cref="Commit"/>).
 /// Shapes: pool storage [kvHeads, rows, headDim] per layer (see <see cref="KvPool"/>); activations [maxBatch, width].
 /// </summary>
 public sealed class InferenceContext
 {
     private readonly List<int> _blocks = [];
     private readonly int[] _rows;      // [contextLength] pool row of each position (valid below blocks × blockSize)
+    private readonly int[] _tokens;    // [contextLength] token id at each position (valid below Position)
     private readonly bool _ownsPool;
 
     /// <summary>A sequence with a private cache of <paramref name="contextLength"/> positions.</summary>
@@ -61,7 +70,7 @@ public sealed class InferenceContext
         CacheType = pool.CacheType;
         _rows = new int[contextLength];
         Act = new Activations(config, maxBatch);
-        History = new List<int>(contextLength); // full capacity up front: appending never allocates
+        _tokens = new int[contextLength];
         _blocks.Capacity = (contextLength + pool.BlockSize - 1) / pool.BlockSize;
         Logits = new float[vocabSize];
     }
@@ -82,9 +91,6 @@ public sealed class InferenceContext
     /// <summary>Where this sequence's cache blocks come from.</summary>
     public KvPool Pool { get; }
 
-    /// <summary>Pool row of each position [0, ContextLength) (rows past the held blocks are not valid).</summary>
-    internal ReadOnlySpan<int> Rows => _rows;
-
     /// <summary>Whether the pool is shared with other sequences (then full blocks are published for prefix reuse).</summary>
     public bool SharesPool => !_ownsPool;
 
@@ -96,7 +102,7 @@ public sealed class InferenceContext
     public int MaxBatch { get; }
 
     /// <summary>Tokens already in the cache.</summary>
-    public int Position { get; internal set; }
+    public int Position { get; private set; }
 
     public KvCacheType CacheType { get; }
 
@@ -143,8 +149,39 @@ public sealed class InferenceContext
     /// <summary>Blocks needed to grow to <paramref name="end"/> positions that this sequence does not hold yet.</summary>
     public int BlocksNeeded(int end) => Math.Max(0, (end + Pool.BlockSize - 1) / Pool.BlockSize - _blocks.Count);
 
-    /// <summary>After a forward pass: the blocks that became full are published for prefix reuse.</summary>
-    internal void PublishFullBlocks(int from)
+    /// <summary>
+    /// Stores the keys and values of one layer ([kvDim] each, after RoPE) at <paramref name="position"/>,
+    /// which <see cref="Reserve"/> made writable.
+    /// </summary>
+    internal void Store(int layer, int position, ReadOnlySpan<float> k, ReadOnlySpan<float> v) =>
+        Pool.Write(layer, _rows[position], k, v);
+
+    /// <summary>
+    /// Attention of the <paramref name="n"/> tokens being fed (q [n, qDim], at positions Position..Position+n−1,
+    /// their keys and values stored) over this sequence's cache of one layer; output [n, qDim].
+    /// </summary>
+    internal void Attend(ComputePool pool, int layer, ModelConfig config, ReadOnlySpan<float> q, Span<float> output, int n) =>
+        Pool.Attend(pool, layer, config, q, output, n, Position, _rows);
+
+    /// <summary>
+    /// After a forward pass stored every layer's keys and values of <paramref name="tokens"/> at positions
+    /// [Position, Position + n): they become part of the sequence — the position advances, the history
+    /// grows, and the blocks that became full are published for prefix reuse when the pool is shared.
+    /// </summary>
+    internal void Commit(ReadOnlySpan<int> tokens)
+    {
+        int from = Position;
+        Debug.Assert(from + tokens.Length <= _blocks.Count * Pool.BlockSize, "commit of positions that were never reserved");
+        tokens.CopyTo(_tokens.AsSpan(from));
+        Position = from + tokens.Length;
+        if (!_ownsPool)
+        {
+            PublishFullBlocks(from);
+        }
+    }
+
+    /// <summary>The blocks that became full since <paramref name="from"/> are published for prefix reuse.</summary>
+    private void PublishFullBlocks(int from)
     {
         int bs = Pool.BlockSize;
         if (from / bs >= Position / bs)
@@ -154,7 +191,7 @@ public sealed class InferenceContext
         int salt = Pool.SaltOf(AdaptersKey);
         for (int b = from / bs; b < Position / bs; b++)
         {
-            Pool.Publish(_blocks[b], b == 0 ? -1 : _blocks[b - 1], salt, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(History).Slice(b * bs, bs));
+            Pool.Publish(_blocks[b], b == 0 ? -1 : _blocks[b - 1], salt, _tokens.AsSpan(b * bs, bs));
         }
     }
 
@@ -182,10 +219,7 @@ public sealed class InferenceContext
             SetRows(b);
         }
         Position = _blocks.Count * bs;
-        for (int i = 0; i < Position; i++)
-        {
-            History.Add(prompt[i]);
-        }
+        prompt[..Position].CopyTo(_tokens);
         return Position;
     }
 
@@ -217,6 +251,7 @@ public sealed class InferenceContext
 
     /// <summary>Identifies the adapter set in the prefix cache (a cache made under other adapters is never reused).</summary>
     internal string AdaptersKey { get; private set; } = "";
+
     /// <summary>Activation buffers for batches of this sequence alone ([maxBatch, width] each).</summary>
     internal Activations Act { get; }
 
@@ -227,7 +262,7 @@ public sealed class InferenceContext
     /// The token ids whose keys and values the cache holds, positions [0, Position) in order (so a new
     /// prompt can reuse the longest prefix it shares with them, see <see cref="Truncate"/>).
     /// </summary>
-    public List<int> History { get; }
+    public ReadOnlySpan<int> History => _tokens.AsSpan(0, Position);
 
     /// <summary>The LoRA adapters applied to this sequence (none by default).</summary>
     public IReadOnlyList<ActiveAdapter> Adapters { get; private set; } = [];
@@ -252,7 +287,6 @@ public sealed class InferenceContext
     public void Reset()
     {
         Position = 0;
-        History.Clear();
         ReleaseBlocksFrom(0);
     }
 
@@ -262,45 +296,6 @@ public sealed class InferenceContext
         ArgumentOutOfRangeException.ThrowIfNegative(position);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(position, Position);
         Position = position;
-        if (History.Count > position)
-        {
-            History.RemoveRange(position, History.Count - position);
-        }
         ReleaseBlocksFrom((position + Pool.BlockSize - 1) / Pool.BlockSize);
     }
-}
-
-/// <summary>
-/// The activation buffers of one forward pass over up to <see cref="Capacity"/> tokens, allocated once.
-/// Shapes are [capacity, width] row-major; token t of the batch uses row t.
-/// </summary>
-internal sealed class Activations
-{
-    public Activations(ModelConfig config, int capacity)
-    {
-        Capacity = capacity;
-        int dim = config.EmbeddingLength;
-        X = new float[capacity * dim];
-        Xb = new float[capacity * dim];
-        Q = new float[capacity * config.QDim];
-        K = new float[capacity * config.KvDim];
-        V = new float[capacity * config.KvDim];
-        Att = new float[capacity * config.QDim];
-        Hb = new float[capacity * config.FeedForwardLength];
-        Hb2 = new float[capacity * config.FeedForwardLength];
-        RopeCos = new float[capacity * (config.RopeDimensions / 2)];
-        RopeSin = new float[capacity * (config.RopeDimensions / 2)];
-    }
-
-    public int Capacity { get; }
-    public float[] X { get; }     // residual stream [capacity, dim]
-    public float[] Xb { get; }    // normed input / block output [capacity, dim]
-    public float[] Q { get; }     // [capacity, qDim]
-    public float[] K { get; }     // [capacity, kvDim]
-    public float[] V { get; }     // [capacity, kvDim]
-    public float[] Att { get; }   // attention output [capacity, qDim]
-    public float[] Hb { get; }    // gate / SwiGLU [capacity, ff]
-    public float[] Hb2 { get; }   // up [capacity, ff]
-    public float[] RopeCos { get; }   // [capacity, ropeDims/2] for the positions of the batch
-    public float[] RopeSin { get; }
 }

@@ -1,6 +1,7 @@
 using System.Numerics.Tensors;
 
 using Cria.Core.Models;
+using Cria.Core.Models.Blocks;
 using Cria.Core.Training.Ops;
 using Cria.Numerics.Kernels;
 using Cria.Numerics.Memory;
@@ -11,9 +12,9 @@ namespace Cria.Core.Training;
 
 /// <summary>
 /// The training forward and backward of a frozen Llama-family model with trainable LoRA factors. The
-/// forward mirrors <see cref="LlamaModel"/>'s RunLayers op for op (same kernels, same rounding, so a
-/// zero B gives the model's logits), over one packed window at a time with per-example attention
-/// masks and RoPE positions. Invariant between <see cref="Forward"/> and <see cref="Backward"/>: the
+/// forward mirrors <see cref="LlamaModel"/>'s RunLayers and its blocks (Models/Blocks) op for op (same
+/// kernels, same rounding, so a zero B gives the model's logits), over one packed window at a time
+/// with per-example attention masks and RoPE positions. Invariant between <see cref="Forward"/> and <see cref="Backward"/>: the
 /// input of every block is kept ([layers + 1, n, dim], the last the final residual); activations
 /// inside a block are kept for every block, or — with recomputation — for one block, recomputed from
 /// its input during the backward (activation checkpointing, Chen et al. 2016), so memory grows with
@@ -53,7 +54,7 @@ internal sealed partial class LoraNetwork
         Capacity = capacity;
         Recompute = recompute;
         CheckRowLayout(model.Weights);
-        _invFreq = LlamaModel.RopeFrequencies(_c, model.Weights.RopeFreqFactors);
+        _invFreq = RotaryEmbedding.Frequencies(_c, model.Weights.RopeFreqFactors);
         int dim = _c.EmbeddingLength;
         _inputs = new float[_c.BlockCount + 1][];
         for (int l = 0; l <= _c.BlockCount; l++)

@@ -94,6 +94,27 @@ public sealed class KvPoolTests(Stories260KFixture fixture) : IClassFixture<Stor
     }
 
     [Fact]
+    public void Running_out_of_blocks_in_a_batch_fails_before_any_sequence_advances()
+    {
+        var pool = new KvPool(Model.Config, 3, blockSize: 16);
+        var a = new InferenceContext(Model.Config, Model.VocabSize, 128, 64, pool);
+        var b = new InferenceContext(Model.Config, Model.VocabSize, 128, 64, pool);
+        int[] first = Prompt(20, 3), second = Prompt(20, 4); // two blocks each; the pool has three
+        int[] tokens = [.. first, .. second];
+        SequenceChunk[] chunks = [new(a, 0, 20), new(b, 20, 20)];
+        var workspace = new BatchWorkspace(Model, 64, 2);
+        Assert.Throws<KvPoolExhaustedException>(() => Model.ForwardBatch(workspace, tokens, chunks));
+        Assert.Equal(0, a.Position);
+        Assert.Equal(0, b.Position);
+        Assert.True(a.History.IsEmpty);
+        Assert.True(b.History.IsEmpty);
+        Assert.Equal(0, b.BlockCount);
+        Model.Forward(a, first); // a's blocks were reserved, never written over: the same logits as alone
+        Assert.Equal(Alone(first), a.Logits);
+        Assert.Equal(first, a.History);
+    }
+
+    [Fact]
     public void Different_adapters_never_share_cached_blocks()
     {
         var pool = new KvPool(Model.Config, 16, blockSize: 16);

@@ -1,4 +1,5 @@
 using Cria.Core.Models;
+using Cria.Core.Models.Blocks;
 using Cria.Core.Training;
 using Cria.Core.Training.Ops;
 using Cria.Numerics.Memory;
@@ -34,7 +35,7 @@ internal sealed class ReferenceLoraModel
             w.AttnNorm.Select(v => (double)v).ToArray(),
             w.FfnNorm.Select(v => (double)v).ToArray(),
             [Read(w.Wq), Read(w.Wk), Read(w.Wv), Read(w.Wo), Read(w.Gate), Read(w.Up), Read(w.Down)])).ToArray();
-        _invFreq = LlamaModel.RopeFrequencies(_c, model.Weights.RopeFreqFactors).Select(v => (double)v).ToArray();
+        _invFreq = RotaryEmbedding.Frequencies(_c, model.Weights.RopeFreqFactors).Select(v => (double)v).ToArray();
         Scale = lora.Scale;
         foreach (LoraParameter p in lora.All)
         {
