@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+
 using Cria.Core.Inference;
 using Cria.Core.Models;
 

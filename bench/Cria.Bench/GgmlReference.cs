@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+
 using Cria.Numerics;
 
 namespace Cria.Bench;

@@ -1,5 +1,7 @@
 using System.Text;
+
 using Cria.Core.Models;
+
 using LLama.Common;
 using LLama.Extensions;
 using LLama.Native;

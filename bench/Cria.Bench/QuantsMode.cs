@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
+
 using Cria.Core.Gguf;
 using Cria.Core.Sampling;
 using Cria.Numerics;

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+
 using Cria.Core.Synthetic;
 
 namespace Cria.Bench;

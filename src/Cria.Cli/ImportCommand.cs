@@ -1,4 +1,5 @@
 using System.CommandLine;
+
 using Cria.Core.Conversion;
 using Cria.Numerics;
 

@@ -1,8 +1,10 @@
 using System.CommandLine;
 using System.Globalization;
+
 using Cria.Core.Gguf;
 using Cria.Core.Models;
 using Cria.Numerics;
+
 using Spectre.Console;
 
 namespace Cria.Cli;

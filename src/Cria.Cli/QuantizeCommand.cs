@@ -1,5 +1,7 @@
 using System.CommandLine;
+
 using Cria.Core.Quantization;
+
 using Spectre.Console;
 
 namespace Cria.Cli;

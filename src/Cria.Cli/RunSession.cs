@@ -1,4 +1,5 @@
 using System.Globalization;
+
 using Cria.Core.Inference;
 using Cria.Core.Models;
 

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+
 using Cria.Numerics.Kernels;
 
 namespace Cria.Cli;

@@ -1,6 +1,8 @@
 using System.CommandLine;
+
 using Cria.Core.Quantization;
 using Cria.Core.Synthetic;
+
 using Spectre.Console;
 
 namespace Cria.Cli;

@@ -22,7 +22,7 @@ public class HubException : Exception
     }
 }
 
-/// <summary>No model by that name in the store (and, for <see cref="ModelStore.Resolve"/>, no such file).</summary>
+/// <summary>No model by that name in the store (and, for <see cref="Store.ModelStore.Resolve"/>, no such file).</summary>
 public sealed class ModelNotFoundException : HubException
 {
     public ModelNotFoundException()

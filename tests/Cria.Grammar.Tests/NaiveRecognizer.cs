@@ -5,7 +5,7 @@ namespace Cria.Grammar.Tests;
 /// <summary>
 /// A deliberately naive reference for <see cref="GrammarMatcher"/>: llama.cpp's set-of-stacks over code points,
 /// stacks as copied int arrays, no interning, no caching, no byte automaton, written from the definition.
-/// <see cref="IsViable"/> answers "can the grammar still match text that starts with these bytes?", the question
+/// <see cref="IsViable(ReadOnlySpan{byte})"/> answers "can the grammar still match text that starts with these bytes?", the question
 /// a token mask answers for every token.
 /// </summary>
 internal sealed class NaiveRecognizer

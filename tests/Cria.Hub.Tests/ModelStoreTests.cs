@@ -3,11 +3,11 @@ using System.Text;
 using System.Text.Json;
 
 using Cria.Core.Gguf;
-using Cria.Numerics;
 using Cria.Hub.Cards;
 using Cria.Hub.Manifests;
 using Cria.Hub.Modelfiles;
 using Cria.Hub.Store;
+using Cria.Numerics;
 
 namespace Cria.Hub.Tests;
 

@@ -1,5 +1,4 @@
 using Cria.Hub;
-using Cria.Hub.Blobs;
 using Cria.Hub.Remote;
 using Cria.Hub.Store;
 using Cria.Tests.Fakes;

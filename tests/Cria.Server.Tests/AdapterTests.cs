@@ -1,5 +1,4 @@
 using System.Net;
-using System.Text.Json;
 
 using Cria.Core.Inference;
 using Cria.Core.Models;

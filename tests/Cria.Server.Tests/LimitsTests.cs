@@ -81,8 +81,8 @@ public sealed class LimitsTests
     public async Task Requests_beyond_parallel_wait_for_a_slot()
     {
         await using RunningServer server = await RunningServer.StartAsync(new ServerOptions { Parallel = 1 });
-        const string Request = """{"model":"stories260K","messages":[{"role":"user","content":"hi"}],"max_tokens":16,"temperature":0}""";
-        HttpResponseMessage[] responses = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => server.PostJsonAsync("v1/chat/completions", Request)));
+        const string request = """{"model":"stories260K","messages":[{"role":"user","content":"hi"}],"max_tokens":16,"temperature":0}""";
+        HttpResponseMessage[] responses = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => server.PostJsonAsync("v1/chat/completions", request)));
         var texts = new List<string>();
         foreach (HttpResponseMessage r in responses)
         {
@@ -134,14 +134,14 @@ public sealed class LimitsTests
         string dir = Directory.CreateTempSubdirectory("cria-server-test").FullName;
         try
         {
-            const string Request = """{"model":"stories260K","messages":[{"role":"user","content":"Once upon a time"}],"max_tokens":1}""";
+            const string request = """{"model":"stories260K","messages":[{"role":"user","content":"Once upon a time"}],"max_tokens":1}""";
             var promptTokens = new List<int>();
             foreach (string template in new[] { "{% for m in messages %}{{ m.content }}{% endfor %}", "{{ bos_token }}{% for m in messages %}{{ m.content }}{% endfor %}" })
             {
                 string path = Path.Combine(dir, $"t{promptTokens.Count}.jinja");
                 await File.WriteAllTextAsync(path, template);
                 await using RunningServer server = await RunningServer.StartAsync(new ServerOptions { ChatTemplatePath = path });
-                using HttpResponseMessage response = await server.PostJsonAsync("v1/chat/completions", Request);
+                using HttpResponseMessage response = await server.PostJsonAsync("v1/chat/completions", request);
                 promptTokens.Add((await RunningServer.JsonAsync(response)).GetProperty("usage").GetProperty("prompt_tokens").GetInt32());
             }
             // "Once upon a time" is 4 tokens in stories260K's vocabulary, plus the one BOS the tokenizer adds.

@@ -51,17 +51,17 @@ public sealed class MetricsTests
         double elapsed = clock.Elapsed.TotalSeconds;
         Assert.Equal(5 + 7 + 4, generated);
         Assert.True(cached > 0, "the repeated chat found nothing in the prefix cache");
-        const int Generations = 3;
+        const int generations = 3;
 
         // The counters are updated as each generation's thread finishes, and the exporter caches a scrape
         // briefly: read until they show all three requests (at most ~10 s), then check every value.
-        Exposition m = await ScrapeUntilAsync(server, m => m.Find("cria_generations_total") == Generations
+        Exposition m = await ScrapeUntilAsync(server, m => m.Find("cria_generations_total") == generations
             && m.Find("cria_tokens_prompt_total") == prompt && m.Find("cria_tokens_generated_total") == generated
-            && m.Count("cria_time_per_output_token_seconds") == Generations && m.Find("cria_generations_active") == 0
+            && m.Count("cria_time_per_output_token_seconds") == generations && m.Find("cria_generations_active") == 0
             && m.Find("cria_kv_cache_tokens") == 0 && m.Count("http_server_request_duration_seconds", ("http_route", "/v1/chat/completions")) == 2);
 
         Assert.Equal("counter", m.Type("cria_generations_total"));
-        Assert.Equal(Generations, m.Value("cria_generations_total"));
+        Assert.Equal(generations, m.Value("cria_generations_total"));
         Assert.Equal(0, m.Value("cria_generations_cancelled_total"));
         Assert.Equal(prompt, m.Value("cria_tokens_prompt_total"));
         Assert.Equal(generated, m.Value("cria_tokens_generated_total"));
@@ -81,12 +81,12 @@ public sealed class MetricsTests
         foreach (string histogram in (string[])["cria_time_to_first_token_seconds", "cria_time_per_output_token_seconds", "cria_decode_speed_per_second"])
         {
             Assert.Equal("histogram", m.Type(histogram));
-            Assert.Equal(Generations, m.Count(histogram));
+            Assert.Equal(generations, m.Count(histogram));
             m.CheckBuckets(histogram);
             Assert.True(m.Sum(histogram) > 0, histogram);
         }
         // All three prompts are short: one series, labelled so.
-        Assert.Equal(Generations, m.Count("cria_time_to_first_token_seconds", ("prompt_tokens_bucket", "128")));
+        Assert.Equal(generations, m.Count("cria_time_to_first_token_seconds", ("prompt_tokens_bucket", "128")));
         // A first token comes within its request, and the requests took `elapsed` together.
         Assert.InRange(m.Sum("cria_time_to_first_token_seconds"), 0, elapsed);
 

@@ -1,8 +1,6 @@
 using System.Net;
 using System.Text.Json;
 
-using Cria.Server.Engine;
-
 using Microsoft.Extensions.Logging;
 
 using OllamaSharp;

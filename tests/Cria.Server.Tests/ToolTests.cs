@@ -65,13 +65,13 @@ public sealed class ToolTests
         ChatTool weather = ChatTool.CreateFunctionTool("get_weather", "Weather in a city",
             BinaryData.FromString("""{"type":"object","properties":{"city":{"type":"string","pattern":"^[A-Z][a-z]{1,11}$"}},"required":["city"]}"""));
         // The tool as the SDK sends it, written by tojson.
-        const string WeatherAsRendered = """{"type": "function", "function": {"description": "Weather in a city", "name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string", "pattern": "^[A-Z][a-z]{1,11}$"}}, "required": ["city"]}}}""";
+        const string weatherAsRendered = """{"type": "function", "function": {"description": "Weather in a city", "name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string", "pattern": "^[A-Z][a-z]{1,11}$"}}, "required": ["city"]}}}""";
         var options = new ChatCompletionOptions { Tools = { weather }, MaxOutputTokenCount = 8, Temperature = 0 };
 
         // The tool's definition is in the prompt, where the template puts it.
         ChatCompletion first = await client.CompleteChatAsync([new UserChatMessage("Weather in Paris?")], options);
         Generation offered = await log.AtAsync(0);
-        Assert.Equal(LoggedBos + QwenWithTool(WeatherAsRendered) + QwenAssistant, offered.Prompt);
+        Assert.Equal(LoggedBos + QwenWithTool(weatherAsRendered) + QwenAssistant, offered.Prompt);
         Assert.Equal(offered.PromptTokens, first.Usage.InputTokenCount);
 
         // A forced call: the model's output comes back as a parsed tool call with its name and arguments.
@@ -118,7 +118,7 @@ public sealed class ToolTests
             </tool_response><|im_end|>
 
             """.ReplaceLineEndings("\n");
-        Assert.Equal(LoggedBos + QwenWithTool(WeatherAsRendered) + turns + QwenAssistant, answered.Prompt);
+        Assert.Equal(LoggedBos + QwenWithTool(weatherAsRendered) + turns + QwenAssistant, answered.Prompt);
         Assert.Equal(answered.PromptTokens, answer.Usage.InputTokenCount);
     }
 
@@ -137,10 +137,10 @@ public sealed class ToolTests
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         JsonElement body = await RunningServer.JsonAsync(response);
         Generation generation = await log.AtAsync(0);
-        const string Turns = "<|im_start|>assistant\n<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}\n</tool_call><|im_end|>\n"
+        const string assistantTurns = "<|im_start|>assistant\n<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}\n</tool_call><|im_end|>\n"
             + "<|im_start|>user\n<tool_response>\nSunny\n</tool_response><|im_end|>\n";
-        const string WeatherAsRendered = """{"type": "function", "function": {"name": "get_weather", "description": "Weather in a city", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}""";
-        Assert.Equal(LoggedBos + QwenWithTool(WeatherAsRendered) + Turns + QwenAssistant, generation.Prompt);
+        const string weatherAsRendered = """{"type": "function", "function": {"name": "get_weather", "description": "Weather in a city", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}""";
+        Assert.Equal(LoggedBos + QwenWithTool(weatherAsRendered) + assistantTurns + QwenAssistant, generation.Prompt);
         Assert.Equal(generation.PromptTokens, body.GetProperty("prompt_eval_count").GetInt32());
 
         await using RunningServer plain = await RunningServer.StartAsync();

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+
 using Cria.Core.Gguf;
 using Cria.Numerics;
 using Cria.Numerics.Memory;

@@ -1,4 +1,5 @@
 using System.Text;
+
 using Cria.Numerics.Memory;
 
 namespace Cria.Core.Conversion;

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
+
 using Cria.Numerics;
 using Cria.Numerics.Memory;
 
@@ -372,32 +373,32 @@ public sealed class GgufFile : IDisposable
                 case GgufValueType.Int64: return new GgufArray(elementType, ReadBlock<long>((int)count));
                 case GgufValueType.Float64: return new GgufArray(elementType, ReadBlock<double>((int)count));
                 case GgufValueType.Bool:
-                {
-                    var items = new bool[count];
-                    for (int i = 0; i < items.Length; i++)
                     {
-                        items[i] = ReadBool($"{field}[{i}]");
+                        var items = new bool[count];
+                        for (int i = 0; i < items.Length; i++)
+                        {
+                            items[i] = ReadBool($"{field}[{i}]");
+                        }
+                        return new GgufArray(elementType, items);
                     }
-                    return new GgufArray(elementType, items);
-                }
                 case GgufValueType.String:
-                {
-                    var items = new string[count];
-                    for (int i = 0; i < items.Length; i++)
                     {
-                        items[i] = ReadString($"{field}[{i}]");
+                        var items = new string[count];
+                        for (int i = 0; i < items.Length; i++)
+                        {
+                            items[i] = ReadString($"{field}[{i}]");
+                        }
+                        return new GgufArray(elementType, items);
                     }
-                    return new GgufArray(elementType, items);
-                }
                 default:
-                {
-                    var items = new GgufArray[count];
-                    for (int i = 0; i < items.Length; i++)
                     {
-                        items[i] = ReadArray($"{field}[{i}]", depth + 1);
+                        var items = new GgufArray[count];
+                        for (int i = 0; i < items.Length; i++)
+                        {
+                            items[i] = ReadArray($"{field}[{i}]", depth + 1);
+                        }
+                        return new GgufArray(elementType, items);
                     }
-                    return new GgufArray(elementType, items);
-                }
             }
         }
 

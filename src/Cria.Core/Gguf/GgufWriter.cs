@@ -1,4 +1,5 @@
 using System.Text;
+
 using Cria.Numerics;
 
 namespace Cria.Core.Gguf;

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+
 using Cria.Core.Models;
 using Cria.Core.Sampling;
 using Cria.Core.Tokenization;

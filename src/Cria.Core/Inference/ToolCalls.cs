@@ -108,69 +108,69 @@ public static class ToolCalls
         switch (format)
         {
             case ToolCallFormat.Hermes:
-            {
-                int at = text.IndexOf(HermesOpen, StringComparison.Ordinal);
-                if (at < 0)
                 {
-                    return (text, calls);
-                }
-                var content = new StringBuilder(text[..at]);
-                int pos = at;
-                while (pos < text.Length)
-                {
-                    int open = text.IndexOf(HermesOpen, pos, StringComparison.Ordinal);
-                    if (open < 0)
+                    int at = text.IndexOf(HermesOpen, StringComparison.Ordinal);
+                    if (at < 0)
                     {
-                        content.Append(text.AsSpan(pos));
-                        break;
+                        return (text, calls);
                     }
-                    content.Append(text.AsSpan(pos, open - pos));
-                    int bodyStart = open + HermesOpen.Length;
-                    int close = text.IndexOf(HermesClose, bodyStart, StringComparison.Ordinal);
-                    string body = close < 0 ? text[bodyStart..] : text[bodyStart..close];
-                    if (!TryCall(body, calls))
+                    var content = new StringBuilder(text[..at]);
+                    int pos = at;
+                    while (pos < text.Length)
                     {
-                        return (text, []);
+                        int open = text.IndexOf(HermesOpen, pos, StringComparison.Ordinal);
+                        if (open < 0)
+                        {
+                            content.Append(text.AsSpan(pos));
+                            break;
+                        }
+                        content.Append(text.AsSpan(pos, open - pos));
+                        int bodyStart = open + HermesOpen.Length;
+                        int close = text.IndexOf(HermesClose, bodyStart, StringComparison.Ordinal);
+                        string body = close < 0 ? text[bodyStart..] : text[bodyStart..close];
+                        if (!TryCall(body, calls))
+                        {
+                            return (text, []);
+                        }
+                        pos = close < 0 ? text.Length : close + HermesClose.Length;
                     }
-                    pos = close < 0 ? text.Length : close + HermesClose.Length;
+                    return (content.ToString().Trim(), calls);
                 }
-                return (content.ToString().Trim(), calls);
-            }
             case ToolCallFormat.Mistral:
-            {
-                int at = text.IndexOf(MistralMarker, StringComparison.Ordinal);
-                if (at < 0)
                 {
-                    return (text, calls);
-                }
-                string body = text[(at + MistralMarker.Length)..].Trim();
-                if (!TryCallArray(body, calls))
-                {
-                    return (text, []);
-                }
-                return (text[..at].Trim(), calls);
-            }
-            default:
-            {
-                string body = text.Trim();
-                if (body.StartsWith(PythonTag, StringComparison.Ordinal))
-                {
-                    body = body[PythonTag.Length..].Trim();
-                }
-                if (!body.StartsWith('{'))
-                {
-                    return (text, calls);
-                }
-                // One object, or several separated by ';' (Llama 3.1's multi-call form).
-                foreach (string part in SplitTopLevel(body, ';'))
-                {
-                    if (!TryCall(part, calls))
+                    int at = text.IndexOf(MistralMarker, StringComparison.Ordinal);
+                    if (at < 0)
+                    {
+                        return (text, calls);
+                    }
+                    string body = text[(at + MistralMarker.Length)..].Trim();
+                    if (!TryCallArray(body, calls))
                     {
                         return (text, []);
                     }
+                    return (text[..at].Trim(), calls);
                 }
-                return ("", calls);
-            }
+            default:
+                {
+                    string body = text.Trim();
+                    if (body.StartsWith(PythonTag, StringComparison.Ordinal))
+                    {
+                        body = body[PythonTag.Length..].Trim();
+                    }
+                    if (!body.StartsWith('{'))
+                    {
+                        return (text, calls);
+                    }
+                    // One object, or several separated by ';' (Llama 3.1's multi-call form).
+                    foreach (string part in SplitTopLevel(body, ';'))
+                    {
+                        if (!TryCall(part, calls))
+                        {
+                            return (text, []);
+                        }
+                    }
+                    return ("", calls);
+                }
         }
     }
 

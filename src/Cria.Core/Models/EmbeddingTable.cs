@@ -13,8 +13,10 @@ namespace Cria.Core.Models;
 /// </summary>
 public sealed class EmbeddingTable
 {
+#pragma warning disable IDE1006 // [ThreadStatic] fields take dotnet/runtime's t_ prefix, which .editorconfig cannot express
     [ThreadStatic]
     private static byte[]? t_row;
+#pragma warning restore IDE1006
 
     private readonly GgufFile _file;
     private readonly GgufTensorInfo _tensor;

@@ -162,8 +162,10 @@ public static unsafe class Attention
 
     private sealed class AttentionJob : ParallelJob
     {
+#pragma warning disable IDE1006 // [ThreadStatic] fields take dotnet/runtime's t_ prefix, which .editorconfig cannot express
         [ThreadStatic]
         private static AttentionJob? t_cached;
+#pragma warning restore IDE1006
 
         private float* _q;
         private float* _o;
@@ -232,7 +234,9 @@ public static unsafe class Attention
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public override void Execute(int begin, int end, int worker)
         {
+#pragma warning disable IDE1006 // B: the block size, as the shapes below name it
             const int B = AttentionBlock.Size;
+#pragma warning restore IDE1006
             int headDim = _headDim;
             int group = _group;
             long qDim = (long)_kvHeads * group * headDim;

@@ -17,8 +17,12 @@ public static unsafe class InputGradient
     private const int PanelCols = 256;
     private const int ChunkRows = 64;
 
+#pragma warning disable IDE1006 // [ThreadStatic] fields take dotnet/runtime's t_ prefix, which .editorconfig cannot express
+
     [ThreadStatic]
     private static GradientJob? t_job;
+
+#pragma warning restore IDE1006
 
     /// <param name="accumulate">Add to dx instead of overwriting it.</param>
     public static void Run(ComputePool pool, WeightMatrix w, ReadOnlySpan<float> dy, Span<float> dx, int n, bool accumulate = false)

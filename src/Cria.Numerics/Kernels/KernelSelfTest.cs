@@ -2,7 +2,6 @@ using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
-using Cria.Numerics.Kernels.Dot;
 using Cria.Numerics.Kernels.Tiled;
 using Cria.Numerics.Memory;
 using Cria.Numerics.Quants;

@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+
 using Cria.Numerics.Kernels.Dot;
 using Cria.Numerics.Kernels.Tiled;
 using Cria.Numerics.Memory;
@@ -20,8 +21,10 @@ namespace Cria.Numerics.Kernels;
 /// </summary>
 public static unsafe class MatMul
 {
+#pragma warning disable IDE1006 // [ThreadStatic] fields take dotnet/runtime's t_ prefix, which .editorconfig cannot express
     [ThreadStatic]
     private static MatMulJob? t_job;
+#pragma warning restore IDE1006
 
     public static void Run(ComputePool pool, WeightMatrix w, ReadOnlySpan<float> x, Span<float> y, int n)
     {

@@ -18,8 +18,12 @@ public static unsafe class PanelMatMul
     private const int PanelRows = 256;
     private const int ChunkCols = 256;
 
+#pragma warning disable IDE1006 // [ThreadStatic] fields take dotnet/runtime's t_ prefix, which .editorconfig cannot express
+
     [ThreadStatic]
     private static ForwardJob? t_job;
+
+#pragma warning restore IDE1006
 
     /// <param name="likeMatMul">
     /// Round the activations as <see cref="MatMul"/> does for this weight type before the float GEMM (Q8

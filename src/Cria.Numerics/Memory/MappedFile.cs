@@ -1,5 +1,6 @@
 using System.IO.MemoryMappedFiles;
 using System.Runtime.CompilerServices;
+
 using Microsoft.Win32.SafeHandles;
 
 namespace Cria.Numerics.Memory;

@@ -5,7 +5,6 @@ using Cria.Core.Inference;
 using Cria.Core.Models;
 using Cria.Server.Auth;
 using Cria.Server.Http;
-using Cria.Server.Requests;
 using Cria.Server.Telemetry;
 
 namespace Cria.Server.Engine;
@@ -16,7 +15,7 @@ internal readonly record struct GeneratedPiece(string Text, IReadOnlyList<TokenL
 /// <summary>
 /// One generation, from admission to its log line. The engine side: stepped by its model's
 /// <see cref="BatchEngine"/> together with the others, handing decode steps to the HTTP side through a
-/// channel. The request side: <see cref="Requests.GenerationService.StartAsync"/> makes it after the
+/// channel. The request side: <see cref="Requests.GenerationService.StartAsync(Requests.GenerationRequest, Caller, CancellationToken)"/> makes it after the
 /// access check, admission and validation, and the handler disposes it (<c>await using</c>), which stops
 /// it if it is still running, charges its tokens to the caller and writes its request-log line — so a
 /// dialect's handler only maps its JSON in and out.

@@ -3,7 +3,6 @@ using System.Text.Json;
 
 using Cria.Core.Inference;
 using Cria.Core.Sampling;
-using Cria.Server.Engine;
 using Cria.Server.Http;
 using Cria.Server.Requests;
 using Cria.Server.Structured;

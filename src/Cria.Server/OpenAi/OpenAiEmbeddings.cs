@@ -1,7 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Text.Json;
 
-using Cria.Server.Engine;
 using Cria.Server.Http;
 using Cria.Server.Requests;
 
@@ -49,10 +48,10 @@ internal static class OpenAiEmbeddingMapping
 {
     public static List<EmbeddingInput> ToInputs(JsonElement? input)
     {
-        const string Param = "input";
+        const string param = "input";
         if (input is not { } e || e.ValueKind == JsonValueKind.Null)
         {
-            throw ApiException.BadRequest("input is required", Param);
+            throw ApiException.BadRequest("input is required", param);
         }
         if (e.ValueKind == JsonValueKind.String)
         {
@@ -60,7 +59,7 @@ internal static class OpenAiEmbeddingMapping
         }
         if (e.ValueKind != JsonValueKind.Array)
         {
-            throw ApiException.BadRequest("input must be a string, an array of strings, or an array of token ids", Param);
+            throw ApiException.BadRequest("input must be a string, an array of strings, or an array of token ids", param);
         }
         var inputs = new List<EmbeddingInput>();
         if (e.GetArrayLength() > 0 && e[0].ValueKind == JsonValueKind.Number)
@@ -74,7 +73,7 @@ internal static class OpenAiEmbeddingMapping
             {
                 JsonValueKind.String => Text(item),
                 JsonValueKind.Array => new EmbeddingInput(null, TokenIds(item)),
-                _ => throw ApiException.BadRequest("each input must be a string or an array of token ids", Param),
+                _ => throw ApiException.BadRequest("each input must be a string or an array of token ids", param),
             });
             if (inputs.Count > EmbeddingService.MaxInputs)
             {

@@ -1,5 +1,3 @@
-using System.Text;
-
 using Cria.Core.Inference;
 using Cria.Server.Auth;
 using Cria.Server.Engine;

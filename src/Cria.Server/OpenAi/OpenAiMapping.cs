@@ -5,7 +5,6 @@ using System.Text.Json;
 using Cria.Core.Inference;
 using Cria.Core.Sampling;
 using Cria.Grammar;
-using Cria.Server.Engine;
 using Cria.Server.Http;
 using Cria.Server.Requests;
 using Cria.Server.Structured;

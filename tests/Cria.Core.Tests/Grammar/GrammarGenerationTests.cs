@@ -87,12 +87,12 @@ public sealed class GrammarGenerationTests(Stories260KFixture fixture) : IClassF
     [Fact]
     public void A_grammar_of_one_string_yields_exactly_it()
     {
-        const string Fixed = "The answer is 42, said Lily. 😀";
-        CompiledGrammar grammar = CompiledGrammar.Parse("root ::= " + GbnfLiteral(Fixed));
+        const string fixedText = "The answer is 42, said Lily. 😀";
+        CompiledGrammar grammar = CompiledGrammar.Parse("root ::= " + GbnfLiteral(fixedText));
         foreach (SamplingOptions sampling in (SamplingOptions[])[SamplingOptions.Greedy, new() { Seed = 3 }, s_wild with { Seed = 4 }])
         {
             (string text, GenerationStats stats) = Generate(grammar, sampling, maxTokens: 200);
-            Assert.Equal(Fixed, text);
+            Assert.Equal(fixedText, text);
             Assert.Equal(FinishReason.Stop, stats.FinishReason);
         }
     }
@@ -134,7 +134,7 @@ public sealed class GrammarGenerationTests(Stories260KFixture fixture) : IClassF
         var model = fixture.Model;
         int[] prompt = model.Tokenizer.Encode("Lily saw a", addSpecial: true);
         var sampling = new SamplingOptions { Seed = 9 };
-        const int MaxTokens = 40;
+        const int maxTokens = 40;
 
         var reference = new List<int>();
         var ctx = model.Model.CreateContext(128);
@@ -144,7 +144,7 @@ public sealed class GrammarGenerationTests(Stories260KFixture fixture) : IClassF
             sampler.Accept(t);
         }
         model.Model.Forward(ctx, prompt);
-        while (reference.Count < MaxTokens)
+        while (reference.Count < maxTokens)
         {
             int token = sampler.Sample(ctx.Logits);
             if (model.Tokenizer.IsEndOfGeneration(token))
@@ -160,7 +160,7 @@ public sealed class GrammarGenerationTests(Stories260KFixture fixture) : IClassF
         int[] Tokens(CompiledGrammar? grammar)
         {
             var gen = new Generator(model.Model, model.Tokenizer);
-            var options = new GenerationOptions { MaxTokens = MaxTokens, Sampling = sampling with { Grammar = grammar } };
+            var options = new GenerationOptions { MaxTokens = maxTokens, Sampling = sampling with { Grammar = grammar } };
             return [.. gen.GenerateSteps(model.Model.CreateContext(128), prompt, options, new GenerationStats()).Where(s => s.Token >= 0).Select(s => s.Token)];
         }
         Assert.Equal(reference, Tokens(null));

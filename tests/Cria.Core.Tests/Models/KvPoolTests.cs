@@ -1,4 +1,3 @@
-using Cria.Core.Inference;
 using Cria.Core.Models;
 
 namespace Cria.Core.Tests.Models;

@@ -128,18 +128,18 @@ public sealed class SamplerTests
     {
         // The sampler against its chain run by hand over a plain list of the history, draw by draw, while the
         // window fills, passes 1,024 tokens and wraps (-1, "the whole context", keeps the last 4,096).
-        const int Vocab = 48;
+        const int vocab = 48;
         var options = new SamplingOptions { Seed = 11, PenaltyLastN = lastN, RepeatPenalty = 1.5f, FrequencyPenalty = 0.05f, PresencePenalty = 0.2f, Temperature = 0.7f, TopK = 0, TopP = 1f, MinP = 0f };
-        var sampler = new Sampler(Vocab, options);
+        var sampler = new Sampler(vocab, options);
         var rng = new Rng(11);
-        var c = new Candidates(Vocab);
+        var c = new Candidates(vocab);
         var history = new List<int>();
         var logitsRng = new Random(3);
-        var logits = new float[Vocab];
+        var logits = new float[vocab];
         int window = lastN < 0 ? 4096 : lastN;
         for (int step = 0; step < 9000; step++)
         {
-            for (int v = 0; v < Vocab; v++)
+            for (int v = 0; v < vocab; v++)
             {
                 logits[v] = (float)logitsRng.NextDouble() * 4;
             }
@@ -166,15 +166,15 @@ public sealed class SamplerTests
     [InlineData(-1)]
     public void Sampling_with_any_penalty_window_allocates_nothing(int lastN)
     {
-        const int Vocab = 512;
-        var sampler = new Sampler(Vocab, new SamplingOptions { Seed = 5, PenaltyLastN = lastN, RepeatPenalty = 1.1f, FrequencyPenalty = 0.1f });
+        const int vocab = 512;
+        var sampler = new Sampler(vocab, new SamplingOptions { Seed = 5, PenaltyLastN = lastN, RepeatPenalty = 1.1f, FrequencyPenalty = 0.1f });
         var rng = new Random(9);
-        float[][] steps = [.. Enumerable.Range(0, 16).Select(_ => Enumerable.Range(0, Vocab).Select(_ => (float)rng.NextDouble() * 8).ToArray())];
+        float[][] steps = [.. Enumerable.Range(0, 16).Select(_ => Enumerable.Range(0, vocab).Select(_ => (float)rng.NextDouble() * 8).ToArray())];
         // A long history first (a conversation's earlier tokens), then warm up past tiered-JIT promotion,
         // whose bookkeeping allocates on the calling thread.
         for (int i = 0; i < 3000; i++)
         {
-            sampler.Accept(i % Vocab);
+            sampler.Accept(i % vocab);
         }
         for (int i = 0; i < 300; i++)
         {

@@ -1,6 +1,5 @@
 using Cria.Core.Training;
 using Cria.Core.Training.Data;
-using Cria.Templates;
 
 namespace Cria.Core.Tests.Training;
 
@@ -132,7 +131,7 @@ public sealed class DataTests : IDisposable
     [Fact]
     public void Packing_fills_windows_in_order_truncates_long_examples_and_counts()
     {
-        TokenizedExample Ex(int n, int line) => new([.. Enumerable.Range(1, n)], [.. Enumerable.Range(0, n).Select(i => i > 0)], line);
+        static TokenizedExample Ex(int n, int line) => new([.. Enumerable.Range(1, n)], [.. Enumerable.Range(0, n).Select(i => i > 0)], line);
         PackedDataset p = Packer.Pack([Ex(5, 1), Ex(4, 2), Ex(3, 3), Ex(12, 4), Ex(1, 5)], 10);
         DatasetSummary s = p.Summary;
         Assert.Equal(5, s.Examples);

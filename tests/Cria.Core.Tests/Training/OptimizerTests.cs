@@ -8,8 +8,18 @@ public sealed class OptimizerTests
 {
     private static readonly ModelConfig s_config = new()
     {
-        Architecture = "llama", EmbeddingLength = 8, BlockCount = 1, FeedForwardLength = 16, HeadCount = 2, HeadCountKv = 1, HeadDim = 4,
-        ContextLength = 16, RmsEpsilon = 1e-5f, RopeFreqBase = 10000, RopeDimensions = 4, RopeStyle = Cria.Numerics.Kernels.RopeStyle.Normal,
+        Architecture = "llama",
+        EmbeddingLength = 8,
+        BlockCount = 1,
+        FeedForwardLength = 16,
+        HeadCount = 2,
+        HeadCountKv = 1,
+        HeadDim = 4,
+        ContextLength = 16,
+        RmsEpsilon = 1e-5f,
+        RopeFreqBase = 10000,
+        RopeDimensions = 4,
+        RopeStyle = Cria.Numerics.Kernels.RopeStyle.Normal,
     };
 
     [Fact]

@@ -69,7 +69,16 @@ public sealed class TrainerTests(ITestOutputHelper output, TinyQ4Fixture tiny) :
 
     private static TrainingOptions ResumeOptions => new()
     {
-        Rank = 4, Alpha = 8, Dropout = 0.1f, LearningRate = 5e-3f, Steps = 8, Batch = 2, GradAccum = 2, Context = 64, Seed = 7, WarmupSteps = 2,
+        Rank = 4,
+        Alpha = 8,
+        Dropout = 0.1f,
+        LearningRate = 5e-3f,
+        Steps = 8,
+        Batch = 2,
+        GradAccum = 2,
+        Context = 64,
+        Seed = 7,
+        WarmupSteps = 2,
     };
 
     [Fact]

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+
 using Cria.Numerics.Kernels;
 using Cria.Numerics.Kernels.Tiled;
 using Cria.Numerics.Memory;

@@ -15,7 +15,7 @@ public class RoundTripTests
     public static TheoryData<GgmlType, DataShape> Cases()
     {
         var data = new TheoryData<GgmlType, DataShape>();
-        foreach (GgmlType type in QuantizableTypes)
+        foreach (GgmlType type in s_quantizableTypes)
         {
             foreach (DataShape shape in Enum.GetValues<DataShape>())
             {
@@ -27,10 +27,10 @@ public class RoundTripTests
 
     public static TheoryData<GgmlType> Types()
     {
-        return new TheoryData<GgmlType>(QuantizableTypes);
+        return new TheoryData<GgmlType>(s_quantizableTypes);
     }
 
-    private static readonly GgmlType[] QuantizableTypes =
+    private static readonly GgmlType[] s_quantizableTypes =
     [
         GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q4_0, GgmlType.Q4_1,
         GgmlType.Q6_K, GgmlType.Q5_K, GgmlType.Q4_K, GgmlType.Q3_K, GgmlType.Q2_K,

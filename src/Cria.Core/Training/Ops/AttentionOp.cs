@@ -45,7 +45,7 @@ internal sealed class AttentionOp
 
     private abstract class Job : ParallelJob
     {
-        protected float[][] Scratch = [];
+        protected float[][] Scratch { get; set; } = [];
         public int N, Heads, KvHeads, HeadDim;
         public float Scale;
         public float[] Q = [], K = [], V = [], Att = [], Lse = [];

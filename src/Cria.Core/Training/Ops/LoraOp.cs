@@ -142,50 +142,50 @@ internal sealed class LoraOp
                 switch (Mode)
                 {
                     case TokenMode.Forward:
-                    {
-                        ReadOnlySpan<float> xt = X.AsSpan(t * inDim, inDim);
-                        Span<float> yt = Y.AsSpan(t * outDim, outDim);
-                        for (int k = 0; k < rank; k++)
                         {
-                            R[t * rank + k] = TensorPrimitives.Dot(p.A.AsSpan(k * inDim, inDim), xt);
+                            ReadOnlySpan<float> xt = X.AsSpan(t * inDim, inDim);
+                            Span<float> yt = Y.AsSpan(t * outDim, outDim);
+                            for (int k = 0; k < rank; k++)
+                            {
+                                R[t * rank + k] = TensorPrimitives.Dot(p.A.AsSpan(k * inDim, inDim), xt);
+                            }
+                            for (int k = 0; k < rank; k++)
+                            {
+                                TensorPrimitives.MultiplyAdd(p.BT.AsSpan(k * outDim, outDim), R[t * rank + k] * Scale, yt, yt);
+                            }
+                            break;
                         }
-                        for (int k = 0; k < rank; k++)
-                        {
-                            TensorPrimitives.MultiplyAdd(p.BT.AsSpan(k * outDim, outDim), R[t * rank + k] * Scale, yt, yt);
-                        }
-                        break;
-                    }
                     case TokenMode.Dr:
-                    {
-                        ReadOnlySpan<float> dyt = Dy.AsSpan(t * outDim, outDim);
-                        for (int k = 0; k < rank; k++)
                         {
-                            Dr[t * rank + k] = TensorPrimitives.Dot(p.BT.AsSpan(k * outDim, outDim), dyt) * Scale;
+                            ReadOnlySpan<float> dyt = Dy.AsSpan(t * outDim, outDim);
+                            for (int k = 0; k < rank; k++)
+                            {
+                                Dr[t * rank + k] = TensorPrimitives.Dot(p.BT.AsSpan(k * outDim, outDim), dyt) * Scale;
+                            }
+                            break;
                         }
-                        break;
-                    }
                     default:
-                    {
-                        Span<float> dxt = Dx.AsSpan(t * inDim, inDim);
-                        if (Mask is null)
                         {
-                            for (int k = 0; k < rank; k++)
+                            Span<float> dxt = Dx.AsSpan(t * inDim, inDim);
+                            if (Mask is null)
                             {
-                                TensorPrimitives.MultiplyAdd(p.A.AsSpan(k * inDim, inDim), Dr[t * rank + k], dxt, dxt);
+                                for (int k = 0; k < rank; k++)
+                                {
+                                    TensorPrimitives.MultiplyAdd(p.A.AsSpan(k * inDim, inDim), Dr[t * rank + k], dxt, dxt);
+                                }
                             }
-                        }
-                        else
-                        {
-                            Span<float> tmp = inDim <= 4096 ? stackalloc float[inDim] : new float[inDim];
-                            tmp.Clear();
-                            for (int k = 0; k < rank; k++)
+                            else
                             {
-                                TensorPrimitives.MultiplyAdd(p.A.AsSpan(k * inDim, inDim), Dr[t * rank + k], tmp, tmp);
+                                Span<float> tmp = inDim <= 4096 ? stackalloc float[inDim] : new float[inDim];
+                                tmp.Clear();
+                                for (int k = 0; k < rank; k++)
+                                {
+                                    TensorPrimitives.MultiplyAdd(p.A.AsSpan(k * inDim, inDim), Dr[t * rank + k], tmp, tmp);
+                                }
+                                TensorPrimitives.MultiplyAdd(tmp, Mask.AsSpan(t * inDim, inDim), dxt, dxt);
                             }
-                            TensorPrimitives.MultiplyAdd(tmp, Mask.AsSpan(t * inDim, inDim), dxt, dxt);
+                            break;
                         }
-                        break;
-                    }
                 }
             }
         }

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+
 using Cria.Numerics.Memory;
 
 namespace Cria.Numerics.Kernels.Tiled;
@@ -115,7 +116,7 @@ internal static unsafe partial class TiledFloat
 
     /// <summary>
     /// y [n, rows] for the rows of tiles [tileStart, tileEnd) and all <paramref name="n"/> tokens,
-    /// x given as <see cref="Pack"/>ed panels. The range is a work unit of a few tiles: every panel
+    /// x given as <c>Pack</c>ed panels. The range is a work unit of a few tiles: every panel
     /// passes over them in turn, so their weights are read from memory once and then from L2.
     /// </summary>
     public static void Run(WeightMatrix w, int tileStart, int tileEnd, float* panels, int n, float* y) =>
@@ -262,7 +263,7 @@ internal static unsafe partial class TiledFloat
 
     /// <summary>
     /// The invariant written out on the row layout (<paramref name="w"/> not repacked): y[t, r] =
-    /// the fma chain over columns in order, × Scale. Every path of <see cref="Run"/> must equal it
+    /// the fma chain over columns in order, × Scale. Every path of <c>Run</c> must equal it
     /// bit for bit; the tests and <see cref="KernelSelfTest"/> check that.
     /// </summary>
     public static void Reference(WeightMatrix w, ReadOnlySpan<float> x, Span<float> y, int n)

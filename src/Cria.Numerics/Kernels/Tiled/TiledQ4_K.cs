@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+
 using Cria.Numerics.Memory;
 
 namespace Cria.Numerics.Kernels.Tiled;
