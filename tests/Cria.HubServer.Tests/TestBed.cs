@@ -105,6 +105,9 @@ internal sealed class RunningHub : IAsyncDisposable
 
     public HttpClient Http { get; }
 
+    /// <summary>The app's services (its endpoint data sources list the mapped routes).</summary>
+    public IServiceProvider Services => _app.Services;
+
     public static async Task<RunningHub> StartAsync(ModelStore store, string[]? pushTokens = null, string[]? pullTokens = null,
         Func<HubServerOptions, HubServerOptions>? configure = null)
     {
