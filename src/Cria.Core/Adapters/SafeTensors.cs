@@ -73,6 +73,11 @@ public sealed class SafeTensorsFile
         long dataLength = length - dataStart;
         var tensors = new Dictionary<string, SafeTensorInfo>(StringComparer.Ordinal);
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (!System.Text.Unicode.Utf8.IsValid(header))
+        {
+            // Checked first: a name or value that is not UTF-8 would otherwise fail in the middle of reading the header.
+            throw Fail("the header is not valid UTF-8");
+        }
         JsonDocument doc;
         try
         {
@@ -84,26 +89,7 @@ public sealed class SafeTensorsFile
         }
         using (doc)
         {
-            if (doc.RootElement.ValueKind != JsonValueKind.Object)
-            {
-                throw Fail("the header is not a JSON object");
-            }
-            foreach (JsonProperty p in doc.RootElement.EnumerateObject())
-            {
-                if (p.Name == "__metadata__")
-                {
-                    if (p.Value.ValueKind != JsonValueKind.Object)
-                    {
-                        throw Fail("__metadata__ must be an object of strings");
-                    }
-                    foreach (JsonProperty m in p.Value.EnumerateObject())
-                    {
-                        metadata[m.Name] = m.Value.ValueKind == JsonValueKind.String ? m.Value.GetString()! : throw Fail($"__metadata__.{m.Name} is not a string");
-                    }
-                    continue;
-                }
-                tensors[p.Name] = ParseTensor(p, dataLength, Fail);
-            }
+            ReadHeader(doc.RootElement, dataLength, tensors, metadata, Fail);
         }
         SafeTensorInfo? previous = null;
         foreach (SafeTensorInfo t in tensors.Values.OrderBy(t => t.Begin).ThenBy(t => t.End))
@@ -115,6 +101,40 @@ public sealed class SafeTensorsFile
             previous = t;
         }
         return new SafeTensorsFile(path, dataStart, tensors, metadata);
+    }
+
+    /// <summary>The header's tensors and metadata; a value of the wrong JSON type or a string escaping text that is not Unicode (<c>"\ud800"</c>) is the file's error too.</summary>
+    private static void ReadHeader(JsonElement root, long dataLength, Dictionary<string, SafeTensorInfo> tensors, Dictionary<string, string> metadata,
+        Func<string, ModelException> fail)
+    {
+        try
+        {
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                throw fail("the header is not a JSON object");
+            }
+            foreach (JsonProperty p in root.EnumerateObject())
+            {
+                if (p.Name == "__metadata__")
+                {
+                    if (p.Value.ValueKind != JsonValueKind.Object)
+                    {
+                        throw fail("__metadata__ must be an object of strings");
+                    }
+                    foreach (JsonProperty m in p.Value.EnumerateObject())
+                    {
+                        metadata[m.Name] = m.Value.ValueKind == JsonValueKind.String ? m.Value.GetString()! : throw fail($"__metadata__.{m.Name} is not a string");
+                    }
+                    continue;
+                }
+                tensors[p.Name] = ParseTensor(p, dataLength, fail);
+            }
+        }
+        catch (InvalidOperationException e)
+        {
+            // JsonElement's accessors: a value of the wrong JSON type (a shape of strings), or an escape that spells no text.
+            throw fail($"the header has an unexpected value: {e.Message}");
+        }
     }
 
     private static SafeTensorInfo ParseTensor(JsonProperty p, long dataLength, Func<string, ModelException> fail)

@@ -72,12 +72,24 @@ internal sealed class PreTokenizer
     };
 
     /// <summary>Hugging Face <c>Split</c> patterns run in order, each with .NET's regex engine.</summary>
-    public static PreTokenizer FromRegexes(IReadOnlyList<string> patterns)
+    /// <param name="source">The tokenizer file, for the error message.</param>
+    /// <exception cref="TokenizerException">A pattern is not a valid regular expression.</exception>
+    public static PreTokenizer FromRegexes(IReadOnlyList<string> patterns, string source)
     {
         var steps = new SplitStep[patterns.Count];
         for (int i = 0; i < steps.Length; i++)
         {
-            steps[i] = new RegexSplit(new Regex(patterns[i], RegexOptions.CultureInvariant));
+            Regex regex;
+            try
+            {
+                regex = new Regex(patterns[i], RegexOptions.CultureInvariant);
+            }
+            catch (ArgumentException e)
+            {
+                // A tokenizer file's pattern is data: an invalid one is the file's error (found by fuzz/run tokenizer-json).
+                throw new TokenizerException($"{source}: pre-tokenizer split pattern {i} is not a valid regular expression: {e.Message}", e);
+            }
+            steps[i] = new RegexSplit(regex);
         }
         return new PreTokenizer("regex", steps);
     }

@@ -43,7 +43,7 @@ internal static class TokenizerBuilder
         PreTokenizer? pre;
         if (vocab.SplitPatterns is not null)
         {
-            pre = PreTokenizer.FromRegexes(vocab.SplitPatterns);
+            pre = PreTokenizer.FromRegexes(vocab.SplitPatterns, vocab.Source);
         }
         else if (string.IsNullOrEmpty(vocab.PreTokenizer))
         {
