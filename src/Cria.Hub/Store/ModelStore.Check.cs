@@ -116,7 +116,8 @@ public sealed partial class ModelStore
             string relative = Relative(file);
             if (BlobStore.IsTemporaryName(Path.GetFileName(file), out int pid))
             {
-                AddLeftover(report, StoreProblemKind.TemporaryFile, file, TemporaryDetail(pid), writersActive && IsAlive(pid));
+                bool alive = IsAlive(pid);
+                AddLeftover(report, StoreProblemKind.TemporaryFile, file, TemporaryDetail(pid, alive), alive);
                 continue;
             }
             string[] s = Path.GetRelativePath(ManifestsDirectory, file).Split(Path.DirectorySeparatorChar);
@@ -195,7 +196,8 @@ public sealed partial class ModelStore
             }
             else if (BlobStore.IsTemporaryName(fileName, out int pid))
             {
-                AddLeftover(report, StoreProblemKind.TemporaryFile, file, TemporaryDetail(pid), writersActive && (pid == 0 || IsAlive(pid)));
+                bool alive = IsAlive(pid);
+                AddLeftover(report, StoreProblemKind.TemporaryFile, file, TemporaryDetail(pid, alive), alive || (writersActive && pid == 0));
             }
             else
             {
@@ -243,8 +245,10 @@ public sealed partial class ModelStore
         report.Problems.Add(new StoreProblem(kind, Relative(file), detail, new FileInfo(file).Length));
     }
 
-    private static string TemporaryDetail(int pid) =>
-        pid > 0 ? $"a temporary file of process {pid}, which is not running" : "a temporary file of an earlier version, whose writer is not recorded";
+    private static string TemporaryDetail(int pid, bool alive) =>
+        pid <= 0 ? "a temporary file whose writer is not recorded"
+        : alive ? $"a temporary file of process {pid}, which is running"
+        : $"a temporary file of process {pid}, which is not running";
 
     private string Relative(string file) => Path.GetRelativePath(ModelsDirectory, file);
 
