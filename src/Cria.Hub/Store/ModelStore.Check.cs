@@ -30,8 +30,10 @@ public sealed partial class ModelStore
         }
         Dictionary<Digest, string> corrupt = HashBlobs(report, progress, cancel);
 
-        WriterLock? exclusive = Directory.Exists(Blobs.Directory) ? WriterLock.TryEnterExclusive(Blobs.Directory, repair ? s_repairWait : TimeSpan.Zero) : null;
-        bool writersActive = Directory.Exists(Blobs.Directory) && exclusive is null;
+        // A check without a repair creates nothing: with no blob directory there is no writer to probe.
+        bool probe = repair || Directory.Exists(Blobs.Directory);
+        WriterLock? exclusive = probe ? WriterLock.TryEnterExclusive(Blobs.Directory, repair ? s_repairWait : TimeSpan.Zero) : null;
+        bool writersActive = probe && exclusive is null;
         if (!repair)
         {
             exclusive?.Dispose();
