@@ -78,6 +78,16 @@ public sealed class StoreCheckTests : IDisposable
     }
 
     [Fact]
+    public void Manifests_whose_blob_folder_is_gone_are_removed_by_a_repair()
+    {
+        CreateTwo();
+        Directory.Delete(Store.Blobs.Directory, recursive: true);
+        StoreCheckReport r = Store.Check(repair: true);
+        Assert.Equal(2, r.Problems.Count(p => p.Kind == StoreProblemKind.BrokenManifest && p.Repaired));
+        Assert.Empty(Store.List());
+    }
+
+    [Fact]
     public void Leftovers_of_dead_writers_are_removed_and_those_of_live_ones_are_left_alone()
     {
         CreateTwo();
