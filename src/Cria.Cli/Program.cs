@@ -28,6 +28,8 @@ internal static class Program
             CreateCommand.Create(),
             CopyCommand.Create(),
             RemoveCommand.Create(),
+            DoctorCommand.Create(),
+            DoctorCommand.CreateStoreGroup(),
             PullCommand.Create(),
             PushCommand.Create(),
             HubCommand.Create(),

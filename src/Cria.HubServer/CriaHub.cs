@@ -1,5 +1,6 @@
 using Cria.Hosting;
 using Cria.Hub;
+using Cria.Hub.Blobs;
 using Cria.Hub.Manifests;
 using Cria.Hub.Store;
 
@@ -87,7 +88,20 @@ public static class CriaHub
         RegistryUploads.Map(app, catalog, sessions, options, log);
         HuggingFaceRoutes.Map(app, catalog);
         CollectOrphansPeriodically(app, catalog.Store, options, log);
+        HoldWriterLock(app, catalog.Store);
         return app;
+    }
+
+    /// <summary>
+    /// A pushed blob waits for the manifest that names it in a later request: while the hub serves, it
+    /// holds the store's <see cref="WriterLock"/> shared, so <c>cria doctor --repair</c> on its data
+    /// directory waits for the hub to stop instead of deleting a push in progress.
+    /// </summary>
+    private static void HoldWriterLock(WebApplication app, ModelStore store)
+    {
+        WriterLock? writers = null;
+        app.Lifetime.ApplicationStarted.Register(() => writers = WriterLock.EnterShared(store.Blobs.Directory));
+        app.Lifetime.ApplicationStopped.Register(() => writers?.Dispose());
     }
 
     /// <summary>

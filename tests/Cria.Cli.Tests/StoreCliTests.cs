@@ -62,7 +62,7 @@ public sealed class StoreCliTests : IDisposable
         CliRunner.Result rm = Cria("rm", "stories:greedy", "team/stories:v1");
         Assert.Equal(0, rm.ExitCode);
         Assert.Equal("deleted 'stories:greedy'\ndeleted 'team/stories:v1'", rm.Stdout.Trim().ReplaceLineEndings("\n"));
-        Assert.Empty(Directory.GetFiles(Path.Combine(_dir, "home", "models", "blobs")));
+        Assert.Equal([".writers"], Directory.GetFiles(Path.Combine(_dir, "home", "models", "blobs")).Select(Path.GetFileName)); // every blob is gone; the writers' lock file stays, like .lock
         Assert.Contains("no models", Cria("list").Stderr);
         Assert.Contains("not found", Cria("run", "hi", "--model", "stories:greedy").Stderr);
     }

@@ -62,7 +62,7 @@ internal sealed class TempStore : IDisposable
         return path;
     }
 
-    /// <summary>Every regular file under the store's models/ folder, relative, sorted (".lock" excluded).</summary>
+    /// <summary>Every regular file under the store's models/ folder, relative, sorted (the lock files ".lock" and "blobs/.writers" excluded).</summary>
     public string[] Files()
     {
         if (!Directory.Exists(Store.ModelsDirectory))
@@ -71,7 +71,7 @@ internal sealed class TempStore : IDisposable
         }
         return [.. Directory.EnumerateFiles(Store.ModelsDirectory, "*", SearchOption.AllDirectories)
             .Select(f => Path.GetRelativePath(Store.ModelsDirectory, f))
-            .Where(f => f != ".lock")
+            .Where(f => f != ".lock" && f != Path.Combine("blobs", ".writers"))
             .Order(StringComparer.Ordinal)];
     }
 

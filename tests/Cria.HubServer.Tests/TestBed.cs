@@ -66,11 +66,11 @@ internal sealed class TestBed : IDisposable
     public static Task<FakeRegistry> FakeFor(ModelStore store, StoredManifest m) =>
         FakeRegistry.StartAsync(m.Bytes, m.Manifest.Blobs.DistinctBy(l => l.Digest).ToDictionary(l => l.Digest.ToString(), l => File.ReadAllBytes(store.Blobs.PathOf(l.Digest))));
 
-    /// <summary>Every file under a store's models/ folder, relative (".lock" left out).</summary>
+    /// <summary>Every file under a store's models/ folder, relative (the lock files ".lock" and "blobs/.writers" left out).</summary>
     public static string[] Files(ModelStore store) =>
         !Directory.Exists(store.ModelsDirectory) ? [] :
         [.. Directory.EnumerateFiles(store.ModelsDirectory, "*", SearchOption.AllDirectories)
-            .Select(f => Path.GetRelativePath(store.ModelsDirectory, f)).Where(f => f != ".lock").Order(StringComparer.Ordinal)];
+            .Select(f => Path.GetRelativePath(store.ModelsDirectory, f)).Where(f => f != ".lock" && f != Path.Combine("blobs", ".writers")).Order(StringComparer.Ordinal)];
 
     public static Digest ModelDigest(StoredManifest m) => m.Manifest.Find(MediaTypes.Model)!.Digest;
 

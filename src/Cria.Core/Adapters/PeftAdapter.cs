@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 
+using Cria.Core.IO;
 using Cria.Core.Models;
 
 namespace Cria.Core.Adapters;
@@ -108,9 +109,7 @@ public static partial class PeftAdapter
             w.WriteBoolean("use_rslora", false);
             w.WriteEndObject();
         }
-        string tmp = path + $".{Guid.NewGuid():N}.tmp";
-        File.WriteAllBytes(tmp, ms.ToArray());
-        File.Move(tmp, path, overwrite: true);
+        AtomicFile.WriteAllBytes(path, ms.ToArray());
     }
 
     /// <summary>Reads a PEFT folder as an adapter for a model of <paramref name="config"/>.</summary>

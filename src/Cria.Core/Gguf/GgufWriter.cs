@@ -1,5 +1,6 @@
 using System.Text;
 
+using Cria.Core.IO;
 using Cria.Numerics;
 
 namespace Cria.Core.Gguf;
@@ -81,25 +82,7 @@ public sealed class GgufWriter
     }
 
     /// <summary>Writes the file to <paramref name="path"/> atomically (temp file, flush, rename).</summary>
-    public void Save(string path)
-    {
-        string full = Path.GetFullPath(path);
-        string temp = full + $".{Environment.ProcessId}.tmp";
-        try
-        {
-            using (var fs = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
-            {
-                WriteTo(fs);
-                fs.Flush(flushToDisk: true);
-            }
-            File.Move(temp, full, overwrite: true);
-        }
-        catch
-        {
-            File.Delete(temp);
-            throw;
-        }
-    }
+    public void Save(string path) => AtomicFile.Write(path, WriteTo);
 
     /// <summary>Writes the whole file to a seekable or forward-only stream.</summary>
     public void WriteTo(Stream stream)

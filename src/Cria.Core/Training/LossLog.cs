@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Text;
 
+using Cria.Core.IO;
+
 namespace Cria.Core.Training;
 
 /// <summary>One row of the loss curve: the training loss of a step and/or the evaluation loss measured after it.</summary>
@@ -55,14 +57,14 @@ public sealed class LossLog
 
     private static string Format(double? v) => v is double d ? d.ToString("F6", CultureInfo.InvariantCulture) : "";
 
-    /// <summary>Writes <c>BASE.loss.csv</c> and <c>BASE.loss.svg</c>; returns their paths.</summary>
+    /// <summary>Writes <c>BASE.loss.csv</c> and <c>BASE.loss.svg</c>, each atomically (see <see cref="AtomicFile"/>); returns their paths.</summary>
     public (string Csv, string Svg) WriteFiles(string basePath, string title)
     {
         ArgumentNullException.ThrowIfNull(basePath);
         string csv = basePath + ".loss.csv";
         string svg = basePath + ".loss.svg";
-        File.WriteAllText(csv, ToCsv());
-        File.WriteAllText(svg, LossPlot.Svg(this, title));
+        AtomicFile.WriteAllText(csv, ToCsv());
+        AtomicFile.WriteAllText(svg, LossPlot.Svg(this, title));
         return (csv, svg);
     }
 

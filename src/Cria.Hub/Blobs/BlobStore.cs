@@ -10,7 +10,9 @@ namespace Cria.Hub.Blobs;
 /// against the expected digest and size when given, validated when asked, flushed to disk, and only
 /// then renamed into place (rename is atomic). Writers of the same blob never share a file, so two of
 /// them cannot corrupt it: both write their own temporary file and whichever renames second replaces
-/// identical content, or finds the blob already there.
+/// identical content, or finds the blob already there. A temporary file's name carries its writer's
+/// process id (<c>.tmp-PID-GUID</c>), and every writer holds the directory's <see cref="WriterLock"/>
+/// shared while it writes, so <c>cria doctor</c> can tell a dead writer's leftovers from live work.
 /// </summary>
 public sealed class BlobStore
 {
@@ -80,13 +82,14 @@ public sealed class BlobStore
             return new BlobInfo(expected, existing, Created: false);
         }
         System.IO.Directory.CreateDirectory(Directory);
+        using WriterLock writers = WriterLock.EnterShared(Directory);
         long known = expectedSize >= 0 ? expectedSize : source.CanSeek ? Math.Max(source.Length - source.Position, 0) : -1;
         if (known > 0)
         {
             DiskSpace.Ensure(Directory, known);
         }
 
-        string temp = Path.Combine(Directory, TempPrefix + Guid.NewGuid().ToString("N"));
+        string temp = Path.Combine(Directory, NewTemporaryName());
         byte[] buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
         try
         {
@@ -142,11 +145,12 @@ public sealed class BlobStore
             return new BlobInfo(expected, existing, Created: false);
         }
         System.IO.Directory.CreateDirectory(Directory);
+        using WriterLock writers = WriterLock.EnterShared(Directory);
         if (expectedSize > 0)
         {
             DiskSpace.Ensure(Directory, expectedSize);
         }
-        string temp = Path.Combine(Directory, TempPrefix + Guid.NewGuid().ToString("N"));
+        string temp = Path.Combine(Directory, NewTemporaryName());
         byte[] buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
         try
         {
@@ -254,7 +258,16 @@ public sealed class BlobStore
         ArgumentNullException.ThrowIfNull(expected);
         ArgumentOutOfRangeException.ThrowIfNegative(size);
         System.IO.Directory.CreateDirectory(Directory);
-        return new PartialBlob(this, expected, size);
+        WriterLock writers = WriterLock.EnterShared(Directory);
+        try
+        {
+            return new PartialBlob(this, expected, size, writers);
+        }
+        catch
+        {
+            writers.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Deletes temporary files left by writers that died (older than <paramref name="olderThan"/>); returns how many.</summary>
@@ -299,6 +312,40 @@ public sealed class BlobStore
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
+    }
+
+    /// <summary>A new temporary file name for this process: <c>.tmp-PID-GUID</c>.</summary>
+    internal static string NewTemporaryName() => $"{TempPrefix}{Environment.ProcessId}-{Guid.NewGuid():N}";
+
+    /// <summary>
+    /// Whether <paramref name="fileName"/> is a temporary file of the store (<c>.tmp-PID-GUID</c>, or an
+    /// <see cref="Core.IO.AtomicFile"/> name <c>.NAME.PID-GUID.tmp</c>); <paramref name="processId"/> is its
+    /// writer's process id, or 0 when the name does not say (an older name).
+    /// </summary>
+    public static bool IsTemporaryName(string fileName, out int processId)
+    {
+        ArgumentNullException.ThrowIfNull(fileName);
+        processId = 0;
+        string owner;
+        if (fileName.StartsWith(TempPrefix, StringComparison.Ordinal))
+        {
+            owner = fileName[TempPrefix.Length..];
+        }
+        else if (fileName.StartsWith('.') && fileName.EndsWith(".tmp", StringComparison.Ordinal))
+        {
+            string stem = fileName[..^4];
+            owner = stem[(stem.LastIndexOf('.') + 1)..];
+        }
+        else
+        {
+            return false;
+        }
+        int dash = owner.IndexOf('-', StringComparison.Ordinal);
+        if (dash > 0 && int.TryParse(owner.AsSpan(0, dash), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int pid))
+        {
+            processId = pid;
+        }
+        return true;
     }
 
     /// <summary>Moves a complete, verified temporary file into place; false when an identical blob was already there.</summary>

@@ -9,17 +9,20 @@ namespace Cria.Hub.Blobs;
 /// Invariant: only the holder of this object writes the partial file (it is opened exclusively — a
 /// second opener, in this or another process, gets a <see cref="BlobInUseException"/>); the blob itself
 /// appears only through <see cref="Commit"/>, after the whole file hashed to <see cref="Expected"/>; a
-/// file that does not is deleted, never published.
+/// file that does not is deleted, never published. While open it holds the directory's
+/// <see cref="WriterLock"/> shared, so <c>cria doctor --repair</c> leaves a live download alone.
 /// </summary>
 public sealed class PartialBlob : IDisposable
 {
     private readonly BlobStore _store;
     private readonly SafeFileHandle _handle;
+    private readonly WriterLock _writers;
     private bool _done;
 
-    internal PartialBlob(BlobStore store, Digest expected, long size)
+    internal PartialBlob(BlobStore store, Digest expected, long size, WriterLock writers)
     {
         _store = store;
+        _writers = writers;
         Expected = expected;
         Size = size;
         FilePath = store.PathOf(expected) + BlobStore.PartialSuffix;
@@ -105,12 +108,14 @@ public sealed class PartialBlob : IDisposable
         {
             BlobStore.TryDelete(FilePath);
             _done = true;
+            _writers.Dispose();
             throw new DigestMismatchException($"downloaded content has {actual} but {Expected} was expected; the partial file was deleted");
         }
         reader.Flush(flushToDisk: true);
         bool created = _store.Publish(FilePath, Expected, Size);
         BlobStore.TryDelete(FilePath); // still there only when an identical blob was already published
         _done = true;
+        _writers.Dispose();
         return new BlobInfo(Expected, Size, created);
     }
 
@@ -123,6 +128,7 @@ public sealed class PartialBlob : IDisposable
             _handle.Dispose();
         }
         BlobStore.TryDelete(FilePath);
+        _writers.Dispose();
     }
 
     /// <summary>Releases the lock and keeps the partial file for a later resume.</summary>
@@ -133,5 +139,6 @@ public sealed class PartialBlob : IDisposable
             _done = true;
             _handle.Dispose();
         }
+        _writers.Dispose();
     }
 }

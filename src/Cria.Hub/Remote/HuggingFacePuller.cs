@@ -64,6 +64,7 @@ internal sealed class HuggingFacePuller(ModelStore store, PullOptions options)
         // 3. The weights (resumable, verified), then the card and licence (small, best effort).
         var downloader = new BlobDownloader(http, store.Blobs);
         Directory.CreateDirectory(store.Blobs.Directory);
+        using WriterLock writers = WriterLock.EnterShared(store.Blobs.Directory); // until the manifest names the blobs (see WriterLock)
         BlobInfo weights = await downloader.DownloadAsync(digest, size, fileUrl, progress, cancel).ConfigureAwait(false);
         string? readme = await TextFileAsync(http, endpoint, repoPath, commit, files, ["README.md"], warnings, cancel).ConfigureAwait(false);
         string? licenseText = await TextFileAsync(http, endpoint, repoPath, commit, files, s_licenseFiles, warnings, cancel).ConfigureAwait(false);

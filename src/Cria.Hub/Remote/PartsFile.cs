@@ -22,7 +22,7 @@ internal sealed class DownloadPart(long start, long next, long end)
 /// <summary>
 /// The record of a parallel download beside its partial file: <c>sha256-&lt;hex&gt;-partial.parts</c>,
 /// a header line <c>cria-parts 1 SIZE</c> and one <c>START NEXT END</c> line per part. It is written
-/// before the first ranged byte and rewritten (temp file + rename) as parts advance, each NEXT only after
+/// before the first ranged byte and rewritten (temp file, flush, rename) as parts advance, each NEXT only after
 /// its bytes were written, so it never claims bytes the partial file does not hold. Anything that does
 /// not parse or does not add up is treated as absent-and-damaged: the partial file is emptied.
 /// </summary>
@@ -83,9 +83,7 @@ internal static class PartsFile
         {
             b.Append(CultureInfo.InvariantCulture, $"{p.Start} {p.Next} {p.End}\n");
         }
-        string temp = path + ".tmp";
-        File.WriteAllText(temp, b.ToString(), Encoding.ASCII);
-        File.Move(temp, path, overwrite: true);
+        Core.IO.AtomicFile.WriteAllText(path, b.ToString());
     }
 
     public static void Delete(string path)
@@ -93,7 +91,6 @@ internal static class PartsFile
         try
         {
             File.Delete(path);
-            File.Delete(path + ".tmp");
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -56,6 +56,7 @@ internal sealed class RegistryPuller(ModelStore store, PullOptions options)
         }
         Directory.CreateDirectory(store.Blobs.Directory);
         DiskSpace.Ensure(store.Blobs.Directory, missing);
+        using WriterLock writers = WriterLock.EnterShared(store.Blobs.Directory); // until the manifest names the blobs (see WriterLock)
 
         var downloader = new BlobDownloader(http, store.Blobs);
         var created = new List<Digest>();

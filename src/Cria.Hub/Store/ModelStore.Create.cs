@@ -101,7 +101,9 @@ public sealed partial class ModelStore
         }
         cancel.ThrowIfCancellationRequested();
 
-        // 2. Blobs: the weights first (the big copy), then adapters, then the small layers.
+        // 2. Blobs: the weights first (the big copy), then adapters, then the small layers. They are
+        // orphans until the manifest is written: the writer lock keeps cria doctor --repair off them.
+        using WriterLock writers = WriterLock.EnterShared(Blobs.Directory);
         if (weights is not null)
         {
             Digest? known = recipe.From is BlobModelSource bs ? bs.Digest : DigestOfStoredBlob(weightsPath!);

@@ -200,7 +200,7 @@ public sealed partial class ModelStore
         }
         string path = LocateManifest(name) ?? ManifestPath(name);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        string temp = Path.Combine(Path.GetDirectoryName(path)!, BlobStore.TempPrefix + Guid.NewGuid().ToString("N"));
+        string temp = Path.Combine(Path.GetDirectoryName(path)!, BlobStore.NewTemporaryName());
         try
         {
             using (var f = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
