@@ -71,6 +71,13 @@ internal sealed class PreTokenizer
         _ => null,
     };
 
+    /// <summary>
+    /// How long one match of a tokenizer file's pattern may run. Patterns are data from strangers: one built to
+    /// backtrack catastrophically (<c>(a+)+$</c>) must end in an error, not stall a tokenizer for hours. Real
+    /// pre-tokenizer patterns match a word in microseconds.
+    /// </summary>
+    public static readonly TimeSpan MatchTimeout = TimeSpan.FromSeconds(1);
+
     /// <summary>Hugging Face <c>Split</c> patterns run in order, each with .NET's regex engine.</summary>
     /// <param name="source">The tokenizer file, for the error message.</param>
     /// <exception cref="TokenizerException">A pattern is not a valid regular expression.</exception>
@@ -82,14 +89,14 @@ internal sealed class PreTokenizer
             Regex regex;
             try
             {
-                regex = new Regex(patterns[i], RegexOptions.CultureInvariant);
+                regex = new Regex(patterns[i], RegexOptions.CultureInvariant, MatchTimeout);
             }
             catch (ArgumentException e)
             {
                 // A tokenizer file's pattern is data: an invalid one is the file's error (found by fuzz/run tokenizer-json).
                 throw new TokenizerException($"{source}: pre-tokenizer split pattern {i} is not a valid regular expression: {e.Message}", e);
             }
-            steps[i] = new RegexSplit(regex);
+            steps[i] = new RegexSplit(regex, source, i);
         }
         return new PreTokenizer("regex", steps);
     }

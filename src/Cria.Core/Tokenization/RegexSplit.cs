@@ -7,9 +7,13 @@ namespace Cria.Core.Tokenization;
 /// A Hugging Face <c>Split</c> pre-tokenizer pattern that has no scanner here, run with .NET's
 /// regex engine (matches and gaps kept, "Isolated"). .NET matches over UTF-16, so <c>\p{..}</c> does
 /// not see characters outside the BMP as letters; the known patterns avoid this by using the
-/// code-point scanners instead.
+/// code-point scanners instead. The regex carries a match timeout
+/// (<see cref="PreTokenizer.MatchTimeout"/>); running past it is a <see cref="TokenizerException"/> naming the
+/// file and the pattern.
 /// </summary>
-internal sealed class RegexSplit(Regex regex) : SplitStep
+/// <param name="source">The tokenizer file the pattern came from, for errors.</param>
+/// <param name="index">The pattern's place in the file's Split sequence, for errors.</param>
+internal sealed class RegexSplit(Regex regex, string source, int index) : SplitStep
 {
     public override void Split(CodepointText text, int start, int end, List<TextPiece> output)
     {
@@ -28,6 +32,21 @@ internal sealed class RegexSplit(Regex regex) : SplitStep
         string s = sb.ToString();
 
         int emitted = start;
+        try
+        {
+            SplitMatches(s, cpIndex, output, ref emitted);
+        }
+        catch (RegexMatchTimeoutException e)
+        {
+            throw new TokenizerException(
+                $"{source}: pre-tokenizer split pattern {index} ran past {(int)e.MatchTimeout.TotalMilliseconds} ms on a {end - start}-character piece (a pattern that backtracks without bound?)",
+                e);
+        }
+        Emit(output, ref emitted, end);
+    }
+
+    private void SplitMatches(string s, List<int> cpIndex, List<TextPiece> output, ref int emitted)
+    {
         foreach (ValueMatch m in regex.EnumerateMatches(s))
         {
             int from = cpIndex[m.Index];
@@ -39,6 +58,5 @@ internal sealed class RegexSplit(Regex regex) : SplitStep
             Emit(output, ref emitted, from);
             Emit(output, ref emitted, to);
         }
-        Emit(output, ref emitted, end);
     }
 }

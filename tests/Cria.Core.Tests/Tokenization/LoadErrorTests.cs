@@ -96,6 +96,28 @@ public sealed class LoadErrorTests : IDisposable
         Assert.Contains("token id", e.Message, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// A Split pattern built to backtrack without bound (<c>(a+)+$</c> on a run of a's and one b takes 2^n steps)
+    /// stalled tokenizing for as long as it ran; the pattern now carries a match timeout and running past it is the
+    /// file's error, naming it and the pattern.
+    /// </summary>
+    [Fact]
+    public void A_split_pattern_that_backtracks_without_bound_is_an_error_within_the_timeout_not_a_stall()
+    {
+        string path = Path.Combine(_dir, "tokenizer.json");
+        File.WriteAllText(path, "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0, \"b\": 1}, \"merges\": []}, "
+            + "\"pre_tokenizer\": {\"type\": \"Sequence\", \"pretokenizers\": ["
+            + "{\"type\": \"Split\", \"pattern\": {\"Regex\": \"(a+)+$\"}, \"behavior\": \"Isolated\", \"invert\": false}, "
+            + "{\"type\": \"ByteLevel\", \"add_prefix_space\": false, \"trim_offsets\": false, \"use_regex\": false}]}}");
+        Tokenizer tokenizer = Tokenizer.FromHuggingFaceJson(path);
+        Assert.NotEmpty(tokenizer.Encode("ab", addSpecial: false));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var e = Assert.Throws<TokenizerException>(() => tokenizer.Encode(new string('a', 60) + "b", addSpecial: false));
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"took {clock.Elapsed}");
+        Assert.Contains(path, e.Message, StringComparison.Ordinal);
+        Assert.Contains("split pattern 0 ran past", e.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Holes_of_reserved_ids_within_bounds_still_load()
     {
