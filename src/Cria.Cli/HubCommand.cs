@@ -15,9 +15,17 @@ internal static class HubCommand
     {
         var host = new Option<string>("--host") { Description = "address to listen on", DefaultValueFactory = _ => "127.0.0.1" };
         var port = new Option<int>("--port", "-p") { Description = "TCP port (0: any free port)", DefaultValueFactory = _ => 11436 };
-        var tokenFile = new Option<string?>("--token-file") { Description = "file of push tokens, one per line: pushes with one of them are accepted" };
+        var tokenFile = new Option<string?>("--token-file")
+        {
+            Description = "file of tokens, one per line: TOKEN (pushes and pulls everywhere) or TOKEN push:NAMESPACE pull:NAMESPACE ... (* for every namespace); '#' starts a comment",
+        };
         var pushToken = new Option<string?>("--push-token") { Description = "a push token (prefer --token-file: command lines are visible to other users)" };
-        var pullToken = new Option<string?>("--pull-token") { Description = "require this token for pulls too (push tokens also pull)" };
+        var pullToken = new Option<string?>("--pull-token") { Description = "require this token for pulls too (push tokens also pull); makes every namespace private" };
+        var privateNs = new Option<string[]>("--private")
+        {
+            Description = "a namespace only tokens granted it may read (404 to others); repeatable; * for all",
+            AllowMultipleArgumentsPerToken = false,
+        };
         var orphanAge = new Option<string>("--orphan-blob-age")
         {
             Description = "delete pushed blobs that no manifest names after this long (an abandoned push): 1h, 30m, 3600 (seconds); at least 1s",
@@ -25,7 +33,7 @@ internal static class HubCommand
         };
         var serve = new Command("serve", "Serve the store read-only over Hugging Face's API (/api/models, /{owner}/{repo}/resolve) and the registry API (/v2/); pushes need a token.")
         {
-            host, port, tokenFile, pushToken, pullToken, orphanAge,
+            host, port, tokenFile, pushToken, pullToken, privateNs, orphanAge,
         };
         serve.SetAction(p => CliErrors.Run(() =>
         {
@@ -35,11 +43,12 @@ internal static class HubCommand
             {
                 throw new UserException("give --token-file or --push-token, not both");
             }
-            List<string> push = file is not null ? [.. HubServerOptions.ReadTokenFile(file)] : token is not null ? [token] : [];
-            if (file is not null && push.Count == 0)
+            IReadOnlyList<HubTokenGrant> grants = file is not null ? HubTokenGrant.ReadFile(file) : [];
+            if (file is not null && grants.Count == 0)
             {
                 throw new UserException($"token file {file} has no tokens");
             }
+            List<string> push = token is not null ? [token] : [];
             string? pull = p.GetValue(pullToken);
             string orphanText = p.GetValue(orphanAge) ?? "1h";
             TimeSpan orphan = Cria.Server.ServerOptions.ParseKeepAlive(orphanText) is { } age && age >= TimeSpan.FromSeconds(1)
@@ -53,16 +62,18 @@ internal static class HubCommand
                 Port = p.GetValue(port),
                 PushTokens = push,
                 PullTokens = pull is null ? [] : [pull],
+                Grants = grants,
+                PrivateNamespaces = p.GetValue(privateNs) ?? [],
                 OrphanBlobAge = orphan,
             };
             WebApplication app = CriaHub.Build(options);
             app.Lifetime.ApplicationStarted.Register(() =>
             {
-                string mode = push.Count > 0 ? "pushes with a token" : "read-only";
+                string mode = push.Count > 0 || grants.Any(g => g.Push.Count > 0) ? "pushes with a token" : "read-only";
                 Console.Error.WriteLine($"cria: hub serving {store.ModelsDirectory} ({mode}) on {string.Join(", ", app.Urls)}; Ctrl-C stops");
-                if (!ListenAddress.IsLoopback(options.Host) && pull is null)
+                if (!ListenAddress.IsLoopback(options.Host) && options.EffectivePrivateNamespaces().Count == 0)
                 {
-                    Console.Error.WriteLine("cria: warning: the hub listens beyond this machine and anyone who reaches it can pull; use --pull-token to require a token");
+                    Console.Error.WriteLine("cria: warning: the hub listens beyond this machine and anyone who reaches it can pull; use --pull-token or --private to require a token");
                 }
             });
             app.Run();

@@ -7,6 +7,7 @@ using Cria.Hub.Store;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -29,7 +30,7 @@ public static class CriaHub
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         var catalog = new HubCatalog(new ModelStore(options.Home));
-        var tokens = new HubTokens(options.PushTokens, options.PullTokens);
+        var tokens = new HubTokens(options.AllGrants(), options.EffectivePrivateNamespaces());
         var sessions = new UploadSessions(options.MaxUploadSessions);
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
@@ -67,6 +68,7 @@ public static class CriaHub
             string code = http.Response.StatusCode switch { 404 => "NOT_FOUND", 405 => "UNSUPPORTED", _ => "ERROR" };
             return HubErrors.WriteAsync(http, http.Response.StatusCode, code, http.Response.StatusCode == 405 ? "method not allowed" : "not found");
         });
+        app.UseRouting(); // the grant check below needs the route's namespace
         app.Use((http, next) =>
         {
             bool write = !(HttpMethods.IsGet(http.Request.Method) || HttpMethods.IsHead(http.Request.Method));
@@ -75,12 +77,19 @@ public static class CriaHub
             {
                 return HubErrors.WriteAsync(http, 403, "DENIED", "this hub is read-only; start it with --push-token or --token-file to accept pushes");
             }
-            if ((write || tokens.ReadsNeedToken) && !tokens.Allows(authorization, write))
+            string? ns = (http.GetRouteValue("ns") ?? http.GetRouteValue("owner")) as string;
+            switch (tokens.Decide(authorization, ns, write))
             {
-                http.Response.Headers.WWWAuthenticate = "Bearer realm=\"cria-hub\"";
-                return HubErrors.WriteAsync(http, 401, "UNAUTHORIZED", write ? "a push token is required (Authorization: Bearer TOKEN)" : "a token is required (Authorization: Bearer TOKEN)");
+                case HubAccess.Unauthorized:
+                    http.Response.Headers.WWWAuthenticate = "Bearer realm=\"cria-hub\"";
+                    return HubErrors.WriteAsync(http, 401, "UNAUTHORIZED", write ? "a push token is required (Authorization: Bearer TOKEN)" : "a token is required (Authorization: Bearer TOKEN)");
+                case HubAccess.Forbidden:
+                    return HubErrors.WriteAsync(http, 403, "DENIED", $"this token may not push to the namespace \"{ns}\"");
+                case HubAccess.Hidden:
+                    return HubErrors.WriteAsync(http, 404, http.Request.Path.StartsWithSegments("/v2") ? "NAME_UNKNOWN" : "RepoNotFound", "repository not found");
+                default:
+                    return next(http);
             }
-            return next(http);
         });
 
         app.MapMethods("/", ["GET", "HEAD"], () => Results.Text("Cria hub: Hugging Face API at /api/models/{owner}/{repo}, registry API at /v2/\n"));

@@ -19,8 +19,25 @@ public sealed record HubServerOptions
     /// <summary>Bearer tokens that may push (and pull). None: the hub is read-only (writes get 403).</summary>
     public IReadOnlyList<string> PushTokens { get; init; } = [];
 
-    /// <summary>Bearer tokens that may pull. None: anyone who reaches the hub may pull.</summary>
+    /// <summary>Bearer tokens that may pull. Given any, every namespace is private (reads need a token).</summary>
     public IReadOnlyList<string> PullTokens { get; init; } = [];
+
+    /// <summary>Tokens with per-namespace grants (a token file's lines, <see cref="HubTokenGrant"/>), besides the two lists above.</summary>
+    public IReadOnlyList<HubTokenGrant> Grants { get; init; } = [];
+
+    /// <summary>
+    /// Namespaces whose repositories only tokens granted them may read (<c>*</c>: all). A token without the grant
+    /// gets 404, as for a repository that does not exist. With <see cref="PullTokens"/>, every namespace is private.
+    /// </summary>
+    public IReadOnlyList<string> PrivateNamespaces { get; init; } = [];
+
+    /// <summary>Every token with its grants: push tokens push everywhere, pull tokens pull everywhere, then <see cref="Grants"/>.</summary>
+    public IEnumerable<HubTokenGrant> AllGrants() =>
+        PushTokens.Select(HubTokenGrant.Admin).Concat(PullTokens.Select(HubTokenGrant.Reader)).Concat(Grants);
+
+    /// <summary>The private namespaces in effect (<see cref="PrivateNamespaces"/>, or all of them with pull tokens).</summary>
+    public IReadOnlyList<string> EffectivePrivateNamespaces() =>
+        PullTokens.Count > 0 ? [HubTokenGrant.Everywhere] : PrivateNamespaces;
 
     /// <summary>Largest blob a push may upload.</summary>
     public long MaxBlobBytes { get; init; } = 1L << 40;
@@ -45,12 +62,23 @@ public sealed record HubServerOptions
         {
             throw new ArgumentException($"--port must be 0 to 65535, got {Port}");
         }
-        foreach (string t in PushTokens.Concat(PullTokens))
+        foreach (string t in AllGrants().Select(g => g.Token))
         {
             if (t is null || t.Length < MinTokenLength || t.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
             {
                 throw new ArgumentException($"hub tokens must be at least {MinTokenLength} characters without spaces");
             }
+        }
+        foreach (HubTokenGrant g in Grants)
+        {
+            if (g.Pull.Concat(g.Push).FirstOrDefault(ns => !HubTokenGrant.IsValidScope(ns)) is string bad)
+            {
+                throw new ArgumentException($"a token grant names \"{bad}\", which is not a namespace or *");
+            }
+        }
+        if (PrivateNamespaces.FirstOrDefault(ns => !HubTokenGrant.IsValidScope(ns)) is string badPrivate)
+        {
+            throw new ArgumentException($"--private \"{badPrivate}\" is not a namespace or *");
         }
         if (MaxBlobBytes <= 0 || MaxUploadSessions <= 0)
         {
@@ -62,14 +90,4 @@ public sealed record HubServerOptions
         }
     }
 
-    /// <summary>Tokens from a file: one per line; blank lines and lines starting with '#' are skipped.</summary>
-    public static IReadOnlyList<string> ReadTokenFile(string path)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        if (new FileInfo(path) is { Exists: true, Length: > 1 << 20 })
-        {
-            throw new ArgumentException($"token file {path} is larger than 1 MiB");
-        }
-        return [.. File.ReadAllLines(path).Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith('#'))];
-    }
 }

@@ -11,16 +11,17 @@ namespace Cria.HubServer.Tests;
 /// <summary>
 /// Every route the hub maps (read from ASP.NET Core's endpoint data sources at run time, so a route
 /// added later without an entry here fails the suite), called on a hub that needs tokens for reads
-/// and pushes: with no token, a wrong token, a malformed header and (for writes) a pull-only token
-/// each is refused with 401 before it touches the store; with the right token it is not; and on a
-/// hub started without push tokens every write is 403 whatever token it carries.
+/// and pushes: with no token, a wrong token or a malformed header each is refused with 401 (and a write
+/// with a pull-only token with 403) before it touches the store; with the right token it is not; on a
+/// hub started without push tokens every write is 403 whatever token it carries; and on a hub shared by
+/// tenants, one tenant's token can neither read another's private repository nor write to it.
 /// </summary>
 public sealed class HubRouteAccessTests(HubRouteAccessFixture fixture) : IClassFixture<HubRouteAccessFixture>
 {
     internal const string PullToken = "pull-token-abcdefghij";
 
     /// <summary>Each route as a concrete request on the stored model "stories" (true: it writes).</summary>
-    private static readonly Dictionary<string, (string Path, bool Write)> s_routes = new()
+    internal static readonly Dictionary<string, (string Path, bool Write)> RouteTable = new()
     {
         ["GET /"] = ("/", false),
         ["HEAD /"] = ("/", false),
@@ -47,7 +48,7 @@ public sealed class HubRouteAccessTests(HubRouteAccessFixture fixture) : IClassF
     public static TheoryData<string> Routes()
     {
         var data = new TheoryData<string>();
-        foreach (string route in s_routes.Keys)
+        foreach (string route in RouteTable.Keys)
         {
             data.Add(route);
         }
@@ -69,8 +70,8 @@ public sealed class HubRouteAccessTests(HubRouteAccessFixture fixture) : IClassF
                 }
             }
         }
-        Assert.Empty(mapped.Except(s_routes.Keys)); // a new route must say here how it is authorized
-        Assert.Empty(s_routes.Keys.Except(mapped));
+        Assert.Empty(mapped.Except(RouteTable.Keys)); // a new route must say here how it is authorized
+        Assert.Empty(RouteTable.Keys.Except(mapped));
     }
 
     [Theory]
@@ -80,15 +81,17 @@ public sealed class HubRouteAccessTests(HubRouteAccessFixture fixture) : IClassF
         (string method, string path, bool write) = Resolve(route);
         string before = Snapshot(fixture.Store);
         var refused = new List<string?> { null, "Bearer wrong-token-0000000000", "Basic " + Convert.ToBase64String("user:pw"u8), "Bearer", "Bearer " + new string('x', 5000) };
-        if (write)
-        {
-            refused.Add("Bearer " + PullToken);
-        }
         foreach (string? authorization in refused)
         {
             using HttpResponseMessage response = await fixture.SendAsync(fixture.Guarded, method, path, authorization);
             Assert.True(response.StatusCode == HttpStatusCode.Unauthorized, $"{route} with {authorization?[..Math.Min(authorization.Length, 20)] ?? "no token"} answered {(int)response.StatusCode}");
             Assert.Contains("Bearer", response.Headers.WwwAuthenticate.ToString(), StringComparison.Ordinal);
+        }
+        if (write)
+        {
+            // a token the hub knows, without push rights: refused as forbidden, not as unknown
+            using HttpResponseMessage response = await fixture.SendAsync(fixture.Guarded, method, path, "Bearer " + PullToken);
+            Assert.True(response.StatusCode == HttpStatusCode.Forbidden, $"{route} with the pull token answered {(int)response.StatusCode}");
         }
         Assert.Equal(before, Snapshot(fixture.Store));
     }
@@ -121,10 +124,74 @@ public sealed class HubRouteAccessTests(HubRouteAccessFixture fixture) : IClassF
         }
     }
 
+    /// <summary>
+    /// A hub shared by tenants: Alice's token pushes to alice/ only, Bob's to bob/ only, an auditor's pulls bob/, and bob/
+    /// is private. On every route that names a repository, Alice's token on Bob's private repository is refused — a read
+    /// is 404 as for a repository that does not exist, a write 403 — and neither touches the store; the auditor may read
+    /// it and not write; no token is 401; Bob's own token is not refused.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Routes))]
+    public async Task Another_tenants_private_repository_is_refused_on_every_route(string route)
+    {
+        (string method, string path, bool write) = Resolve(route);
+        if (!path.Contains("/library/", StringComparison.Ordinal))
+        {
+            // a route of no repository: open, since not every namespace is private
+            using HttpResponseMessage open = await fixture.SendAsync(fixture.Tenants, method, path, "Bearer " + HubRouteAccessFixture.AliceToken);
+            Assert.Equal(HttpStatusCode.OK, open.StatusCode);
+            return;
+        }
+        path = path.Replace("/library/", "/bob/", StringComparison.Ordinal);
+        string before = Snapshot(fixture.Store);
+        var expected = new List<(string? Authorization, HttpStatusCode Status)>
+        {
+            (null, HttpStatusCode.Unauthorized),
+            ("Bearer wrong-token-0000000000", HttpStatusCode.Unauthorized),
+            ("Bearer " + HubRouteAccessFixture.AliceToken, write ? HttpStatusCode.Forbidden : HttpStatusCode.NotFound),
+        };
+        if (write)
+        {
+            expected.Add(("Bearer " + HubRouteAccessFixture.AuditorToken, HttpStatusCode.Forbidden));
+        }
+        foreach ((string? authorization, HttpStatusCode status) in expected)
+        {
+            using HttpResponseMessage response = await fixture.SendAsync(fixture.Tenants, method, path, authorization);
+            Assert.True(response.StatusCode == status, $"{route} on bob/ with {authorization?[..Math.Min(authorization.Length, 14)] ?? "no token"} answered {(int)response.StatusCode}, not {(int)status}");
+        }
+        Assert.Equal(before, Snapshot(fixture.Store));
+        foreach (string token in write ? [HubRouteAccessFixture.BobToken] : new[] { HubRouteAccessFixture.BobToken, HubRouteAccessFixture.AuditorToken })
+        {
+            using HttpResponseMessage response = await fixture.SendAsync(fixture.Tenants, method, path, "Bearer " + token);
+            Assert.True(write ? response.StatusCode is not (HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden) : response.StatusCode == HttpStatusCode.OK,
+                $"{route} on bob/ with Bob's grant answered {(int)response.StatusCode}");
+        }
+    }
+
+    /// <summary>On the same hub a public namespace reads without a token, and a tenant may not push into it (nor into the other's).</summary>
+    [Theory]
+    [MemberData(nameof(Routes))]
+    public async Task A_tenant_writes_only_its_own_namespace_and_public_ones_read_openly(string route)
+    {
+        (string method, string path, bool write) = Resolve(route);
+        if (!write)
+        {
+            using HttpResponseMessage open = await fixture.SendAsync(fixture.Tenants, method, path, null);
+            Assert.Equal(HttpStatusCode.OK, open.StatusCode); // library/ is not private
+            return;
+        }
+        using (HttpResponseMessage intoLibrary = await fixture.SendAsync(fixture.Tenants, method, path, "Bearer " + HubRouteAccessFixture.AliceToken))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, intoLibrary.StatusCode);
+        }
+        using HttpResponseMessage own = await fixture.SendAsync(fixture.Tenants, method, path.Replace("/library/", "/alice/", StringComparison.Ordinal), "Bearer " + HubRouteAccessFixture.AliceToken);
+        Assert.True(own.StatusCode is not (HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden), $"{route} into alice/ with Alice's token answered {(int)own.StatusCode}");
+    }
+
     private (string Method, string Path, bool Write) Resolve(string route)
     {
         int space = route.IndexOf(' ', StringComparison.Ordinal);
-        (string path, bool write) = s_routes[route];
+        (string path, bool write) = RouteTable[route];
         return (route[..space], path.Replace("{model-digest}", fixture.ModelDigest, StringComparison.Ordinal), write);
     }
 
@@ -136,12 +203,20 @@ public sealed class HubRouteAccessTests(HubRouteAccessFixture fixture) : IClassF
             .Order(StringComparer.Ordinal));
 }
 
-/// <summary>Two hubs over one store holding "stories": one needing pull and push tokens, one read-only and open.</summary>
+/// <summary>
+/// Three hubs over one store holding "stories" (also as alice/stories and bob/stories): one needing pull and push
+/// tokens, one read-only and open, and one shared by tenants with per-namespace grants and bob/ private.
+/// </summary>
 public sealed class HubRouteAccessFixture : IAsyncLifetime
 {
+    internal const string AliceToken = "alice-token-0123456789";
+    internal const string BobToken = "bob-token-0123456789ab";
+    internal const string AuditorToken = "auditor-token-01234567";
+
     private readonly TestBed _bed = new();
     private RunningHub _guarded = null!;
     private RunningHub _readOnly = null!;
+    private RunningHub _tenants = null!;
 
     public ModelStore Store => _bed.A;
 
@@ -151,16 +226,30 @@ public sealed class HubRouteAccessFixture : IAsyncLifetime
 
     internal IServiceProvider ReadOnly => _readOnly.Services;
 
+    internal IServiceProvider Tenants => _tenants.Services;
+
     public async Task InitializeAsync()
     {
         ModelDigest = TestBed.ModelDigest(_bed.CreateStories(_bed.A)).ToString();
         _guarded = await RunningHub.StartAsync(_bed.A, [TestBed.PushToken], [HubRouteAccessTests.PullToken]);
         _readOnly = await RunningHub.StartAsync(_bed.A);
+        _bed.A.Copy("stories", "alice/stories");
+        _bed.A.Copy("stories", "bob/stories");
+        _tenants = await RunningHub.StartAsync(_bed.A, configure: o => o with
+        {
+            Grants =
+            [
+                HubTokenGrant.ParseLine(AliceToken + " push:alice", "test:1"),
+                HubTokenGrant.ParseLine(BobToken + " push:bob", "test:2"),
+                HubTokenGrant.ParseLine(AuditorToken + " pull:bob", "test:3"),
+            ],
+            PrivateNamespaces = ["bob"],
+        });
     }
 
     internal Task<HttpResponseMessage> SendAsync(IServiceProvider hub, string method, string path, string? authorization)
     {
-        RunningHub target = ReferenceEquals(hub, _guarded.Services) ? _guarded : _readOnly;
+        RunningHub target = ReferenceEquals(hub, _guarded.Services) ? _guarded : ReferenceEquals(hub, _tenants.Services) ? _tenants : _readOnly;
         var request = new HttpRequestMessage(new HttpMethod(method), path.TrimStart('/'));
         if (authorization is not null)
         {
@@ -178,6 +267,7 @@ public sealed class HubRouteAccessFixture : IAsyncLifetime
     {
         await _guarded.DisposeAsync();
         await _readOnly.DisposeAsync();
+        await _tenants.DisposeAsync();
         _bed.Dispose();
     }
 }

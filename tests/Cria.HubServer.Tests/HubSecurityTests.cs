@@ -218,7 +218,7 @@ public sealed class HubSecurityTests : IDisposable
         Assert.Equal(a.Digest, (await new ModelPuller(_bed.B, TestBed.Fast with { RegistryToken = pullToken }).PullAsync($"{guarded.Host}/library/stories")).Stored.Digest);
         using var pushWithPullToken = new HttpRequestMessage(HttpMethod.Post, "/v2/library/x/blobs/uploads/");
         pushWithPullToken.Headers.Authorization = new AuthenticationHeaderValue("Bearer", pullToken);
-        Assert.Equal(HttpStatusCode.Unauthorized, (await guarded.Http.SendAsync(pushWithPullToken)).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await guarded.Http.SendAsync(pushWithPullToken)).StatusCode);
     }
 
     [Fact]
