@@ -29,6 +29,8 @@ public static class CriaServer
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
+        // A bad certificate or key stops the build here, naming the file, rather than the first TLS handshake.
+        System.Security.Cryptography.X509Certificates.X509Certificate2? certificate = options.Tls?.Load();
         var registry = new ModelRegistry(options);
         try
         {
@@ -37,9 +39,10 @@ public static class CriaServer
             logging?.Invoke(builder.Logging);
             builder.WebHost.ConfigureKestrel(kestrel =>
             {
+                options.Connections.Apply(kestrel);
                 kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes;
                 kestrel.AddServerHeader = false;
-                ListenAddress.Listen(kestrel, options.Host, options.Port);
+                ListenAddress.Listen(kestrel, options.Host, options.Port, certificate);
             });
             builder.Services.AddOpenTelemetry().WithMetrics(m => m
                 .AddMeter(ServerMetrics.MeterName)
@@ -76,6 +79,10 @@ public static class CriaServer
                     policy.AllowAnyHeader().AllowAnyMethod();
                 }));
             }
+            if (options.RateLimitPerMinute > 0)
+            {
+                RateLimits.Add(builder.Services, options.RateLimitPerMinute);
+            }
             KeyStore? keys = options.KeysRequired ? new KeyStore(options.DataDirectory ?? KeyStore.DefaultDataDirectory()) : null;
             WebApplication app = builder.Build();
             registry.Logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Cria.Engine");
@@ -86,6 +93,10 @@ public static class CriaServer
             if (keys is not null)
             {
                 app.UseMiddleware<KeyAuthMiddleware>(keys, new QuotaTracker());
+            }
+            if (options.RateLimitPerMinute > 0)
+            {
+                RateLimits.Use(app);
             }
             app.MapPrometheusScrapingEndpoint("/metrics");
             app.MapGet("/", () => Results.Text("Cria is running\n"));
@@ -98,6 +109,7 @@ public static class CriaServer
         catch
         {
             registry.Dispose();
+            certificate?.Dispose();
             throw;
         }
     }
