@@ -16,7 +16,9 @@ namespace Cria.HubServer;
 /// Builds <c>cria hub serve</c>: a store served over the Hugging Face protocol (<c>/api/models/…</c>,
 /// <c>/{owner}/{repo}/resolve/{rev}/{file}</c>) and the registry protocol (<c>/v2/…</c>), read-only
 /// unless push tokens are configured. A separate app from <c>cria serve</c>: no models are loaded,
-/// bodies are limited to a manifest's size except blob uploads (limited to their declared length),
+/// bodies are limited to a manifest's size except blob uploads (limited to their declared length and
+/// streamed to disk), connections by <see cref="ConnectionLimits"/>, tokens refused over plain HTTP
+/// beyond loopback unless <c>--insecure</c>,
 /// every name and digest is validated before the store is touched, nothing lists directories, and
 /// every error is JSON.
 /// </summary>
@@ -28,6 +30,8 @@ public static class CriaHub
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
+        // A bad certificate or key stops the build here, naming the file, rather than the first TLS handshake.
+        System.Security.Cryptography.X509Certificates.X509Certificate2? certificate = options.Tls?.Load();
         var catalog = new HubCatalog(new ModelStore(options.Home));
         var tokens = new HubTokens(options.PushTokens, options.PullTokens);
         var sessions = new UploadSessions(options.MaxUploadSessions);
@@ -38,9 +42,10 @@ public static class CriaHub
         logging?.Invoke(builder.Logging);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
+            options.Connections.Apply(kestrel);
             kestrel.Limits.MaxRequestBodySize = Manifest.MaxBytes + (64 << 10);
             kestrel.AddServerHeader = false;
-            ListenAddress.Listen(kestrel, options.Host, options.Port);
+            ListenAddress.Listen(kestrel, options.Host, options.Port, certificate);
         });
         WebApplication app = builder.Build();
         ILogger log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Cria.Hub");
