@@ -37,6 +37,11 @@ public static class CriaServer
             var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
             builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
             logging?.Invoke(builder.Logging);
+            // Pinned after the caller's settings: ASP.NET Core's request lines print the whole URL, query string
+            // included, and Kestrel's bad-request lines the raw request line or header; a key or token sent where it
+            // does not belong would land in the log. Cria's own lines name the route and the key's name instead.
+            builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
+            builder.Logging.AddFilter("Microsoft.AspNetCore.Server.Kestrel.BadRequests", LogLevel.Warning);
             builder.WebHost.ConfigureKestrel(kestrel =>
             {
                 options.Connections.Apply(kestrel);
