@@ -33,15 +33,15 @@ public sealed record TlsFiles(string CertificatePath, string KeyPath)
         }
         catch (CryptographicException e)
         {
-            // Tell apart a certificate file that is not one from a key that is not its key.
+            // Tell apart a certificate file that is not one from a key file that is not a key.
             string problem = ReadsAsCertificate(CertificatePath)
-                ? $"--tls-key {KeyPath} is not a PEM private key of the certificate in --tls-cert {CertificatePath}"
+                ? $"--tls-key {KeyPath} holds no usable PEM private key (-----BEGIN PRIVATE KEY-----)"
                 : $"--tls-cert {CertificatePath} holds no PEM certificate (-----BEGIN CERTIFICATE-----)";
             throw new ArgumentException($"{problem}: {e.Message}", e);
         }
         catch (ArgumentException e)
         {
-            throw new ArgumentException($"--tls-key {KeyPath} holds no usable PEM private key (-----BEGIN PRIVATE KEY-----): {e.Message}", e);
+            throw new ArgumentException($"--tls-key {KeyPath} is not the private key of the certificate in --tls-cert {CertificatePath}: {e.Message}", e);
         }
         if (!cert.HasPrivateKey)
         {

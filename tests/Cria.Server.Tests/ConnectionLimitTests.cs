@@ -70,7 +70,8 @@ public sealed class ConnectionLimitTests
             Assert.Equal($"--tls-key {missing}: file not found", Fails(cert.CertificatePath, missing));
             Assert.StartsWith($"--tls-cert {garbage} holds no PEM certificate", Fails(garbage, cert.KeyPath), StringComparison.Ordinal);
             Assert.StartsWith($"--tls-key {garbage} ", Fails(cert.CertificatePath, garbage), StringComparison.Ordinal);
-            Assert.StartsWith($"--tls-key {other.KeyPath} is not a PEM private key of the certificate", Fails(cert.CertificatePath, other.KeyPath), StringComparison.Ordinal);
+            string mismatched = Fails(cert.CertificatePath, other.KeyPath);
+            Assert.True(mismatched.StartsWith($"--tls-key {other.KeyPath} is not the private key of the certificate", StringComparison.Ordinal), mismatched);
             Assert.Throws<ArgumentException>(() => TlsFiles.From(cert.CertificatePath, null));
             Assert.Throws<ArgumentException>(() => TlsFiles.From(null, cert.KeyPath));
             Assert.Null(TlsFiles.From(null, null));
