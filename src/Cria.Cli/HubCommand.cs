@@ -31,10 +31,13 @@ internal static class HubCommand
             Description = "delete pushed blobs that no manifest names after this long (an abandoned push): 1h, 30m, 3600 (seconds); at least 1s",
             DefaultValueFactory = _ => "1h",
         };
+        var insecure = new Option<bool>("--insecure") { Description = "accept tokens over plain HTTP on an address other machines reach (they cross the network readable); without it such a hub needs --tls-cert and --tls-key" };
+        var listen = new ListenOptions();
         var serve = new Command("serve", "Serve the store read-only over Hugging Face's API (/api/models, /{owner}/{repo}/resolve) and the registry API (/v2/); pushes need a token.")
         {
-            host, port, tokenFile, pushToken, pullToken, privateNs, orphanAge,
+            host, port, tokenFile, pushToken, pullToken, privateNs, orphanAge, insecure,
         };
+        listen.AddTo(serve);
         serve.SetAction(p => CliErrors.Run(() =>
         {
             string? file = p.GetValue(tokenFile);
@@ -65,12 +68,19 @@ internal static class HubCommand
                 Grants = grants,
                 PrivateNamespaces = p.GetValue(privateNs) ?? [],
                 OrphanBlobAge = orphan,
+                Insecure = p.GetValue(insecure),
+                Connections = listen.Limits(p),
+                Tls = listen.Tls(p),
             };
             WebApplication app = CriaHub.Build(options);
             app.Lifetime.ApplicationStarted.Register(() =>
             {
                 string mode = push.Count > 0 || grants.Any(g => g.Push.Count > 0) ? "pushes with a token" : "read-only";
                 Console.Error.WriteLine($"cria: hub serving {store.ModelsDirectory} ({mode}) on {string.Join(", ", app.Urls)}; Ctrl-C stops");
+                if (!ListenAddress.IsLoopback(options.Host) && options.Tls is null && options.AllGrants().Any())
+                {
+                    Console.Error.WriteLine("cria: warning: --insecure: tokens cross the network readable over plain HTTP");
+                }
                 if (!ListenAddress.IsLoopback(options.Host) && options.EffectivePrivateNamespaces().Count == 0)
                 {
                     Console.Error.WriteLine("cria: warning: the hub listens beyond this machine and anyone who reaches it can pull; use --pull-token or --private to require a token");

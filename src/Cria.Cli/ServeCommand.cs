@@ -27,12 +27,18 @@ internal static class ServeCommand
         var chatTemplate = new Option<string?>("--chat-template") { Description = "Jinja chat template file that replaces the models' own templates" };
         var threads = CommonOptions.Threads();
         var requireKey = new Option<bool?>("--require-key") { Description = "require an API key (cria keys create) on every route but /health; default: on when --host is not a loopback address" };
+        var maxBody = new Option<string>("--max-body") { Description = "largest request body accepted, chunked or not (413 above it): 1M, 4M", DefaultValueFactory = _ => "1M" };
+        var maxTokens = new Option<int>("--max-tokens") { Description = "most tokens one request may generate: larger max_tokens/num_predict are clamped to it (finish reason \"length\"), and it is the default for requests that give none (0: up to the context)", DefaultValueFactory = _ => 0 };
+        var rateLimit = new Option<string?>("--rate-limit") { Description = "requests per minute each caller may send, as N/min (or N/s): per API key (a key's own --rpm takes its place) or, without keys, per client IP; one more gets 429 with Retry-After (default: off)" };
+        var listen = new ListenOptions();
         var cors = new Option<string[]>("--cors") { Description = "allow browser requests from this origin (repeatable; * for any); CORS is off by default", AllowMultipleArgumentsPerToken = false };
 
         var cmd = new Command("serve", "Serve models over OpenAI's API (/v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models) and Ollama's (/api/chat, /api/generate, /api/embed, /api/tags, /api/show).")
         {
             models, aliases, host, port, ctx, parallel, chatTemplate, threads, requireKey, cors, keepAlive, maxLoaded, memoryBudget, adapterOption, kvBudget, kvType, logPrompts,
+            maxBody, maxTokens, rateLimit,
         };
+        listen.AddTo(cmd);
         cmd.SetAction(p => CliErrors.Run(() =>
         {
             string? template = p.GetValue(chatTemplate);
@@ -119,6 +125,11 @@ internal static class ServeCommand
                 Threads = threadCount,
                 RequireKey = p.GetValue(requireKey),
                 CorsOrigins = p.GetValue(cors) ?? [],
+                MaxRequestBodyBytes = CommonOptions.ParseSize(p.GetValue(maxBody) ?? "1M", "--max-body"),
+                MaxTokens = p.GetValue(maxTokens),
+                RateLimitPerMinute = ParseRate(p.GetValue(rateLimit)),
+                Connections = listen.Limits(p),
+                Tls = listen.Tls(p),
             };
             WebApplication app = CriaServer.Build(options);
             app.Lifetime.ApplicationStarted.Register(() =>
@@ -127,6 +138,10 @@ internal static class ServeCommand
                     ? options.ModelPaths.Select(spec => ServerOptions.SplitModelSpec(spec) is var (name, path) ? name ?? Path.GetFileNameWithoutExtension(path) : spec)
                     : [Path.GetFileNameWithoutExtension(ServerOptions.DefaultModelFile)]);
                 Console.Error.WriteLine($"cria: serving {names} on {string.Join(", ", app.Urls)} (OpenAI: /v1, Ollama: /api); Ctrl-C stops");
+                foreach (string warning in Warnings(options))
+                {
+                    Console.Error.WriteLine($"cria: warning: {warning}");
+                }
             });
             // Ctrl-C (SIGINT) and SIGTERM stop the host: running generations are cancelled and their
             // streams end with a finish reason, then Kestrel closes.
@@ -134,5 +149,42 @@ internal static class ServeCommand
             return 0;
         }));
         return cmd;
+    }
+
+    /// <summary>What an operator should know about an exposed server: no keys, or keys over plain HTTP, beyond this machine.</summary>
+    internal static IEnumerable<string> Warnings(ServerOptions options)
+    {
+        if (Hosting.ListenAddress.IsLoopback(options.Host))
+        {
+            yield break;
+        }
+        if (!options.KeysRequired)
+        {
+            yield return $"listening on {options.Host} without API keys: anyone who reaches this address can use every model (drop --require-key false, and create keys with `cria keys create`)";
+        }
+        else if (options.Tls is null)
+        {
+            yield return $"listening on {options.Host} over plain HTTP: API keys cross the network readable; give --tls-cert and --tls-key or put a TLS proxy in front";
+        }
+    }
+
+    /// <summary>"N/min", "N/m", "N/s" or a bare N (per minute) → requests per minute; null → 0 (off).</summary>
+    internal static int ParseRate(string? text)
+    {
+        if (text is null)
+        {
+            return 0;
+        }
+        string t = text.Trim();
+        int slash = t.IndexOf('/', StringComparison.Ordinal);
+        string number = slash < 0 ? t : t[..slash];
+        string unit = slash < 0 ? "min" : t[(slash + 1)..].Trim().ToLowerInvariant();
+        int perUnit = unit switch { "min" or "m" or "minute" => 1, "s" or "sec" or "second" => 60, _ => 0 };
+        if (perUnit == 0 || !int.TryParse(number, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int n)
+            || n < 1 || n > 1_000_000_000 / perUnit)
+        {
+            throw new UserException($"--rate-limit must be a number of requests such as 60/min or 5/s, got \"{text}\"");
+        }
+        return n * perUnit;
     }
 }

@@ -1,5 +1,7 @@
 using System.Net;
+using System.Security.Cryptography.X509Certificates;
 
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 
 namespace Cria.Hosting;
@@ -10,18 +12,28 @@ namespace Cria.Hosting;
 /// </summary>
 public static class ListenAddress
 {
-    /// <summary>Binds <paramref name="kestrel"/> to <paramref name="host"/> and <paramref name="port"/>.</summary>
+    /// <summary>
+    /// Binds <paramref name="kestrel"/> to <paramref name="host"/> and <paramref name="port"/>, over HTTPS with
+    /// <paramref name="certificate"/> when one is given (Kestrel's own TLS), plain HTTP otherwise.
+    /// </summary>
     /// <exception cref="ArgumentException"><paramref name="host"/> is neither an IP address nor <c>localhost</c>.</exception>
-    public static void Listen(KestrelServerOptions kestrel, string host, int port)
+    public static void Listen(KestrelServerOptions kestrel, string host, int port, X509Certificate2? certificate = null)
     {
         ArgumentNullException.ThrowIfNull(kestrel);
+        Action<ListenOptions> https = listen =>
+        {
+            if (certificate is not null)
+            {
+                listen.UseHttps(certificate);
+            }
+        };
         if (IPAddress.TryParse(host, out IPAddress? address))
         {
-            kestrel.Listen(address, port);
+            kestrel.Listen(address, port, https);
         }
         else if (string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase))
         {
-            kestrel.ListenLocalhost(port);
+            kestrel.ListenLocalhost(port, https);
         }
         else
         {

@@ -17,7 +17,9 @@ namespace Cria.HubServer;
 /// Builds <c>cria hub serve</c>: a store served over the Hugging Face protocol (<c>/api/models/…</c>,
 /// <c>/{owner}/{repo}/resolve/{rev}/{file}</c>) and the registry protocol (<c>/v2/…</c>), read-only
 /// unless push tokens are configured. A separate app from <c>cria serve</c>: no models are loaded,
-/// bodies are limited to a manifest's size except blob uploads (limited to their declared length),
+/// bodies are limited to a manifest's size except blob uploads (limited to their declared length and
+/// streamed to disk), connections by <see cref="ConnectionLimits"/>, tokens refused over plain HTTP
+/// beyond loopback unless <c>--insecure</c>,
 /// every name and digest is validated before the store is touched, nothing lists directories, and
 /// every error is JSON.
 /// </summary>
@@ -29,6 +31,8 @@ public static class CriaHub
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
+        // A bad certificate or key stops the build here, naming the file, rather than the first TLS handshake.
+        System.Security.Cryptography.X509Certificates.X509Certificate2? certificate = options.Tls?.Load();
         var catalog = new HubCatalog(new ModelStore(options.Home));
         var tokens = new HubTokens(options.AllGrants(), options.EffectivePrivateNamespaces());
         var sessions = new UploadSessions(options.MaxUploadSessions);
@@ -37,11 +41,17 @@ public static class CriaHub
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
         logging?.Invoke(builder.Logging);
+        // Pinned after the caller's settings: ASP.NET Core's request lines print the whole URL, query string
+        // included, and Kestrel's bad-request lines the raw request line or header; a key or token sent where it
+        // does not belong would land in the log. Cria's own lines name the route and the key's name instead.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Server.Kestrel.BadRequests", LogLevel.Warning);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
+            options.Connections.Apply(kestrel);
             kestrel.Limits.MaxRequestBodySize = Manifest.MaxBytes + (64 << 10);
             kestrel.AddServerHeader = false;
-            ListenAddress.Listen(kestrel, options.Host, options.Port);
+            ListenAddress.Listen(kestrel, options.Host, options.Port, certificate);
         });
         WebApplication app = builder.Build();
         ILogger log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Cria.Hub");

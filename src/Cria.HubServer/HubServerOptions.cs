@@ -1,3 +1,5 @@
+using Cria.Hosting;
+
 namespace Cria.HubServer;
 
 /// <summary>
@@ -54,7 +56,22 @@ public sealed record HubServerOptions
     /// <summary>How often the hub looks for orphan blobs (and stale temporary files). Default ten minutes.</summary>
     public TimeSpan GarbageCollectionInterval { get; init; } = TimeSpan.FromMinutes(10);
 
-    /// <exception cref="ArgumentException">A bad port or host, or a token that is too short or has whitespace.</exception>
+    /// <summary>Timeouts, data rates, header size and connection caps for every client connection.</summary>
+    public ConnectionLimits Connections { get; init; } = new();
+
+    /// <summary>A PEM certificate and key to serve HTTPS with (<c>--tls-cert</c>, <c>--tls-key</c>); null: plain HTTP.</summary>
+    public TlsFiles? Tls { get; init; }
+
+    /// <summary>
+    /// <c>--insecure</c>: accept tokens over plain HTTP on an address other machines can reach, where
+    /// anyone on the path can read them (a TLS-terminating proxy in front is the usual reason).
+    /// </summary>
+    public bool Insecure { get; init; }
+
+    /// <exception cref="ArgumentException">
+    /// A bad port or host, a token that is too short or has whitespace, or tokens over plain HTTP on a
+    /// non-loopback address without <see cref="Insecure"/>.
+    /// </exception>
     public void Validate()
     {
         ArgumentException.ThrowIfNullOrEmpty(Home);
@@ -80,6 +97,13 @@ public sealed record HubServerOptions
         {
             throw new ArgumentException($"--private \"{badPrivate}\" is not a namespace or *");
         }
+        if (Tls is null && !Insecure && AllGrants().Any() && !ListenAddress.IsLoopback(Host))
+        {
+            throw new ArgumentException($"the hub would accept tokens over plain HTTP on {Host}, where anyone on the network path can read them: "
+                + "give --tls-cert and --tls-key, listen on 127.0.0.1 behind a TLS proxy, or pass --insecure to accept that");
+        }
+        ArgumentNullException.ThrowIfNull(Connections);
+        Connections.Validate();
         if (MaxBlobBytes <= 0 || MaxUploadSessions <= 0)
         {
             throw new ArgumentException("the upload limits must be positive");

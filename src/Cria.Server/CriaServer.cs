@@ -29,17 +29,25 @@ public static class CriaServer
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
+        // A bad certificate or key stops the build here, naming the file, rather than the first TLS handshake.
+        System.Security.Cryptography.X509Certificates.X509Certificate2? certificate = options.Tls?.Load();
         var registry = new ModelRegistry(options);
         try
         {
             var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
             builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
             logging?.Invoke(builder.Logging);
+            // Pinned after the caller's settings: ASP.NET Core's request lines print the whole URL, query string
+            // included, and Kestrel's bad-request lines the raw request line or header; a key or token sent where it
+            // does not belong would land in the log. Cria's own lines name the route and the key's name instead.
+            builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
+            builder.Logging.AddFilter("Microsoft.AspNetCore.Server.Kestrel.BadRequests", LogLevel.Warning);
             builder.WebHost.ConfigureKestrel(kestrel =>
             {
+                options.Connections.Apply(kestrel);
                 kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes;
                 kestrel.AddServerHeader = false;
-                ListenAddress.Listen(kestrel, options.Host, options.Port);
+                ListenAddress.Listen(kestrel, options.Host, options.Port, certificate);
             });
             builder.Services.AddOpenTelemetry().WithMetrics(m => m
                 .AddMeter(ServerMetrics.MeterName)
@@ -76,6 +84,10 @@ public static class CriaServer
                     policy.AllowAnyHeader().AllowAnyMethod();
                 }));
             }
+            if (options.RateLimitPerMinute > 0)
+            {
+                RateLimits.Add(builder.Services, options.RateLimitPerMinute);
+            }
             KeyStore? keys = options.KeysRequired ? new KeyStore(options.DataDirectory ?? KeyStore.DefaultDataDirectory()) : null;
             WebApplication app = builder.Build();
             registry.Logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Cria.Engine");
@@ -86,6 +98,10 @@ public static class CriaServer
             if (keys is not null)
             {
                 app.UseMiddleware<KeyAuthMiddleware>(keys, new QuotaTracker());
+            }
+            if (options.RateLimitPerMinute > 0)
+            {
+                RateLimits.Use(app);
             }
             app.MapPrometheusScrapingEndpoint("/metrics");
             app.MapGet("/", () => Results.Text("Cria is running\n"));
@@ -98,6 +114,7 @@ public static class CriaServer
         catch
         {
             registry.Dispose();
+            certificate?.Dispose();
             throw;
         }
     }

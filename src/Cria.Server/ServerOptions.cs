@@ -61,6 +61,26 @@ public sealed record ServerOptions
     /// <summary>Largest request body accepted (413 above it).</summary>
     public long MaxRequestBodyBytes { get; init; } = 1 << 20;
 
+    /// <summary>
+    /// Most tokens one request may generate (<c>--max-tokens</c>; 0: up to the context). A request asking
+    /// for more (<c>max_tokens</c>, <c>max_completion_tokens</c>, <c>num_predict</c>) is clamped to it and
+    /// ends with finish reason <c>length</c>; one asking for nothing gets this (or the rest of the context).
+    /// </summary>
+    public int MaxTokens { get; init; }
+
+    /// <summary>
+    /// Requests per minute each caller may send (<c>--rate-limit N/min</c>; 0: off): a caller is its API key
+    /// (a key's own requests-per-minute limit, when set, takes the place of this one) or, on a server
+    /// without keys, its IP address. One more answers 429 with <c>Retry-After</c>.
+    /// </summary>
+    public int RateLimitPerMinute { get; init; }
+
+    /// <summary>Timeouts, data rates, header size and connection caps for every client connection.</summary>
+    public ConnectionLimits Connections { get; init; } = new();
+
+    /// <summary>A PEM certificate and key to serve HTTPS with (<c>--tls-cert</c>, <c>--tls-key</c>); null: plain HTTP.</summary>
+    public TlsFiles? Tls { get; init; }
+
     /// <summary>A Jinja chat template file that replaces every model's own template.</summary>
     public string? ChatTemplatePath { get; init; }
 
@@ -132,8 +152,18 @@ public sealed record ServerOptions
         }
         if (MaxRequestBodyBytes < 1024)
         {
-            throw new ArgumentException($"the request body limit must be at least 1024 bytes, got {MaxRequestBodyBytes}");
+            throw new ArgumentException($"--max-body must be at least 1024 bytes, got {MaxRequestBodyBytes}");
         }
+        if (MaxTokens < 0)
+        {
+            throw new ArgumentException($"--max-tokens must be ≥ 0 (0: up to the context), got {MaxTokens}");
+        }
+        if (RateLimitPerMinute < 0)
+        {
+            throw new ArgumentException($"--rate-limit must be ≥ 0 requests per minute (0: off), got {RateLimitPerMinute}");
+        }
+        ArgumentNullException.ThrowIfNull(Connections);
+        Connections.Validate();
         foreach (string origin in CorsOrigins)
         {
             if (origin != "*" && !(Uri.TryCreate(origin, UriKind.Absolute, out Uri? uri) && uri.Scheme is "http" or "https" && uri.AbsolutePath == "/"))

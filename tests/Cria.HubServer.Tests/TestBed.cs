@@ -109,10 +109,14 @@ internal sealed class RunningHub : IAsyncDisposable
     public IServiceProvider Services => _app.Services;
 
     public static async Task<RunningHub> StartAsync(ModelStore store, string[]? pushTokens = null, string[]? pullTokens = null,
-        Func<HubServerOptions, HubServerOptions>? configure = null)
+        Func<HubServerOptions, HubServerOptions>? configure = null, Action<ILoggingBuilder>? logging = null)
     {
         var options = new HubServerOptions { Home = store.Home, Host = "127.0.0.1", Port = 0, PushTokens = pushTokens ?? [], PullTokens = pullTokens ?? [] };
-        WebApplication app = CriaHub.Build(configure?.Invoke(options) ?? options, b => b.SetMinimumLevel(LogLevel.Warning));
+        WebApplication app = CriaHub.Build(configure?.Invoke(options) ?? options, b =>
+        {
+            b.SetMinimumLevel(LogLevel.Warning);
+            logging?.Invoke(b);
+        });
         await app.StartAsync();
         return new RunningHub(app);
     }

@@ -1,11 +1,6 @@
-using System.Globalization;
-
 using Cria.Server.Http;
-using Cria.Server.Ollama;
-using Cria.Server.OpenAi;
 
 using Microsoft.AspNetCore.Http;
-using Microsoft.Net.Http.Headers;
 
 namespace Cria.Server.Auth;
 
@@ -61,23 +56,5 @@ internal sealed class KeyAuthMiddleware(RequestDelegate next, KeyStore store, Qu
 
     private static string Limit(int limit, string what) => limit > 0 ? $"{limit} {what}" : $"unlimited {what}";
 
-    private static Task RefuseAsync(HttpContext http, ApiException error)
-    {
-        http.Response.StatusCode = error.Status;
-        if (error.RetryAfterSeconds > 0)
-        {
-            http.Response.Headers.RetryAfter = error.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
-        }
-        if (error.Status == 401)
-        {
-            http.Response.Headers[HeaderNames.WWWAuthenticate] = "Bearer";
-        }
-        if (http.Request.Path.StartsWithSegments("/api", StringComparison.OrdinalIgnoreCase))
-        {
-            return EventStream.WriteJsonAsync(http.Response, new OllamaErrorResponse { Error = error.Message },
-                OllamaJsonContext.Api.OllamaErrorResponse, http.RequestAborted);
-        }
-        var body = new ErrorResponse { Error = new ErrorBody { Message = error.Message, Type = error.Type, Code = error.Code } };
-        return EventStream.WriteJsonAsync(http.Response, body, OpenAiJsonContext.Api.ErrorResponse, http.RequestAborted);
-    }
+    private static Task RefuseAsync(HttpContext http, ApiException error) => DialectError.WriteAsync(http, error);
 }

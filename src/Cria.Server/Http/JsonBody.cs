@@ -11,10 +11,14 @@ namespace Cria.Server.Http;
 /// Reads a request body as one JSON object of a source-generated type; every failure is a 400 that
 /// says where. The body is read whole first (Kestrel bounds it: past the limit, chunked or not, the
 /// read fails with 413) and checked to be UTF-8, so no string met later (a message's content kept as
-/// a <see cref="JsonElement"/>) can fail to transcode in the middle of a request.
+/// a <see cref="JsonElement"/>) can fail to transcode in the middle of a request. A body nested deeper
+/// than <see cref="MaxDepth"/> is refused at the level that passes it, before anything is deserialized.
 /// </summary>
 internal static class JsonBody
 {
+    /// <summary>Deepest nesting of objects and arrays a body may have (System.Text.Json's default; no request needs more than a few).</summary>
+    public const int MaxDepth = 64;
+
     public static async Task<T> ReadAsync<T>(HttpRequest request, JsonTypeInfo<T> type)
         where T : class
     {
@@ -23,7 +27,7 @@ internal static class JsonBody
         {
             throw ApiException.BadRequest($"invalid request body: it is not valid UTF-8 (byte {offset})");
         }
-        CheckEscapedStrings(body);
+        CheckDepthAndEscapes(body);
         T? value;
         try
         {
@@ -72,17 +76,21 @@ internal static class JsonBody
     }
 
     /// <summary>
-    /// Escapes can spell text that is not Unicode (an unpaired surrogate, <c>"\ud800"</c>): each escaped
+    /// Nesting past <see cref="MaxDepth"/> is a 400 naming the limit. Escapes can spell text that is not Unicode (an unpaired surrogate, <c>"\ud800"</c>): each escaped
     /// string is decoded once here, so the error is a 400 naming the byte, not a failure later. Malformed
     /// JSON is left to the deserializer, which says where.
     /// </summary>
-    private static void CheckEscapedStrings(ReadOnlySpan<byte> body)
+    private static void CheckDepthAndEscapes(ReadOnlySpan<byte> body)
     {
-        var reader = new Utf8JsonReader(body);
+        var reader = new Utf8JsonReader(body, new JsonReaderOptions { MaxDepth = MaxDepth + 1 });
         try
         {
             while (reader.Read())
             {
+                if (reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray && reader.CurrentDepth >= MaxDepth)
+                {
+                    throw ApiException.BadRequest($"invalid request body: objects and arrays are nested deeper than the limit of {MaxDepth} levels (at byte {reader.TokenStartIndex})");
+                }
                 if (reader.TokenType is JsonTokenType.String or JsonTokenType.PropertyName && reader.ValueIsEscaped)
                 {
                     try

@@ -61,7 +61,9 @@ internal sealed class GenerationService(ModelRegistry models, GenerationSlots sl
             throw new ApiException(400, $"the prompt is {prompt.Length} tokens but the context holds {ctx} (and at least one token must be generated); shorten the prompt or start the server with a larger --ctx",
                 request.Messages is null ? "prompt" : "messages", "context_length_exceeded");
         }
-        int maxTokens = request.MaxTokens ?? ctx - prompt.Length;
+        // --max-tokens clamps what a request asks for (finish reason "length" when reached) and is the default when it asks for nothing.
+        int cap = options.MaxTokens > 0 ? options.MaxTokens : int.MaxValue;
+        int maxTokens = request.MaxTokens is { } asked ? Math.Min(asked, cap) : Math.Min(ctx - prompt.Length, cap);
         if (prompt.Length + maxTokens > ctx)
         {
             throw new ApiException(400, $"the prompt is {prompt.Length} tokens and max_tokens is {maxTokens}: {prompt.Length + maxTokens} tokens exceed the context of {ctx}; lower max_tokens to at most {ctx - prompt.Length}",
