@@ -43,7 +43,6 @@ public sealed class HubHardeningTests : IDisposable
     [InlineData("0.0.0.0", false, true, false, false)]
     [InlineData("192.168.1.10", true, true, false, false)]
     [InlineData("0.0.0.0", true, false, true, true)]
-    [InlineData("0.0.0.0", true, false, false, true)]
     [InlineData("0.0.0.0", false, false, false, true)]
     [InlineData("127.0.0.1", true, true, false, true)]
     [InlineData("localhost", true, false, false, true)]
