@@ -27,7 +27,9 @@ public sealed class HardeningCliTests : IDisposable
             ("--max-connections", "1024"), ("--max-upgraded-connections", "64"), ("--tls-cert", null), ("--tls-key", null),
         })
         {
-            string? line = help.Stdout.Split('\n').FirstOrDefault(l => l.TrimStart().StartsWith(option + " ", StringComparison.Ordinal));
+            // The option's own line: its names (aliases first, as "-np, --parallel <parallel>") before the description.
+            string? line = help.Stdout.Split('\n').FirstOrDefault(l => l.TrimStart().StartsWith('-')
+                && l.TrimStart().Split("  ")[0].Split(", ").Any(name => name == option || name.StartsWith(option + " ", StringComparison.Ordinal)));
             Assert.True(line is not null, $"{option} is not in cria serve --help:\n{help.Stdout}");
             if (defaultValue is not null)
             {
