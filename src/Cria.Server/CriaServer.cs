@@ -1,4 +1,5 @@
 using Cria.Hosting;
+using Cria.Server.Audit;
 using Cria.Server.Auth;
 using Cria.Server.Engine;
 using Cria.Server.Http;
@@ -30,8 +31,10 @@ public static class CriaServer
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         var registry = new ModelRegistry(options);
+        AuditStore? audit = null;
         try
         {
+            audit = OpenAudit(options.Audit);
             var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
             builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
             logging?.Invoke(builder.Logging);
@@ -42,7 +45,7 @@ public static class CriaServer
                 ListenAddress.Listen(kestrel, options.Host, options.Port);
             });
             builder.Services.AddOpenTelemetry().WithMetrics(m => m
-                .AddMeter(ServerMetrics.MeterName)
+                .AddMeter(ServerMetrics.MeterName, AuditWriter.MeterName)
                 .AddAspNetCoreInstrumentation()
                 .AddPrometheusExporter());
             builder.Services.AddSingleton(options);
@@ -55,6 +58,14 @@ public static class CriaServer
                 },
                 () => registry.Loaded().Sum(m => (long)m.Preemptions)));
             builder.Services.AddSingleton(registry);
+            if (audit is not null)
+            {
+                AuditStore store = audit;
+                builder.Services.AddSingleton(options.Audit!);
+                builder.Services.AddSingleton(sp => new AuditWriter(store, options.Audit!,
+                    sp.GetRequiredService<ILoggerFactory>().CreateLogger("Cria.Audit"), sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()));
+                builder.Services.AddHostedService(sp => sp.GetRequiredService<AuditWriter>());
+            }
             builder.Services.AddSingleton<RequestLog>();
             builder.Services.AddSingleton(sp => new GenerationSlots(options.Parallel, options.MaxQueue, sp.GetRequiredService<ServerMetrics>()));
             builder.Services.AddSingleton(sp => new EmbeddingService(registry, sp.GetRequiredService<GenerationSlots>()));
@@ -79,6 +90,10 @@ public static class CriaServer
             KeyStore? keys = options.KeysRequired ? new KeyStore(options.DataDirectory ?? KeyStore.DefaultDataDirectory()) : null;
             WebApplication app = builder.Build();
             registry.Logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Cria.Engine");
+            if (audit is not null)
+            {
+                app.UseMiddleware<AuditMiddleware>(); // first: it sees every request, refused ones too
+            }
             if (options.CorsOrigins.Count > 0)
             {
                 app.UseCors();
@@ -97,9 +112,31 @@ public static class CriaServer
         }
         catch
         {
+            audit?.Dispose();
             registry.Dispose();
             throw;
         }
+    }
+
+    /// <summary>Opens (creating) the audit log and its key; a forged head or a file that is not an audit log stops the server from starting.</summary>
+    private static AuditStore? OpenAudit(AuditOptions? options)
+    {
+        if (options is null)
+        {
+            return null;
+        }
+        byte[] key = AuditKey.LoadOrCreate(options.KeyPath);
+        AuditStore store = AuditStore.Open(options.DatabasePath, key, create: true);
+        try
+        {
+            store.CheckHead();
+        }
+        catch
+        {
+            store.Dispose();
+            throw;
+        }
+        return store;
     }
 
     /// <summary>The server's counters (also exported at <c>/metrics</c>).</summary>
