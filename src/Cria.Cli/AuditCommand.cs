@@ -66,6 +66,10 @@ internal static class AuditCommand
                 Console.Error.WriteLine($"cria: no audit records match in {store.Path}");
                 return 0;
             }
+            if (Console.IsOutputRedirected)
+            {
+                AnsiConsole.Console.Profile.Width = 240; // a pipe or a file: one line per record
+            }
             AnsiConsole.Console.Write(table);
             return 0;
         }));

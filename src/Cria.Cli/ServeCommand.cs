@@ -142,7 +142,7 @@ internal static class ServeCommand
                 RequireKey = p.GetValue(requireKey),
                 CorsOrigins = p.GetValue(cors) ?? [],
             };
-            WebApplication app = CriaServer.Build(options);
+            using WebApplication app = CriaServer.Build(options); // disposed after Run: the audit log is closed (its WAL folded in)
             app.Lifetime.ApplicationStarted.Register(() =>
             {
                 string names = string.Join(", ", options.ModelPaths.Count > 0

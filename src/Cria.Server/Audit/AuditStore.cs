@@ -50,6 +50,7 @@ public sealed class AuditStore : IDisposable
         if (create)
         {
             Directory.CreateDirectory(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!);
+            CreateOwnerOnly(path);
         }
         var builder = new SqliteConnectionStringBuilder
         {
@@ -86,6 +87,28 @@ public sealed class AuditStore : IDisposable
         {
             db.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>A new log is readable by its owner only (SQLite gives its -wal and -shm files the same mode): it names keys, routes and, with --audit-text, prompts.</summary>
+    private static void CreateOwnerOnly(string path)
+    {
+        if (OperatingSystem.IsWindows() || File.Exists(path))
+        {
+            return;
+        }
+        try
+        {
+            using var file = new FileStream(path, new FileStreamOptions
+            {
+                Mode = FileMode.CreateNew,
+                Access = FileAccess.Write,
+                UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+            });
+        }
+        catch (IOException) when (File.Exists(path))
+        {
+            // another process made it first
         }
     }
 
