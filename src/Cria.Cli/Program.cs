@@ -23,6 +23,7 @@ internal static class Program
             SelfTestCommand.Create(),
             ServeCommand.Create(),
             KeysCommand.Create(),
+            AuditCommand.Create(),
             ListCommand.Create(),
             ShowCommand.Create(),
             CreateCommand.Create(),

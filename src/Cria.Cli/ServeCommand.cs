@@ -31,12 +31,17 @@ internal static class ServeCommand
         var maxTokens = new Option<int>("--max-tokens") { Description = "most tokens one request may generate: larger max_tokens/num_predict are clamped to it (finish reason \"length\"), and it is the default for requests that give none (0: up to the context)", DefaultValueFactory = _ => 0 };
         var rateLimit = new Option<string?>("--rate-limit") { Description = "requests per minute each caller may send, as N/min (or N/s): per API key (a key's own --rpm takes its place) or, without keys, per client IP; one more gets 429 with Retry-After (default: off)" };
         var listen = new ListenOptions();
+        var noAudit = new Option<bool>("--no-audit") { Description = "do not write the audit log (by default every request gets a hash-chained record in $CRIA_HOME/audit.db; see `cria audit`)" };
+        var auditFile = new Option<string?>("--audit") { Description = "the audit log file (default: $CRIA_HOME/audit.db); its signing key is $CRIA_HOME/audit.key" };
+        var auditText = new Option<bool>("--audit-text") { Description = "keep prompts and outputs as text in the audit log (default: only their SHA-256; they are your users' data)" };
+        var auditRetention = new Option<string?>("--audit-retention") { Description = "prune audit records older than this (30d, 12h, 2w) behind a signed checkpoint, at start and hourly (default: keep all)" };
         var cors = new Option<string[]>("--cors") { Description = "allow browser requests from this origin (repeatable; * for any); CORS is off by default", AllowMultipleArgumentsPerToken = false };
 
         var cmd = new Command("serve", "Serve models over OpenAI's API (/v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models) and Ollama's (/api/chat, /api/generate, /api/embed, /api/tags, /api/show).")
         {
             models, aliases, host, port, ctx, parallel, chatTemplate, threads, requireKey, cors, keepAlive, maxLoaded, memoryBudget, adapterOption, kvBudget, kvType, logPrompts,
             maxBody, maxTokens, rateLimit,
+            noAudit, auditFile, auditText, auditRetention,
         };
         listen.AddTo(cmd);
         cmd.SetAction(p => CliErrors.Run(() =>
@@ -105,8 +110,25 @@ internal static class ServeCommand
                     modelAdapters[modelName] = own;
                 }
             }
+            Server.Audit.AuditOptions? audit = null;
+            if (!p.GetValue(noAudit))
+            {
+                string? retentionText = p.GetValue(auditRetention);
+                TimeSpan? retention = retentionText is null ? null
+                    : Server.Audit.AuditOptions.ParseDuration(retentionText) ?? throw new UserException($"--audit-retention must be a duration such as 30d, 12h or 2w, got \"{retentionText}\"");
+                audit = Server.Audit.AuditOptions.Under(Server.Auth.KeyStore.DefaultDataDirectory(), p.GetValue(auditFile)) with
+                {
+                    IncludeText = p.GetValue(auditText),
+                    Retention = retention,
+                };
+            }
+            else if (p.GetValue(auditFile) is not null || p.GetValue(auditText) || p.GetValue(auditRetention) is not null)
+            {
+                throw new UserException("--no-audit cannot be combined with --audit, --audit-text or --audit-retention");
+            }
             var options = new ServerOptions
             {
+                Audit = audit,
                 Aliases = aliasMap,
                 Adapters = adapterFiles,
                 KvBudgetTokens = p.GetValue(kvBudget),
@@ -131,7 +153,7 @@ internal static class ServeCommand
                 Connections = listen.Limits(p),
                 Tls = listen.Tls(p),
             };
-            WebApplication app = CriaServer.Build(options);
+            using WebApplication app = CriaServer.Build(options); // disposed after Run: the audit log is closed (its WAL folded in)
             app.Lifetime.ApplicationStarted.Register(() =>
             {
                 string names = string.Join(", ", options.ModelPaths.Count > 0
@@ -142,6 +164,7 @@ internal static class ServeCommand
                 {
                     Console.Error.WriteLine($"cria: warning: {warning}");
                 }
+                Console.Error.WriteLine(options.Audit is { } a ? $"cria: audit log {a.DatabasePath} (cria audit list|verify; --no-audit turns it off)" : "cria: audit log off (--no-audit)");
             });
             // Ctrl-C (SIGINT) and SIGTERM stop the host: running generations are cancelled and their
             // streams end with a finish reason, then Kestrel closes.

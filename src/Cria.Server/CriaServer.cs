@@ -1,4 +1,5 @@
 using Cria.Hosting;
+using Cria.Server.Audit;
 using Cria.Server.Auth;
 using Cria.Server.Engine;
 using Cria.Server.Http;
@@ -32,8 +33,10 @@ public static class CriaServer
         // A bad certificate or key stops the build here, naming the file, rather than the first TLS handshake.
         System.Security.Cryptography.X509Certificates.X509Certificate2? certificate = options.Tls?.Load();
         var registry = new ModelRegistry(options);
+        AuditStore? audit = null;
         try
         {
+            audit = OpenAudit(options.Audit);
             var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
             builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
             logging?.Invoke(builder.Logging);
@@ -50,7 +53,7 @@ public static class CriaServer
                 ListenAddress.Listen(kestrel, options.Host, options.Port, certificate);
             });
             builder.Services.AddOpenTelemetry().WithMetrics(m => m
-                .AddMeter(ServerMetrics.MeterName)
+                .AddMeter(ServerMetrics.MeterName, AuditWriter.MeterName)
                 .AddAspNetCoreInstrumentation()
                 .AddPrometheusExporter());
             builder.Services.AddSingleton(options);
@@ -63,6 +66,14 @@ public static class CriaServer
                 },
                 () => registry.Loaded().Sum(m => (long)m.Preemptions)));
             builder.Services.AddSingleton(registry);
+            if (audit is not null)
+            {
+                AuditStore store = audit;
+                builder.Services.AddSingleton(options.Audit!);
+                builder.Services.AddSingleton(sp => new AuditWriter(store, options.Audit!,
+                    sp.GetRequiredService<ILoggerFactory>().CreateLogger("Cria.Audit"), sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()));
+                builder.Services.AddHostedService(sp => sp.GetRequiredService<AuditWriter>());
+            }
             builder.Services.AddSingleton<RequestLog>();
             builder.Services.AddSingleton(sp => new GenerationSlots(options.Parallel, options.MaxQueue, sp.GetRequiredService<ServerMetrics>()));
             builder.Services.AddSingleton(sp => new EmbeddingService(registry, sp.GetRequiredService<GenerationSlots>()));
@@ -91,6 +102,10 @@ public static class CriaServer
             KeyStore? keys = options.KeysRequired ? new KeyStore(options.DataDirectory ?? KeyStore.DefaultDataDirectory()) : null;
             WebApplication app = builder.Build();
             registry.Logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Cria.Engine");
+            if (audit is not null)
+            {
+                app.UseMiddleware<AuditMiddleware>(); // first: it sees every request, refused ones too
+            }
             if (options.CorsOrigins.Count > 0)
             {
                 app.UseCors();
@@ -113,10 +128,32 @@ public static class CriaServer
         }
         catch
         {
+            audit?.Dispose();
             registry.Dispose();
             certificate?.Dispose();
             throw;
         }
+    }
+
+    /// <summary>Opens (creating) the audit log and its key; a forged head or a file that is not an audit log stops the server from starting.</summary>
+    private static AuditStore? OpenAudit(AuditOptions? options)
+    {
+        if (options is null)
+        {
+            return null;
+        }
+        byte[] key = AuditKey.LoadOrCreate(options.KeyPath);
+        AuditStore store = AuditStore.Open(options.DatabasePath, key, create: true);
+        try
+        {
+            store.CheckHead();
+        }
+        catch
+        {
+            store.Dispose();
+            throw;
+        }
+        return store;
     }
 
     /// <summary>The server's counters (also exported at <c>/metrics</c>).</summary>

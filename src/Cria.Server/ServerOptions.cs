@@ -93,6 +93,12 @@ public sealed record ServerOptions
     /// <summary>Where <c>keys.db</c> lives (null: <c>$CRIA_HOME</c>, else <c>~/.cria</c>).</summary>
     public string? DataDirectory { get; init; }
 
+    /// <summary>
+    /// The audit log (<see cref="Audit.AuditOptions"/>): one hash-chained record per request in SQLite. Null: no
+    /// audit log (the library's default; <c>cria serve</c> audits unless <c>--no-audit</c>).
+    /// </summary>
+    public Audit.AuditOptions? Audit { get; init; }
+
     /// <summary>Origins allowed by CORS (<c>--cors ORIGIN</c>, repeatable; <c>*</c> for any). Empty: CORS off.</summary>
     public IReadOnlyList<string> CorsOrigins { get; init; } = [];
 
@@ -217,6 +223,7 @@ public sealed record ServerOptions
         {
             throw new ArgumentException($"--memory-budget must be ≥ 0 (0: no limit), got {MemoryBudgetBytes}");
         }
+        Audit?.Validate();
         if (Threads is < 0 or > 1024)
         {
             throw new ArgumentException($"--threads must be between 1 and 1024, got {Threads}");

@@ -1,3 +1,4 @@
+using Cria.Server.Audit;
 using Cria.Server.Engine;
 using Cria.Server.Http;
 
@@ -18,11 +19,15 @@ internal sealed class Caller
 
     private int _tokensUsed;
 
-    public Caller(ApiKey? key, string route)
+    public Caller(ApiKey? key, string route, AuditFacts? audit = null)
     {
         Key = key;
         Route = route;
+        Audit = audit;
     }
+
+    /// <summary>The request's audit facts, for the run and the services to fill in; null when the server does not audit.</summary>
+    public AuditFacts? Audit { get; }
 
     /// <summary>The key the request authenticated with; null without <c>--require-key</c>.</summary>
     public ApiKey? Key { get; }
@@ -45,15 +50,19 @@ internal sealed class Caller
         {
             return caller;
         }
-        caller = new Caller(null, http.Request.Path);
+        caller = new Caller(null, http.Request.Path, AuditFacts.Of(http));
         http.Items[ItemKey] = caller;
         return caller;
     }
 
+    /// <summary>The request's caller if one was made (the audit record's key name), without making one.</summary>
+    public static Caller? Find(HttpContext http) =>
+        http.Items.TryGetValue(ItemKey, out object? value) ? value as Caller : null;
+
     /// <summary>Records the authenticated key for the rest of the request.</summary>
     public static Caller Authenticated(HttpContext http, ApiKey key)
     {
-        var caller = new Caller(key, http.Request.Path);
+        var caller = new Caller(key, http.Request.Path, AuditFacts.Of(http));
         http.Items[ItemKey] = caller;
         return caller;
     }

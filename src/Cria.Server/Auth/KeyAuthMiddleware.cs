@@ -34,6 +34,7 @@ internal sealed class KeyAuthMiddleware(RequestDelegate next, KeyStore store, Qu
             await RefuseAsync(http, new ApiException(401, "the API key is invalid or has been revoked", code: "invalid_api_key")).ConfigureAwait(false);
             return;
         }
+        Caller caller = Caller.Authenticated(http, key); // before the quota check, so a 429 is audited under the key's name
         if (!quotas.TryAdmit(key, out QuotaTracker.Ticket ticket, out int retryAfter))
         {
             string limits = $"{Limit(key.RequestsPerMinute, "requests")}, {Limit(key.TokensPerMinute, "tokens")} per minute";
@@ -43,7 +44,6 @@ internal sealed class KeyAuthMiddleware(RequestDelegate next, KeyStore store, Qu
             }).ConfigureAwait(false);
             return;
         }
-        Caller caller = Caller.Authenticated(http, key);
         try
         {
             await next(http).ConfigureAwait(false);

@@ -253,6 +253,7 @@ internal sealed class GenerationRun : IStepSequence, IAsyncDisposable
             }
             if (step.Text.Length > 0)
             {
+                Caller?.Audit?.AppendOutput(step.Text);
                 yield return new GeneratedPiece(step.Text, pending ?? (IReadOnlyList<TokenLogprob>)[]);
                 pending = null;
             }
@@ -307,6 +308,7 @@ internal sealed class GenerationRun : IStepSequence, IAsyncDisposable
         if (Caller is not null)
         {
             Log?.Generation(Caller, this);
+            Caller.Audit?.OnGeneration(this);
         }
         return ValueTask.CompletedTask;
     }

@@ -59,6 +59,11 @@ internal sealed class EmbeddingService(ModelRegistry models, GenerationSlots slo
         using IDisposable slot = await slots.AcquireAsync(cancel).ConfigureAwait(false);
         float[][] vectors = await Task.Run(() => Run(model, token, cancel), cancel).ConfigureAwait(false);
         caller.Charge(total);
+        if (caller.Audit is { } audit)
+        {
+            audit.Model = model.Name;
+            audit.PromptTokens = total;
+        }
         return new EmbeddingResult(model, vectors, total);
     }
 
