@@ -13,6 +13,7 @@ using Cria.Bench;
 //   attention [--heads 32 --kv-heads 4 --head-dim 64] [--length 2048] [--n 1] [--layers 22] [--kv f16|f32|q8_0] [--threads 2]   (the attention kernel alone)
 //   train   --model F [--threads 2] [--ctx 256] [--rank 8] [--targets all] [--steps 3] [--warmup 1] [--activations auto|keep|recompute]   (LoRA training tokens/s)
 //   lora    --model F --adapter A [--scale 1] [--prompt TEXT] [--gen 16]   (a Cria-written LoRA adapter in llama.cpp and in Cria: logits and greedy text)
+//   audit   --model F [--records 20000] [--requests 4000] [--clients 8]   (the audit log: store append/verify rate, GET /health with it off and on)
 //   memory  --engine cria|llama.cpp|none ...   (the child process of bench's memory phase)
 string mode = args.Length > 0 && !args[0].StartsWith("--", StringComparison.Ordinal) ? args[0] : "bench";
 string[] rest = args.Length > 0 && args[0] == mode ? args[1..] : args;
@@ -33,7 +34,8 @@ try
         "grammar" => GrammarMode.Run(options),
         "train" => TrainMode.Run(options),
         "lora" => LoraMode.Run(options),
-        _ => throw new ArgumentException($"unknown mode \"{mode}\" (compare, bench, quants, synth, serve, batchstep, grammar, kernels, attention, train, lora)"),
+        "audit" => AuditMode.Run(options),
+        _ => throw new ArgumentException($"unknown mode \"{mode}\" (compare, bench, quants, synth, serve, batchstep, grammar, kernels, attention, train, lora, audit)"),
     };
 }
 catch (ArgumentException e)

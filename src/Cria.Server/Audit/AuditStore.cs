@@ -185,10 +185,11 @@ public sealed class AuditStore : IDisposable
         using SqliteTransaction tx = _db.BeginTransaction(deferred: false);
         (long lastId, string lastHash) = Tip();
         var stored = new List<AuditRecord>(records.Count);
+        using SqliteCommand insert = PrepareInsert(tx);
         foreach (AuditRecord record in records)
         {
             AuditRecord chained = Chain(record, lastId + 1, lastHash, key);
-            Insert(chained, tx);
+            Insert(insert, chained);
             stored.Add(chained);
             (lastId, lastHash) = (chained.Id, chained.Hash);
         }
@@ -235,7 +236,10 @@ public sealed class AuditStore : IDisposable
             PrunedHash = prunedHash,
         };
         AuditRecord chained = Chain(checkpoint, lastId + 1, lastHash, key);
-        Insert(chained, tx);
+        using (SqliteCommand insert = PrepareInsert(tx))
+        {
+            Insert(insert, chained);
+        }
         WriteHead(chained.Id, chained.Hash, key, tx);
         tx.Commit();
         return removed;
@@ -327,38 +331,52 @@ public sealed class AuditStore : IDisposable
         upsert.ExecuteNonQuery();
     }
 
-    private void Insert(AuditRecord r, SqliteTransaction tx)
+    private static readonly string[] s_insertParameters =
+        ["$id", "$kind", "$time", "$key", "$method", "$route", "$status", "$model", "$adapters", "$pt", "$ct", "$lat", "$finish", "$findings", "$actions", "$psha", "$osha", "$ptext", "$otext", "$pthrough", "$pcount", "$phash", "$dropped", "$sig", "$prev", "$hash"];
+
+    /// <summary>One INSERT prepared per transaction; <see cref="Insert"/> binds each record to it.</summary>
+    private SqliteCommand PrepareInsert(SqliteTransaction tx)
     {
-        using SqliteCommand insert = _db.CreateCommand();
+        SqliteCommand insert = _db.CreateCommand();
         insert.Transaction = tx;
-        insert.CommandText = $"INSERT INTO audit ({Columns}) VALUES ($id, $kind, $time, $key, $method, $route, $status, $model, $adapters, $pt, $ct, $lat, $finish, " +
-            "$findings, $actions, $psha, $osha, $ptext, $otext, $pthrough, $pcount, $phash, $dropped, $sig, $prev, $hash)";
-        insert.Parameters.AddWithValue("$id", r.Id);
-        insert.Parameters.AddWithValue("$kind", r.Kind);
-        insert.Parameters.AddWithValue("$time", r.TimeMs);
-        insert.Parameters.AddWithValue("$key", r.Key);
-        insert.Parameters.AddWithValue("$method", r.Method);
-        insert.Parameters.AddWithValue("$route", r.Route);
-        insert.Parameters.AddWithValue("$status", r.Status);
-        insert.Parameters.AddWithValue("$model", (object?)r.Model ?? DBNull.Value);
-        insert.Parameters.AddWithValue("$adapters", (object?)r.Adapters ?? DBNull.Value);
-        insert.Parameters.AddWithValue("$pt", r.PromptTokens);
-        insert.Parameters.AddWithValue("$ct", r.CompletionTokens);
-        insert.Parameters.AddWithValue("$lat", r.LatencyMicroseconds);
-        insert.Parameters.AddWithValue("$finish", (object?)r.FinishReason ?? DBNull.Value);
-        insert.Parameters.AddWithValue("$findings", r.FindingsJson);
-        insert.Parameters.AddWithValue("$actions", r.Actions);
-        insert.Parameters.AddWithValue("$psha", (object?)r.PromptSha256 ?? DBNull.Value);
-        insert.Parameters.AddWithValue("$osha", (object?)r.OutputSha256 ?? DBNull.Value);
-        insert.Parameters.AddWithValue("$ptext", (object?)r.PromptText ?? DBNull.Value);
-        insert.Parameters.AddWithValue("$otext", (object?)r.OutputText ?? DBNull.Value);
-        insert.Parameters.AddWithValue("$pthrough", (object?)r.PrunedThrough ?? DBNull.Value);
-        insert.Parameters.AddWithValue("$pcount", (object?)r.PrunedCount ?? DBNull.Value);
-        insert.Parameters.AddWithValue("$phash", (object?)r.PrunedHash ?? DBNull.Value);
-        insert.Parameters.AddWithValue("$dropped", (object?)r.Dropped ?? DBNull.Value);
-        insert.Parameters.AddWithValue("$sig", (object?)r.Signature ?? DBNull.Value);
-        insert.Parameters.AddWithValue("$prev", r.PrevHash);
-        insert.Parameters.AddWithValue("$hash", r.Hash);
+        insert.CommandText = $"INSERT INTO audit ({Columns}) VALUES ({string.Join(", ", s_insertParameters)})";
+        foreach (string name in s_insertParameters)
+        {
+            insert.Parameters.Add(new SqliteParameter { ParameterName = name });
+        }
+        insert.Prepare();
+        return insert;
+    }
+
+    private static void Insert(SqliteCommand insert, AuditRecord r)
+    {
+        SqliteParameterCollection p = insert.Parameters;
+        p[0].Value = r.Id;
+        p[1].Value = r.Kind;
+        p[2].Value = r.TimeMs;
+        p[3].Value = r.Key;
+        p[4].Value = r.Method;
+        p[5].Value = r.Route;
+        p[6].Value = r.Status;
+        p[7].Value = (object?)r.Model ?? DBNull.Value;
+        p[8].Value = (object?)r.Adapters ?? DBNull.Value;
+        p[9].Value = r.PromptTokens;
+        p[10].Value = r.CompletionTokens;
+        p[11].Value = r.LatencyMicroseconds;
+        p[12].Value = (object?)r.FinishReason ?? DBNull.Value;
+        p[13].Value = r.FindingsJson;
+        p[14].Value = r.Actions;
+        p[15].Value = (object?)r.PromptSha256 ?? DBNull.Value;
+        p[16].Value = (object?)r.OutputSha256 ?? DBNull.Value;
+        p[17].Value = (object?)r.PromptText ?? DBNull.Value;
+        p[18].Value = (object?)r.OutputText ?? DBNull.Value;
+        p[19].Value = (object?)r.PrunedThrough ?? DBNull.Value;
+        p[20].Value = (object?)r.PrunedCount ?? DBNull.Value;
+        p[21].Value = (object?)r.PrunedHash ?? DBNull.Value;
+        p[22].Value = (object?)r.Dropped ?? DBNull.Value;
+        p[23].Value = (object?)r.Signature ?? DBNull.Value;
+        p[24].Value = r.PrevHash;
+        p[25].Value = r.Hash;
         insert.ExecuteNonQuery();
     }
 

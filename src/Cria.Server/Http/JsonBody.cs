@@ -89,7 +89,11 @@ internal static class JsonBody
             {
                 if (reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray && reader.CurrentDepth >= MaxDepth)
                 {
-                    throw ApiException.BadRequest($"invalid request body: objects and arrays are nested deeper than the limit of {MaxDepth} levels (at byte {reader.TokenStartIndex})");
+                    // Said as the deserializer says where: line and byte within it, both from 1.
+                    int at = (int)reader.TokenStartIndex;
+                    int lineStart = body[..at].LastIndexOf((byte)'\n') + 1;
+                    int line = body[..at].Count((byte)'\n') + 1;
+                    throw ApiException.BadRequest($"invalid request body (line {line}, byte {at - lineStart + 1}): objects and arrays are nested deeper than the limit of {MaxDepth} levels");
                 }
                 if (reader.TokenType is JsonTokenType.String or JsonTokenType.PropertyName && reader.ValueIsEscaped)
                 {
