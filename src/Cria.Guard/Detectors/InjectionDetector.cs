@@ -87,8 +87,10 @@ public sealed partial class InjectionDetector : Detector
 
     private void Add(List<Finding> findings, string type, int start, int end, double score)
     {
-        foreach (Finding f in findings)
+        // Passes add in order of start, so a repeat of the same span can only be among the last few.
+        for (int i = findings.Count - 1; i >= 0 && i >= findings.Count - 4; i--)
         {
+            Finding f = findings[i];
             if (f.Detector == Name && f.Start < end && start < f.End && f.Type == type)
             {
                 return;
@@ -119,11 +121,17 @@ public sealed partial class InjectionDetector : Detector
             }
             if (c is >= '\u202A' and <= '\u202E' or >= '\u2066' and <= '\u2069')
             {
+                int start = i;
+                bool overrides = false;
+                while (i < text.Length && text[i] is >= '\u202A' and <= '\u202E' or >= '\u2066' and <= '\u2069')
+                {
+                    overrides |= text[i] is '\u202D' or '\u202E';
+                    i++;
+                }
                 if (On("bidi_override"))
                 {
-                    Add(findings, "bidi_override", i, i + 1, c is '\u202D' or '\u202E' ? 0.9 : 0.7);
+                    Add(findings, "bidi_override", start, i, overrides ? 0.9 : 0.7);
                 }
-                i++;
                 continue;
             }
             if (c is '\u200B' or '\u200C' or '\u2060' or '\u180E' or '\uFEFF' or >= '\uFE00' and <= '\uFE0F')

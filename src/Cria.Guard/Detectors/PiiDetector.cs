@@ -56,9 +56,11 @@ public sealed partial class PiiDetector : Detector
     {
         ArgumentNullException.ThrowIfNull(text);
         ArgumentNullException.ThrowIfNull(findings);
+        var claims = new Claims();
         if (_email)
         {
-            Emails(text, findings);
+            Emails(text, findings, claims);
+            claims.EndPass();
         }
         bool digits = text.AsSpan().ContainsAnyInRange('0', '9');
         if (!digits && !_ipv6)
@@ -67,41 +69,43 @@ public sealed partial class PiiDetector : Detector
         }
         if (_card && digits)
         {
-            Cards(text, findings);
+            Cards(text, findings, claims);
+            claims.EndPass();
         }
         if (_iban && digits)
         {
-            Ibans(text, findings);
+            Ibans(text, findings, claims);
+            claims.EndPass();
         }
         if (_ssn && digits)
         {
-            Ssns(text, findings);
+            Ssns(text, findings, claims);
+            claims.EndPass();
         }
         if (_phone && digits)
         {
-            Phones(text, findings);
+            Phones(text, findings, claims);
+            claims.EndPass();
         }
         if (_ipv4 && digits)
         {
-            Ipv4(text, findings);
+            Ipv4(text, findings, claims);
+            claims.EndPass();
         }
         if (_ipv6)
         {
-            Ipv6(text, findings);
+            Ipv6(text, findings, claims);
+            claims.EndPass();
         }
     }
 
-    private void Add(List<Finding> findings, string type, int start, int end, double score)
+    // A span already claimed (a card also read as a phone number) keeps its first, stronger reading.
+    private void Add(Claims claims, List<Finding> findings, string type, int start, int end, double score)
     {
-        // A span already claimed (a card also read as a phone number) keeps its first, stronger reading.
-        foreach (Finding f in findings)
+        if (claims.TryClaim(start, end))
         {
-            if (f.Detector == Name && f.Start < end && start < f.End)
-            {
-                return;
-            }
+            findings.Add(new Finding(Name, type, start, end, score));
         }
-        findings.Add(new Finding(Name, type, start, end, score));
     }
 
     private static bool IsLocalChar(char c) => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '%' or '+' or '-' or '\'';
@@ -109,7 +113,7 @@ public sealed partial class PiiDetector : Detector
     private static bool IsDomainChar(char c) => char.IsLetterOrDigit(c) || c is '.' or '-';
 
     /// <summary>Each '@' grown to the local part on its left and the domain on its right (RFC 5321's common subset).</summary>
-    private void Emails(string text, List<Finding> findings)
+    private void Emails(string text, List<Finding> findings, Claims claims)
     {
         int at = text.IndexOf('@', StringComparison.Ordinal);
         while (at >= 0)
@@ -134,13 +138,29 @@ public sealed partial class PiiDetector : Detector
             }
             if (s < at && ValidDomain(text.AsSpan(at + 1, e - at - 1)))
             {
-                Add(findings, "email", s, e, 0.95);
+                Add(claims, findings, "email", s, e, 0.95);
             }
             at = text.IndexOf('@', Math.Max(at + 1, e));
         }
-        foreach (ValueMatch m in ObfuscatedEmail().EnumerateMatches(text))
+        claims.EndPass();
+        // "name [at] host [dot] com": find the "[at]", grow the name to its left, match the host from it.
+        foreach (ValueMatch m in ObfuscatedAt().EnumerateMatches(text))
         {
-            Add(findings, "email", m.Index, m.Index + m.Length, 0.8);
+            int s = m.Index;
+            if (s > 0 && text[s - 1] == ' ')
+            {
+                s--;
+            }
+            int nameEnd = s;
+            while (s > 0 && IsLocalChar(text[s - 1]) && nameEnd - s < 64)
+            {
+                s--;
+            }
+            Match host = ObfuscatedHost().Match(text, m.Index + m.Length);
+            if (s < nameEnd && host.Success)
+            {
+                Add(claims, findings, "email", s, host.Index + host.Length, 0.8);
+            }
         }
     }
 
@@ -166,7 +186,7 @@ public sealed partial class PiiDetector : Detector
         return true;
     }
 
-    private void Cards(string text, List<Finding> findings)
+    private void Cards(string text, List<Finding> findings, Claims claims)
     {
         Span<char> digits = stackalloc char[20];
         foreach (ValueMatch m in CardCandidate().EnumerateMatches(text))
@@ -179,7 +199,7 @@ public sealed partial class PiiDetector : Detector
                 if (n is >= 13 and <= 19 && Checksums.IsCardPrefix(digits[..n]) && Checksums.Luhn(digits[..n]) && TextScan.Isolated(text, m.Index, end))
                 {
                     double score = TextScan.Before(text, m.Index, 24, s_notCard) ? 0.4 : 0.95;
-                    Add(findings, "credit_card", m.Index, end, score);
+                    Add(claims, findings, "credit_card", m.Index, end, score);
                     break;
                 }
                 int sep = text.AsSpan(m.Index, end - m.Index).LastIndexOfAny(' ', '-');
@@ -192,7 +212,7 @@ public sealed partial class PiiDetector : Detector
         }
     }
 
-    private void Ibans(string text, List<Finding> findings)
+    private void Ibans(string text, List<Finding> findings, Claims claims)
     {
         Span<char> compact = stackalloc char[34];
         foreach (ValueMatch m in IbanCandidate().EnumerateMatches(text))
@@ -218,12 +238,12 @@ public sealed partial class PiiDetector : Detector
             }
             if (n == length && (end == text.Length || !char.IsLetterOrDigit(text[end])) && Checksums.Iban(compact[..n]))
             {
-                Add(findings, "iban", m.Index, end, 1.0);
+                Add(claims, findings, "iban", m.Index, end, 1.0);
             }
         }
     }
 
-    private void Ssns(string text, List<Finding> findings)
+    private void Ssns(string text, List<Finding> findings, Claims claims)
     {
         foreach (ValueMatch m in Ssn().EnumerateMatches(text))
         {
@@ -234,15 +254,16 @@ public sealed partial class PiiDetector : Detector
             {
                 continue;
             }
-            Add(findings, "ssn", m.Index + digitsStart, m.Index + m.Length, 0.9);
+            Add(claims, findings, "ssn", m.Index + digitsStart, m.Index + m.Length, 0.9);
         }
+        claims.EndPass();
         foreach (ValueMatch m in SsnInContext().EnumerateMatches(text))
         {
-            Add(findings, "ssn", m.Index + m.Length - 9, m.Index + m.Length, 0.85);
+            Add(claims, findings, "ssn", m.Index + m.Length - 9, m.Index + m.Length, 0.85);
         }
     }
 
-    private void Phones(string text, List<Finding> findings)
+    private void Phones(string text, List<Finding> findings, Claims claims)
     {
         Span<char> digits = stackalloc char[16];
         foreach (ValueMatch m in PhoneCandidate().EnumerateMatches(text))
@@ -276,7 +297,7 @@ public sealed partial class PiiDetector : Detector
             }
             if (score > 0 && TextScan.Isolated(text, start, end))
             {
-                Add(findings, "phone", start, end, score);
+                Add(claims, findings, "phone", start, end, score);
             }
         }
     }
@@ -296,7 +317,7 @@ public sealed partial class PiiDetector : Detector
         return span.Length >= 5 && span[^5] is ' ' or '-' or '.';
     }
 
-    private void Ipv4(string text, List<Finding> findings)
+    private void Ipv4(string text, List<Finding> findings, Claims claims)
     {
         foreach (ValueMatch m in Ipv4Candidate().EnumerateMatches(text))
         {
@@ -309,7 +330,7 @@ public sealed partial class PiiDetector : Detector
             }
             if (ok && TextScan.Isolated(text, m.Index, m.Index + m.Length) && !NotAnAddress(text, m.Index))
             {
-                Add(findings, "ipv4", m.Index, m.Index + m.Length, 0.9);
+                Add(claims, findings, "ipv4", m.Index, m.Index + m.Length, 0.9);
             }
         }
     }
@@ -323,7 +344,7 @@ public sealed partial class PiiDetector : Detector
         return TextScan.Before(text, start, 12, s_notIp.AsSpan(0, 2)) || TextScan.Before(text, start, 10, s_notIp.AsSpan(4));
     }
 
-    private void Ipv6(string text, List<Finding> findings)
+    private void Ipv6(string text, List<Finding> findings, Claims claims)
     {
         if (text.IndexOf(':', StringComparison.Ordinal) < 0)
         {
@@ -348,13 +369,16 @@ public sealed partial class PiiDetector : Detector
             bool after = end < text.Length && (char.IsLetterOrDigit(text[end]) || text[end] == '_');
             if (!before && !after)
             {
-                Add(findings, "ipv6", start, end, compressed ? 0.85 : 0.9);
+                Add(claims, findings, "ipv6", start, end, compressed ? 0.85 : 0.9);
             }
         }
     }
 
-    [GeneratedRegex(@"[A-Za-z0-9._%+-]+ ?[\[\(\{] ?at ?[\]\)\}] ?[A-Za-z0-9-]+(?: ?(?:[\[\(\{] ?dot ?[\]\)\}]|\.) ?[A-Za-z0-9-]+)+", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
-    private static partial Regex ObfuscatedEmail();
+    [GeneratedRegex(@"[\[\(\{] ?at ?[\]\)\}]", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex ObfuscatedAt();
+
+    [GeneratedRegex(@"\G ?[A-Za-z0-9-]{1,63}(?: ?(?:[\[\(\{] ?dot ?[\]\)\}]|\.) ?[A-Za-z0-9-]{1,63}){1,8}", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex ObfuscatedHost();
 
     [GeneratedRegex(@"\d(?:[ -]?\d){11,22}", RegexOptions.CultureInvariant)]
     private static partial Regex CardCandidate();
@@ -365,7 +389,7 @@ public sealed partial class PiiDetector : Detector
     [GeneratedRegex(@"\b\d{3}([ -])\d{2}\1\d{4}\b", RegexOptions.CultureInvariant)]
     private static partial Regex Ssn();
 
-    [GeneratedRegex(@"\b(?:ssn|social security(?: number| no\.?| #)?)\W{0,5}\d{9}\b", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"\b(?:ssn|social security(?: number| no\.?| #)?)(?:\s+(?:is|was))?\W{0,5}\d{9}\b", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex SsnInContext();
 
     [GeneratedRegex(@"\+\(?\d[\d ().\-/]{5,22}\d|(?:\b1[ .-]?)?(?:\(\d{3}\)|\b\d{3})[ .-]?\d{3}[ .-]\d{4}\b|\(?\b0\d{1,4}\)?(?:[ ./-]?\d{2,8}){1,5}", RegexOptions.CultureInvariant)]

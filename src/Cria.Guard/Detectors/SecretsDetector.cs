@@ -37,17 +37,20 @@ public sealed partial class SecretsDetector : Detector
     {
         ArgumentNullException.ThrowIfNull(text);
         ArgumentNullException.ThrowIfNull(findings);
+        var claims = new Claims();
         foreach (ValueMatch m in Tokens().EnumerateMatches(text))
         {
             string? type = Classify(text.AsSpan(m.Index, m.Length));
             if (type is not null && On(type) && TokenIsolated(text, m.Index, m.Index + m.Length))
             {
-                Add(findings, type, m.Index, m.Index + m.Length, 0.95);
+                Add(claims, findings, type, m.Index, m.Index + m.Length, 0.95);
             }
         }
+        claims.EndPass();
         if (On("aws_secret_key"))
         {
-            Values(text, AwsSecret(), "aws_secret_key", 0.9, findings);
+            Values(text, AwsSecret(), "aws_secret_key", 0.9, findings, claims);
+            claims.EndPass();
         }
         if (On("private_key"))
         {
@@ -60,9 +63,10 @@ public sealed partial class SecretsDetector : Detector
                     int closeEnd = text.IndexOf("-----", close + 8, StringComparison.Ordinal);
                     end = closeEnd >= 0 ? closeEnd + 5 : close + 8;
                 }
-                Add(findings, "private_key", m.Index, end, 1.0);
+                Add(claims, findings, "private_key", m.Index, end, 1.0);
             }
         }
+        claims.EndPass();
         if (On("jwt"))
         {
             foreach (ValueMatch m in Jwt().EnumerateMatches(text))
@@ -70,14 +74,17 @@ public sealed partial class SecretsDetector : Detector
                 ReadOnlySpan<char> header = text.AsSpan(m.Index, text.IndexOf('.', m.Index) - m.Index);
                 if (JwtHeader(header))
                 {
-                    Add(findings, "jwt", m.Index, m.Index + m.Length, 0.95);
+                    Add(claims, findings, "jwt", m.Index, m.Index + m.Length, 0.95);
                 }
             }
         }
+        claims.EndPass();
         if (On("connection_string_password"))
         {
-            Values(text, ConnectionPassword(), "connection_string_password", 0.9, findings);
-            Values(text, UrlPassword(), "connection_string_password", 0.9, findings);
+            Values(text, ConnectionPassword(), "connection_string_password", 0.9, findings, claims);
+            claims.EndPass();
+            Values(text, UrlPassword(), "connection_string_password", 0.9, findings, claims);
+            claims.EndPass();
         }
         if (On("generic_secret"))
         {
@@ -86,7 +93,7 @@ public sealed partial class SecretsDetector : Detector
                 Group value = m.Groups["v"];
                 if (!IsPlaceholder(value.ValueSpan) && TextScan.LooksRandom(value.ValueSpan, 3.0))
                 {
-                    Add(findings, "generic_secret", value.Index, value.Index + value.Length, 0.75);
+                    Add(claims, findings, "generic_secret", value.Index, value.Index + value.Length, 0.75);
                 }
             }
         }
@@ -162,14 +169,14 @@ public sealed partial class SecretsDetector : Detector
         (start == 0 || !(char.IsLetterOrDigit(text[start - 1]) || text[start - 1] is '_' or '-')) &&
         (end == text.Length || !(char.IsLetterOrDigit(text[end]) || text[end] is '_' or '-'));
 
-    private void Values(string text, Regex regex, string type, double score, List<Finding> findings)
+    private void Values(string text, Regex regex, string type, double score, List<Finding> findings, Claims claims)
     {
         foreach (Match m in regex.Matches(text))
         {
             Group value = m.Groups["v"];
             if (value.Length >= 4 && !IsPlaceholder(value.ValueSpan))
             {
-                Add(findings, type, value.Index, value.Index + value.Length, score);
+                Add(claims, findings, type, value.Index, value.Index + value.Length, score);
             }
         }
     }
@@ -215,16 +222,12 @@ public sealed partial class SecretsDetector : Detector
         return header.Contains("\"alg\"", StringComparison.Ordinal) || header.Contains("\"typ\"", StringComparison.Ordinal);
     }
 
-    private void Add(List<Finding> findings, string type, int start, int end, double score)
+    private void Add(Claims claims, List<Finding> findings, string type, int start, int end, double score)
     {
-        foreach (Finding f in findings)
+        if (claims.TryClaim(start, end))
         {
-            if (f.Detector == Name && f.Start < end && start < f.End)
-            {
-                return;
-            }
+            findings.Add(new Finding(Name, type, start, end, score));
         }
-        findings.Add(new Finding(Name, type, start, end, score));
     }
 
     [GeneratedRegex(@"(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA|ABIA|ACCA|APKA|ASCA)[A-Z0-9]{16}|gh[pousr]_[A-Za-z0-9]{30,255}|github_pat_[A-Za-z0-9_]{50,255}|sk-[A-Za-z0-9_\-]{20,255}|xox[abposre]-[A-Za-z0-9\-]{10,255}|AIza[0-9A-Za-z_\-]{35}|GOCSPX-[A-Za-z0-9_\-]{20,64}|[sr]k_(?:live|test)_[0-9A-Za-z]{16,255}|hf_[A-Za-z0-9]{34,64}|npm_[A-Za-z0-9]{36}|https://hooks\.slack\.com/services/[A-Za-z0-9/_\-]{20,200}", RegexOptions.CultureInvariant)]
