@@ -27,11 +27,12 @@ internal static class ServeCommand
         var chatTemplate = new Option<string?>("--chat-template") { Description = "Jinja chat template file that replaces the models' own templates" };
         var threads = CommonOptions.Threads();
         var requireKey = new Option<bool?>("--require-key") { Description = "require an API key (cria keys create) on every route but /health; default: on when --host is not a loopback address" };
+        var guard = new Option<string?>("--guard") { Description = "guard policy file (JSON): input, output and tool_calls rails with pii, secrets, injection, keywords and regex checks; see `cria guard check`" };
         var cors = new Option<string[]>("--cors") { Description = "allow browser requests from this origin (repeatable; * for any); CORS is off by default", AllowMultipleArgumentsPerToken = false };
 
         var cmd = new Command("serve", "Serve models over OpenAI's API (/v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models) and Ollama's (/api/chat, /api/generate, /api/embed, /api/tags, /api/show).")
         {
-            models, aliases, host, port, ctx, parallel, chatTemplate, threads, requireKey, cors, keepAlive, maxLoaded, memoryBudget, adapterOption, kvBudget, kvType, logPrompts,
+            models, aliases, host, port, ctx, parallel, chatTemplate, threads, requireKey, cors, keepAlive, maxLoaded, memoryBudget, adapterOption, kvBudget, kvType, logPrompts, guard,
         };
         cmd.SetAction(p => CliErrors.Run(() =>
         {
@@ -119,6 +120,7 @@ internal static class ServeCommand
                 Threads = threadCount,
                 RequireKey = p.GetValue(requireKey),
                 CorsOrigins = p.GetValue(cors) ?? [],
+                Guard = p.GetValue(guard) is { } guardFile ? Guard.Policy.GuardConfig.Load(guardFile) : null,
             };
             WebApplication app = CriaServer.Build(options);
             app.Lifetime.ApplicationStarted.Register(() =>
