@@ -32,7 +32,7 @@ internal static class CliErrors
     public static bool IsUserError(Exception e) => e is GgufFormatException or ModelException or ConversionException
         or FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException or IOException
         or ArgumentException or NotSupportedException or InvalidDataException or UserException or Core.Tokenization.TokenizerException
-        or Hub.HubException or Microsoft.Data.Sqlite.SqliteException;
+        or Hub.HubException or Microsoft.Data.Sqlite.SqliteException or Guard.Policy.GuardPolicyException;
 }
 
 /// <summary>A problem with what the user asked for, reported as one line.</summary>

@@ -22,6 +22,7 @@ internal static class Program
             FinetuneCommand.Create(),
             SelfTestCommand.Create(),
             ServeCommand.Create(),
+            GuardCommand.Create(),
             KeysCommand.Create(),
             AuditCommand.Create(),
             ListCommand.Create(),

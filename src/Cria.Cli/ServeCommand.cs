@@ -35,13 +35,14 @@ internal static class ServeCommand
         var auditFile = new Option<string?>("--audit") { Description = "the audit log file (default: $CRIA_HOME/audit.db); its signing key is $CRIA_HOME/audit.key" };
         var auditText = new Option<bool>("--audit-text") { Description = "keep prompts and outputs as text in the audit log (default: only their SHA-256; they are your users' data)" };
         var auditRetention = new Option<string?>("--audit-retention") { Description = "prune audit records older than this (30d, 12h, 2w) behind a signed checkpoint, at start and hourly (default: keep all)" };
+        var guard = new Option<string?>("--guard") { Description = "guard policy file (JSON): input, output and tool_calls rails with pii, secrets, injection, keywords and regex checks; see `cria guard check`" };
         var cors = new Option<string[]>("--cors") { Description = "allow browser requests from this origin (repeatable; * for any); CORS is off by default", AllowMultipleArgumentsPerToken = false };
 
         var cmd = new Command("serve", "Serve models over OpenAI's API (/v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models) and Ollama's (/api/chat, /api/generate, /api/embed, /api/tags, /api/show).")
         {
             models, aliases, host, port, ctx, parallel, chatTemplate, threads, requireKey, cors, keepAlive, maxLoaded, memoryBudget, adapterOption, kvBudget, kvType, logPrompts,
             maxBody, maxTokens, rateLimit,
-            noAudit, auditFile, auditText, auditRetention,
+            noAudit, auditFile, auditText, auditRetention, guard,
         };
         listen.AddTo(cmd);
         cmd.SetAction(p => CliErrors.Run(() =>
@@ -152,6 +153,7 @@ internal static class ServeCommand
                 RateLimitPerMinute = ParseRate(p.GetValue(rateLimit)),
                 Connections = listen.Limits(p),
                 Tls = listen.Tls(p),
+                Guard = p.GetValue(guard) is { } guardFile ? Guard.Policy.GuardConfig.Load(guardFile) : null,
             };
             using WebApplication app = CriaServer.Build(options); // disposed after Run: the audit log is closed (its WAL folded in)
             app.Lifetime.ApplicationStarted.Register(() =>

@@ -38,6 +38,9 @@ public sealed record ServerOptions
     /// <summary>Whether the request log line includes the prompt and the generated text (off by default: prompts are the users' data).</summary>
     public bool LogPrompts { get; init; }
 
+    /// <summary>Guard rails (<c>--guard FILE</c>, loaded and checked by <see cref="Cria.Guard.Policy.GuardConfig.Load"/>); null: none.</summary>
+    public Cria.Guard.Policy.GuardConfig? Guard { get; init; }
+
     public string Host { get; init; } = "127.0.0.1";
 
     /// <summary>TCP port; 0 lets the OS pick one (tests).</summary>

@@ -29,11 +29,18 @@ public sealed class RouteAccessTests(RouteAccessFixture fixture) : IClassFixture
         ["POST /v1/chat/completions"] = m => ("v1/chat/completions", $$"""{"model":"{{m}}","messages":[{"role":"user","content":"hi"}],"max_tokens":2}"""),
         ["POST /v1/completions"] = m => ("v1/completions", $$"""{"model":"{{m}}","prompt":"Once","max_tokens":2}"""),
         ["POST /v1/embeddings"] = m => ("v1/embeddings", $$"""{"model":"{{m}}","input":"Once upon a time"}"""),
+        ["POST /v1/moderations"] = null,
         ["POST /api/chat"] = m => ("api/chat", $$$"""{"model":"{{{m}}}","messages":[{"role":"user","content":"hi"}],"stream":false,"options":{"num_predict":2}}"""),
         ["POST /api/generate"] = m => ("api/generate", $$$"""{"model":"{{{m}}}","prompt":"Once","stream":false,"options":{"num_predict":2}}"""),
         ["POST /api/embed"] = m => ("api/embed", $$"""{"model":"{{m}}","input":"Once upon a time"}"""),
         ["POST /api/embeddings"] = m => ("api/embeddings", $$"""{"model":"{{m}}","prompt":"Once upon a time"}"""),
         ["POST /api/show"] = m => ("api/show", $$"""{"model":"{{m}}"}"""),
+    };
+
+    /// <summary>Bodies for the routes that name no model but take a body.</summary>
+    private static readonly Dictionary<string, string> s_modelFreeBodies = new()
+    {
+        ["POST /v1/moderations"] = """{"input":"Once upon a time"}""",
     };
 
     private Task<HttpResponseMessage> SendAsync(string method, string path, string? key, string? body)
@@ -73,7 +80,7 @@ public sealed class RouteAccessTests(RouteAccessFixture fixture) : IClassFixture
     public async Task Without_a_key_or_with_a_wrong_one_only_health_answers(string route)
     {
         (string method, string pattern) = Split(route);
-        (string path, string? body) = s_routes[route]?.Invoke("alpha") ?? (pattern.TrimStart('/'), null);
+        (string path, string? body) = s_routes[route]?.Invoke("alpha") ?? (pattern.TrimStart('/'), s_modelFreeBodies.GetValueOrDefault(route));
         foreach (string? key in new[] { null, "cria-0000000000000000", "not-even-a-cria-key" })
         {
             using HttpResponseMessage response = await SendAsync(method, path, key, body);
@@ -95,7 +102,7 @@ public sealed class RouteAccessTests(RouteAccessFixture fixture) : IClassFixture
         if (s_routes[route] is not { } call)
         {
             // A route that names no model: it answers, and says nothing of the model the key may not use.
-            using HttpResponseMessage listing = await SendAsync(method, pattern.TrimStart('/'), fixture.AlphaKey, null);
+            using HttpResponseMessage listing = await SendAsync(method, pattern.TrimStart('/'), fixture.AlphaKey, s_modelFreeBodies.GetValueOrDefault(route));
             Assert.Equal(HttpStatusCode.OK, listing.StatusCode);
             string text = await listing.Content.ReadAsStringAsync();
             Assert.DoesNotContain("beta", text, StringComparison.Ordinal);

@@ -90,6 +90,12 @@ internal sealed class GenerationRun : IStepSequence, IAsyncDisposable
     /// <summary>Who asked (charged and logged when the run is disposed); null for runs made outside a request.</summary>
     public Caller? Caller { get; init; }
 
+    /// <summary>The output and tool-call rails of the request's guard policy; null: none.</summary>
+    internal Guard.OutputGuard? Guard { get; init; }
+
+    /// <summary>Whether a guard rail stopped the output (finish reason <c>content_filter</c>).</summary>
+    public bool Filtered => Guard?.Blocked is not null;
+
     /// <summary>Writes the run's line when it is disposed.</summary>
     internal RequestLog? Log { get; init; }
 
@@ -244,6 +250,52 @@ internal sealed class GenerationRun : IStepSequence, IAsyncDisposable
     /// </summary>
     public async IAsyncEnumerable<GeneratedPiece> ReadPiecesAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancel)
     {
+        if (Guard is not { HasOutputRail: true } guard)
+        {
+            await foreach (GeneratedPiece piece in ReadRawPiecesAsync(cancel).ConfigureAwait(false))
+            {
+                yield return piece;
+            }
+            yield break;
+        }
+        // Through the output rail's hold-back window: log-probabilities ride with the next text released.
+        List<TokenLogprob>? pending = null;
+        await foreach (GeneratedPiece piece in ReadRawPiecesAsync(cancel).ConfigureAwait(false))
+        {
+            if (piece.Logprobs.Count > 0)
+            {
+                (pending ??= []).AddRange(piece.Logprobs);
+            }
+            string text = guard.Push(piece.Text);
+            if (guard.Blocked is not null)
+            {
+                await StopFilteredAsync(cancel).ConfigureAwait(false);
+                yield break;
+            }
+            if (text.Length > 0)
+            {
+                yield return new GeneratedPiece(text, pending ?? (IReadOnlyList<TokenLogprob>)[]);
+                pending = null;
+            }
+        }
+        string rest = guard.Finish();
+        if (rest.Length > 0 || pending is not null)
+        {
+            yield return new GeneratedPiece(rest, pending ?? (IReadOnlyList<TokenLogprob>)[]);
+        }
+    }
+
+    /// <summary>A blocked output: the sequence is stopped and its last steps drained, so that the stats are final when the dialect reads them.</summary>
+    private async Task StopFilteredAsync(CancellationToken cancel)
+    {
+        Cancel();
+        await foreach (GenerationStep _ in _steps.Reader.ReadAllAsync(cancel).ConfigureAwait(false))
+        {
+        }
+    }
+
+    private async IAsyncEnumerable<GeneratedPiece> ReadRawPiecesAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancel)
+    {
         List<TokenLogprob>? pending = null;
         await foreach (GenerationStep step in _steps.Reader.ReadAllAsync(cancel).ConfigureAwait(false))
         {
@@ -260,22 +312,41 @@ internal sealed class GenerationRun : IStepSequence, IAsyncDisposable
         }
     }
 
-    /// <summary>The whole generation's text and log-probabilities; a failed generation is its error (500).</summary>
+    /// <summary>
+    /// The whole generation's text and log-probabilities; a failed generation is its error (500). With an output
+    /// rail the text is checked whole: redacted, or empty when blocked (finish reason <c>content_filter</c>).
+    /// </summary>
     public async Task<GeneratedPiece> CollectAsync(CancellationToken cancel)
     {
         var text = new System.Text.StringBuilder();
         var logprobs = new List<TokenLogprob>();
-        await foreach (GeneratedPiece piece in ReadPiecesAsync(cancel).ConfigureAwait(false))
+        await foreach (GeneratedPiece piece in ReadRawPiecesAsync(cancel).ConfigureAwait(false))
         {
             text.Append(piece.Text);
             logprobs.AddRange(piece.Logprobs);
         }
+        ThrowIfEngineFailed();
+        string all = text.ToString();
+        return new GeneratedPiece(Guard is { HasOutputRail: true } guard ? guard.CheckWhole(all) : all, logprobs);
+    }
+
+    /// <summary>The tool calls the model made, through the policy's tool_calls rail (redacted arguments; none when blocked).</summary>
+    public IReadOnlyList<ParsedToolCall> CheckToolCalls(IReadOnlyList<ParsedToolCall> calls) => Guard?.CheckToolCalls(calls) ?? calls;
+
+    /// <summary>After a stream's last chunk: the guard's error event when a rail stopped it, else as <see cref="ThrowIfFailed"/>.</summary>
+    public void ThrowIfFailedOrFiltered()
+    {
         ThrowIfFailed();
-        return new GeneratedPiece(text.ToString(), logprobs);
+        if (Guard?.Blocked is not null)
+        {
+            throw Guard.Error();
+        }
     }
 
     /// <summary>After the pieces: a generation the engine failed becomes the request's error (500, in the dialect's shape).</summary>
-    public void ThrowIfFailed()
+    public void ThrowIfFailed() => ThrowIfEngineFailed();
+
+    private void ThrowIfEngineFailed()
     {
         if (Stats.FinishReason == FinishReason.Error)
         {

@@ -85,7 +85,7 @@ internal static class OllamaEndpoints
             Message = new OllamaMessage { Role = "assistant", Content = content, ToolCalls = OllamaToolCalls(calls) },
             Logprobs = Logprobs(lp, tokenizer, logprobs),
             Done = true,
-            DoneReason = OllamaMapping.DoneReason(run.Stats.FinishReason),
+            DoneReason = OllamaMapping.DoneReason(run),
             TotalDuration = Nanoseconds(TimeProvider.System.GetElapsedTime(start)),
             LoadDuration = 0,
             PromptEvalCount = run.PromptTokens,
@@ -98,6 +98,7 @@ internal static class OllamaEndpoints
         {
             GeneratedPiece all = await run.CollectAsync(cancel);
             (string content, IReadOnlyList<ParsedToolCall> calls) = tools ? ToolCalls.Parse(all.Text, run.Model.ToolFormat) : (all.Text, []);
+            calls = run.CheckToolCalls(calls);
             await EventStream.WriteJsonAsync(http.Response, Final(content, all.Logprobs, calls), s_json.OllamaChatResponse, cancel);
             return;
         }
@@ -123,6 +124,7 @@ internal static class OllamaEndpoints
         {
             // Ollama sends the calls, whole, in a message of their own before the final line.
             (string rest, IReadOnlyList<ParsedToolCall> calls) = toolStream.Finish();
+            calls = run.CheckToolCalls(calls);
             if (rest.Length > 0 || calls.Count > 0)
             {
                 var line = new OllamaChatResponse { Model = model, CreatedAt = Now(), Message = new OllamaMessage { Role = "assistant", Content = rest, ToolCalls = OllamaToolCalls(calls) } };
@@ -130,7 +132,7 @@ internal static class OllamaEndpoints
             }
         }
         await EventStream.WriteLineAsync(http.Response, Final("", null), s_json.OllamaChatResponse, cancel);
-        run.ThrowIfFailed(); // after the line that says done_reason "error": Ollama's {"error": …} line
+        run.ThrowIfFailedOrFiltered(); // after the line that says done_reason "error": Ollama's {"error": …} line
     }
 
     private static async Task Generate(HttpContext http, GenerationService service)
@@ -156,7 +158,7 @@ internal static class OllamaEndpoints
             Response = text,
             Logprobs = Logprobs(lp, tokenizer, logprobs),
             Done = true,
-            DoneReason = OllamaMapping.DoneReason(run.Stats.FinishReason),
+            DoneReason = OllamaMapping.DoneReason(run),
             Context = [.. run.Prompt, .. run.GeneratedIds],
             TotalDuration = Nanoseconds(TimeProvider.System.GetElapsedTime(start)),
             LoadDuration = 0,
@@ -178,7 +180,7 @@ internal static class OllamaEndpoints
             await EventStream.WriteLineAsync(http.Response, line, s_json.OllamaGenerateResponse, cancel);
         }
         await EventStream.WriteLineAsync(http.Response, Final("", null), s_json.OllamaGenerateResponse, cancel);
-        run.ThrowIfFailed();
+        run.ThrowIfFailedOrFiltered();
     }
 
     /// <summary>Loads the model (done_reason "load"), or unloads it when keep_alive is 0 (done_reason "unload").</summary>

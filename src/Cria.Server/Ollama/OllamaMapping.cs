@@ -85,6 +85,9 @@ internal static class OllamaMapping
     }
 
     /// <summary>Ollama's done_reason; an engine failure is "error" (followed by an error line), never a normal stop.</summary>
+    /// <summary>The run's done_reason: <c>content_filter</c> when a guard rail stopped it.</summary>
+    public static string DoneReason(Engine.GenerationRun run) => run.Filtered ? "content_filter" : DoneReason(run.Stats.FinishReason);
+
     public static string DoneReason(FinishReason reason) => reason switch
     {
         FinishReason.Length => "length",

@@ -13,7 +13,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Cria.Server.OpenAi;
 
 /// <summary>
-/// OpenAI's routes: <c>/v1/chat/completions</c>, <c>/v1/completions</c>, <c>/v1/embeddings</c>, <c>/v1/models</c>. Streams are
+/// OpenAI's routes: <c>/v1/chat/completions</c>, <c>/v1/completions</c>, <c>/v1/embeddings</c>, <c>/v1/moderations</c>, <c>/v1/models</c>. Streams are
 /// server-sent events: a first chunk with the assistant role, one chunk per text piece, a last chunk
 /// with the finish reason, a usage chunk (empty choices) when <c>stream_options.include_usage</c>, then
 /// <c>data: [DONE]</c> — the order OpenAI sends them in.
@@ -29,6 +29,7 @@ internal static class OpenAiEndpoints
         app.MapPost("/v1/chat/completions", http => Guard(http, () => ChatCompletions(http, Service(http))));
         app.MapPost("/v1/completions", http => Guard(http, () => Completions(http, Service(http))));
         app.MapPost("/v1/embeddings", http => Guard(http, () => Embeddings(http)));
+        app.MapPost("/v1/moderations", http => Guard(http, () => OpenAiModerations.Moderate(http, Service(http))));
     }
 
     private static GenerationService Service(HttpContext http) => http.RequestServices.GetRequiredService<GenerationService>();
@@ -91,6 +92,7 @@ internal static class OpenAiEndpoints
         {
             GeneratedPiece all = await run.CollectAsync(cancel);
             (string content, IReadOnlyList<ParsedToolCall> calls) = tools ? ToolCalls.Parse(all.Text, run.Model.ToolFormat) : (all.Text, []);
+            calls = run.CheckToolCalls(calls);
             var response = new ChatCompletionResponse
             {
                 Id = id,
@@ -106,7 +108,7 @@ internal static class OpenAiEndpoints
                             ToolCalls = calls.Count > 0 ? [.. calls.Select((c, i) => ToolCallDto(c, null))] : null,
                         },
                         Logprobs = OpenAiLogprobs.ForChat(all.Logprobs, tokenizer, logprobs),
-                        FinishReason = calls.Count > 0 ? "tool_calls" : OpenAiMapping.FinishReasonText(run.Stats.FinishReason),
+                        FinishReason = calls.Count > 0 ? "tool_calls" : OpenAiMapping.FinishReasonText(run),
                     },
                 ],
                 Usage = Usage(run),
@@ -129,10 +131,11 @@ internal static class OpenAiEndpoints
             var chunk = Chunk(new ChunkDelta { Content = text }, null, OpenAiLogprobs.ForChat(piece.Logprobs, tokenizer, logprobs));
             await EventStream.WriteSseAsync(http.Response, chunk, s_json.ChatCompletionChunk, cancel);
         }
-        string finish = OpenAiMapping.FinishReasonText(run.Stats.FinishReason);
+        string finish = OpenAiMapping.FinishReasonText(run);
         if (toolStream is not null)
         {
             (string rest, IReadOnlyList<ParsedToolCall> calls) = toolStream.Finish();
+            calls = run.CheckToolCalls(calls);
             if (rest.Length > 0)
             {
                 await EventStream.WriteSseAsync(http.Response, Chunk(new ChunkDelta { Content = rest }, null), s_json.ChatCompletionChunk, cancel);
@@ -145,9 +148,13 @@ internal static class OpenAiEndpoints
             {
                 finish = "tool_calls";
             }
+            if (run.Filtered)
+            {
+                finish = "content_filter";
+            }
         }
         await EventStream.WriteSseAsync(http.Response, Chunk(new ChunkDelta(), finish), s_json.ChatCompletionChunk, cancel);
-        run.ThrowIfFailed(); // after the chunk that says finish_reason "error": the error event, in OpenAI's shape
+        run.ThrowIfFailedOrFiltered(); // after the chunk that says finish_reason "error": the error event, in OpenAI's shape
         if (body.StreamOptions?.IncludeUsage == true)
         {
             var usage = new ChatCompletionChunk { Id = id, Created = created, Model = model, Choices = [], Usage = Usage(run) };
@@ -181,7 +188,7 @@ internal static class OpenAiEndpoints
                     {
                         Text = all.Text,
                         Logprobs = OpenAiLogprobs.ForCompletion(all.Logprobs, tokenizer, logprobs, 0),
-                        FinishReason = OpenAiMapping.FinishReasonText(run.Stats.FinishReason),
+                        FinishReason = OpenAiMapping.FinishReasonText(run),
                     },
                 ],
                 Usage = Usage(run),
@@ -199,8 +206,8 @@ internal static class OpenAiEndpoints
             offset += piece.Text.Length;
             await EventStream.WriteSseAsync(http.Response, chunk, s_json.CompletionResponse, cancel);
         }
-        await EventStream.WriteSseAsync(http.Response, Chunk("", OpenAiMapping.FinishReasonText(run.Stats.FinishReason)), s_json.CompletionResponse, cancel);
-        run.ThrowIfFailed();
+        await EventStream.WriteSseAsync(http.Response, Chunk("", OpenAiMapping.FinishReasonText(run)), s_json.CompletionResponse, cancel);
+        run.ThrowIfFailedOrFiltered();
         if (body.StreamOptions?.IncludeUsage == true)
         {
             var usage = new CompletionResponse { Id = id, Created = created, Model = model, Choices = [], Usage = Usage(run) };

@@ -17,6 +17,8 @@ namespace Cria.Server.OpenAi;
 [JsonSerializable(typeof(EmbeddingRequest))]
 [JsonSerializable(typeof(EmbeddingResponse))]
 [JsonSerializable(typeof(float[]))]
+[JsonSerializable(typeof(ModerationRequest))]
+[JsonSerializable(typeof(ModerationResponse))]
 [JsonSerializable(typeof(string))]
 internal sealed partial class OpenAiJsonContext : JsonSerializerContext
 {

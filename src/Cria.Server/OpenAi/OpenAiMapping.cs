@@ -109,6 +109,9 @@ internal static class OpenAiMapping
     }
 
     /// <summary>OpenAI's finish_reason; an engine failure is "error" (as vLLM reports one), never a normal stop.</summary>
+    /// <summary>The run's finish reason in OpenAI's words: <c>content_filter</c> when a guard rail stopped it.</summary>
+    public static string FinishReasonText(Engine.GenerationRun run) => run.Filtered ? "content_filter" : FinishReasonText(run.Stats.FinishReason);
+
     public static string FinishReasonText(FinishReason reason) => reason switch
     {
         FinishReason.Length => "length",

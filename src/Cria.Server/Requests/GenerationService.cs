@@ -2,7 +2,10 @@ using Cria.Core.Inference;
 using Cria.Core.Models;
 using Cria.Core.Sampling;
 using Cria.Server.Auth;
+using Cria.Guard.Policy;
+using Cria.Guard.Rails;
 using Cria.Server.Engine;
+using Cria.Server.Guard;
 using Cria.Server.Http;
 using Cria.Server.Structured;
 using Cria.Server.Telemetry;
@@ -12,13 +15,17 @@ namespace Cria.Server.Requests;
 /// <summary>
 /// The one request lifecycle every dialect shares, in order: the caller's access to the model (403),
 /// the model's lease (loaded on first use), the prompt built and checked against the context (400),
+/// the guard's input rail (400 <c>content_filter</c>, or the redacted request the model sees),
 /// a generation slot (admission: wait, or 429 when the line is full), the run handed to the model's
 /// engine; then, when the handler disposes the run, cancellation if it is still going, the tokens
 /// charged to the caller's key and one request-log line. Nothing here knows about JSON: a dialect's
 /// handler maps its request in, <c>await using</c>s the run, and maps the pieces out.
 /// </summary>
-internal sealed class GenerationService(ModelRegistry models, GenerationSlots slots, ServerMetrics metrics, RequestLog log, ServerOptions options, CancellationToken stopping)
+internal sealed class GenerationService(ModelRegistry models, GenerationSlots slots, ServerMetrics metrics, RequestLog log, ServerOptions options, CancellationToken stopping,
+    GuardRails? guard = null)
 {
+    public GuardRails Guard { get; } = guard ?? new GuardRails(options.Guard, metrics);
+
     public ModelRegistry Models => models;
 
     public ServerOptions Options => options;
@@ -33,11 +40,16 @@ internal sealed class GenerationService(ModelRegistry models, GenerationSlots sl
         ArgumentNullException.ThrowIfNull(caller);
         caller.CheckUse(models, request.Model);
         DateTimeOffset arrived = DateTimeOffset.UtcNow;
+        // The guard's input rail before anything is loaded: a block is a 400 and nothing is generated.
+        GuardPolicy policy = Guard.Resolve(Guard.Enabled ? models.Find(request.Model).Name : null, caller.Key?.Name);
+        var redactor = new Redactor();
+        request = Guard.CheckInput(request, policy, redactor);
+        OutputGuard? output = Guard.ForOutput(policy, redactor);
         IReadOnlyList<string> adapterNames = models.AdapterNames(request.Model, request.Adapters);
         ModelLease lease = await models.AcquireAsync(request.Model, request.KeepAlive).ConfigureAwait(false);
         try
         {
-            return await StartAsync(request, caller, lease, adapterNames, arrived, cancel).ConfigureAwait(false);
+            return await StartAsync(request, caller, lease, adapterNames, arrived, output, cancel).ConfigureAwait(false);
         }
         catch
         {
@@ -46,7 +58,8 @@ internal sealed class GenerationService(ModelRegistry models, GenerationSlots sl
         }
     }
 
-    private async Task<GenerationRun> StartAsync(GenerationRequest request, Caller caller, ModelLease lease, IReadOnlyList<string> adapterNames, DateTimeOffset arrived, CancellationToken cancel)
+    private async Task<GenerationRun> StartAsync(GenerationRequest request, Caller caller, ModelLease lease, IReadOnlyList<string> adapterNames, DateTimeOffset arrived,
+        OutputGuard? output, CancellationToken cancel)
     {
         ServedModel model = lease.Model;
         ActiveAdapter[] adapters = [.. adapterNames.Select(n => model.Adapter(n, models.AdapterFiles[n]))];
@@ -93,7 +106,7 @@ internal sealed class GenerationService(ModelRegistry models, GenerationSlots sl
         try
         {
             IDisposable slot = await slots.AcquireAsync(linked.Token).ConfigureAwait(false);
-            var run = new GenerationRun(model, prompt, generation, slot, lease, metrics, linked, arrived) { Adapters = adapters, Caller = caller, Log = log };
+            var run = new GenerationRun(model, prompt, generation, slot, lease, metrics, linked, arrived) { Adapters = adapters, Caller = caller, Log = log, Guard = output };
             try
             {
                 model.Engine.Submit(run);

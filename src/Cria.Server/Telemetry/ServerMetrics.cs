@@ -25,6 +25,10 @@ public sealed class ServerMetrics : IDisposable
     private readonly Histogram<double> _decodeSpeed;
     private readonly Histogram<double> _queueWait;
     private readonly Counter<long> _finishedBy;
+    private readonly Counter<long> _guardFindings;
+    private readonly Counter<long> _guardBlocked;
+    private long _guardFindingCount;
+    private long _guardBlockedCount;
     private long _started;
     private long _finished;
     private long _cancelled;
@@ -43,6 +47,8 @@ public sealed class ServerMetrics : IDisposable
         _meter.CreateObservableCounter("cria.generations", () => GenerationsStarted, "{generation}", "generations started");
         _meter.CreateObservableCounter("cria.generations.cancelled", () => GenerationsCancelled, "{generation}", "generations ended by a client disconnect or shutdown");
         _meter.CreateObservableCounter("cria.generations.failed", () => GenerationsFailed, "{generation}", "generations the engine ended with an error (finish reason \"error\")");
+        _guardFindings = _meter.CreateCounter<long>("cria.guard.findings", "{finding}", "guard findings, by stage (input, output, tool_calls), detector, type and action");
+        _guardBlocked = _meter.CreateCounter<long>("cria.guard.blocked", "{request}", "requests or streams a guard rail blocked, by stage");
         _finishedBy = _meter.CreateCounter<long>("cria.generations.finished", "{generation}", "generations ended, by finish_reason (stop, length, cancelled, error)");
         _meter.CreateObservableCounter("cria.tokens.prompt", () => PromptTokens, "{token}", "prompt tokens processed");
         _meter.CreateObservableCounter("cria.tokens.generated", () => GeneratedTokens, "{token}", "tokens generated");
@@ -78,6 +84,25 @@ public sealed class ServerMetrics : IDisposable
     }
 
     public void Dispose() => _meter.Dispose();
+
+    /// <summary>Guard findings counted so far (all stages).</summary>
+    public long GuardFindings => Interlocked.Read(ref _guardFindingCount);
+
+    /// <summary>Requests and streams a guard rail blocked.</summary>
+    public long GuardBlocked => Interlocked.Read(ref _guardBlockedCount);
+
+    public void OnGuardFinding(string stage, string detector, string type, string action)
+    {
+        Interlocked.Increment(ref _guardFindingCount);
+        _guardFindings.Add(1, new KeyValuePair<string, object?>("stage", stage), new KeyValuePair<string, object?>("detector", detector),
+            new KeyValuePair<string, object?>("type", type), new KeyValuePair<string, object?>("action", action));
+    }
+
+    public void OnGuardBlocked(string stage)
+    {
+        Interlocked.Increment(ref _guardBlockedCount);
+        _guardBlocked.Add(1, new KeyValuePair<string, object?>("stage", stage));
+    }
 
     public long GenerationsStarted => Interlocked.Read(ref _started);
 
