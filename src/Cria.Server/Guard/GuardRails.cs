@@ -1,6 +1,7 @@
 using Cria.Guard;
 using Cria.Guard.Policy;
 using Cria.Guard.Rails;
+using Cria.Server.Audit;
 using Cria.Server.Http;
 using Cria.Server.Requests;
 using Cria.Server.Telemetry;
@@ -13,7 +14,8 @@ namespace Cria.Server.Guard;
 /// (<see cref="GenerationService"/>) for every dialect: the policy for a request's model and key, its input rail
 /// over every message (system prompts and tool results included) or the raw prompt — a block is a 400
 /// <c>content_filter</c> before any model is loaded, a redaction is what the model sees — and an
-/// <see cref="OutputGuard"/> for what the model writes. Every finding is counted on <c>/metrics</c>.
+/// <see cref="OutputGuard"/> for what the model writes. Every finding is counted on <c>/metrics</c> and goes into
+/// the request's audit record (detector, type, offsets, the stage as its category, the action — never the text).
 /// </summary>
 internal sealed class GuardRails(GuardConfig? config, ServerMetrics metrics)
 {
@@ -22,7 +24,7 @@ internal sealed class GuardRails(GuardConfig? config, ServerMetrics metrics)
     public GuardPolicy Resolve(string? model, string? key) => config?.Resolve(model, key) ?? GuardPolicy.None;
 
     /// <summary>The request as the model may see it: unchanged, redacted, or refused (400 <c>content_filter</c>).</summary>
-    public GenerationRequest CheckInput(GenerationRequest request, GuardPolicy policy, Redactor redactor)
+    public GenerationRequest CheckInput(GenerationRequest request, GuardPolicy policy, Redactor redactor, AuditFacts? audit = null)
     {
         Rail rail = policy.Input;
         if (rail.IsEmpty)
@@ -38,7 +40,7 @@ internal sealed class GuardRails(GuardConfig? config, ServerMetrics metrics)
                 {
                     continue;
                 }
-                RailResult result = Evaluate(rail, content, redactor, $"messages[{i}]");
+                RailResult result = Evaluate(rail, content, redactor, $"messages[{i}]", audit);
                 if (!ReferenceEquals(result.Text, content))
                 {
                     changed ??= [.. messages];
@@ -49,16 +51,16 @@ internal sealed class GuardRails(GuardConfig? config, ServerMetrics metrics)
         }
         if (request.Prompt is { Length: > 0 } prompt)
         {
-            RailResult result = Evaluate(rail, prompt, redactor, "prompt");
+            RailResult result = Evaluate(rail, prompt, redactor, "prompt", audit);
             return ReferenceEquals(result.Text, prompt) ? request : request with { Prompt = result.Text };
         }
         return request;
     }
 
-    private RailResult Evaluate(Rail rail, string text, Redactor redactor, string where)
+    private RailResult Evaluate(Rail rail, string text, Redactor redactor, string where, AuditFacts? audit)
     {
         RailResult result = rail.Evaluate(text, redactor);
-        Count(GuardStage.Input, result.Findings);
+        Count(GuardStage.Input, result.Findings, audit);
         if (result.Blocking is { } blocking)
         {
             metrics.OnGuardBlocked("input");
@@ -67,14 +69,17 @@ internal sealed class GuardRails(GuardConfig? config, ServerMetrics metrics)
         return result;
     }
 
-    public OutputGuard? ForOutput(GuardPolicy policy, Redactor redactor) =>
-        policy.Output.IsEmpty && policy.ToolCalls.IsEmpty ? null : new OutputGuard(policy, redactor, this);
+    public OutputGuard? ForOutput(GuardPolicy policy, Redactor redactor, AuditFacts? audit = null) =>
+        policy.Output.IsEmpty && policy.ToolCalls.IsEmpty ? null : new OutputGuard(policy, redactor, this, audit);
 
-    public void Count(GuardStage stage, IEnumerable<RailFinding> findings)
+    public void Count(GuardStage stage, IEnumerable<RailFinding> findings, AuditFacts? audit)
     {
+        string stageName = GuardStages.Name(stage);
         foreach (RailFinding f in findings)
         {
-            metrics.OnGuardFinding(GuardStages.Name(stage), f.Finding.Detector, f.Finding.Type, GuardActions.Name(f.Action));
+            string action = GuardActions.Name(f.Action);
+            metrics.OnGuardFinding(stageName, f.Finding.Detector, f.Finding.Type, action);
+            audit?.AddFinding(new GuardFinding(f.Finding.Detector, f.Finding.Type, f.Finding.Start, f.Finding.End, stageName, action));
         }
     }
 

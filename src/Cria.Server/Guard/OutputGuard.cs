@@ -5,6 +5,7 @@ using Cria.Core.Inference;
 using Cria.Guard;
 using Cria.Guard.Policy;
 using Cria.Guard.Rails;
+using Cria.Server.Audit;
 using Cria.Server.Http;
 
 namespace Cria.Server.Guard;
@@ -20,14 +21,16 @@ internal sealed class OutputGuard
     private readonly GuardPolicy _policy;
     private readonly Redactor _redactor;
     private readonly GuardRails _rails;
+    private readonly AuditFacts? _audit;
     private readonly StreamRail _stream;
     private int _countedFindings;
 
-    public OutputGuard(GuardPolicy policy, Redactor redactor, GuardRails rails)
+    public OutputGuard(GuardPolicy policy, Redactor redactor, GuardRails rails, AuditFacts? audit = null)
     {
         _policy = policy;
         _redactor = redactor;
         _rails = rails;
+        _audit = audit;
         _stream = new StreamRail(policy.Output, redactor, policy.HoldBack);
     }
 
@@ -65,7 +68,7 @@ internal sealed class OutputGuard
         IReadOnlyList<RailFinding> findings = _stream.Findings;
         if (findings.Count > _countedFindings)
         {
-            _rails.Count(GuardStage.Output, findings.Skip(_countedFindings));
+            _rails.Count(GuardStage.Output, findings.Skip(_countedFindings), _audit);
             _countedFindings = findings.Count;
         }
         if (_stream.Blocked is { } blocked && Blocked is null)
@@ -83,7 +86,7 @@ internal sealed class OutputGuard
             return text;
         }
         RailResult result = _policy.Output.Evaluate(text, _redactor);
-        _rails.Count(GuardStage.Output, result.Findings);
+        _rails.Count(GuardStage.Output, result.Findings, _audit);
         if (result.Blocking is { } blocking)
         {
             Blocked = (GuardStage.Output, blocking);
@@ -152,7 +155,7 @@ internal sealed class OutputGuard
                 return array;
             case JsonValue value when value.TryGetValue(out string? s):
                 RailResult r = rail.Evaluate(s, _redactor);
-                _rails.Count(GuardStage.ToolCalls, r.Findings);
+                _rails.Count(GuardStage.ToolCalls, r.Findings, _audit);
                 if (r.Blocking is { } blocking && Blocked is null)
                 {
                     Blocked = (GuardStage.ToolCalls, blocking);

@@ -43,8 +43,8 @@ internal sealed class GenerationService(ModelRegistry models, GenerationSlots sl
         // The guard's input rail before anything is loaded: a block is a 400 and nothing is generated.
         GuardPolicy policy = Guard.Resolve(Guard.Enabled ? models.Find(request.Model).Name : null, caller.Key?.Name);
         var redactor = new Redactor();
-        request = Guard.CheckInput(request, policy, redactor);
-        OutputGuard? output = Guard.ForOutput(policy, redactor);
+        request = Guard.CheckInput(request, policy, redactor, caller.Audit);
+        OutputGuard? output = Guard.ForOutput(policy, redactor, caller.Audit);
         IReadOnlyList<string> adapterNames = models.AdapterNames(request.Model, request.Adapters);
         ModelLease lease = await models.AcquireAsync(request.Model, request.KeepAlive).ConfigureAwait(false);
         try
