@@ -136,7 +136,8 @@ void Report()
         Console.WriteLine($"| {g.Name}{(g.Unit.Length > 0 ? $" ({g.Unit})" : "")} | {g.Baseline:F1} | {g.Final:F1} | {g.Percent:+0.00;-0.00;0.00}% | {(g.Ok ? "< 5%: ok" : "**over 5%**")} |");
     }
     Sample last = samples[^1];
-    Console.WriteLine($"GC: {last.Gen0} gen0, {last.Gen1} gen1, {last.Gen2} gen2 collections, {last.AllocatedMiB:N0} MiB allocated; thread-pool threads at the end: {last.PoolThreads}");
+    Console.WriteLine($"GC: {last.Gen0} gen0, {last.Gen1} gen1, {last.Gen2} gen2 collections, {last.AllocatedMiB:N0} MiB allocated; {last.JitMethods:N0} methods JIT-compiled; "
+        + $"threads at the end: {last.Threads} = {last.PoolThreads} thread-pool workers + {last.Threads - last.PoolThreads} others");
     foreach (string example in tally.Examples)
     {
         Console.WriteLine($"  {example}");

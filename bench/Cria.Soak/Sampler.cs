@@ -17,6 +17,7 @@ internal sealed record Sample(
     double Gen1,
     double Gen2,
     double AllocatedMiB,
+    double JitMethods,
     long Requests,
     long Status2xx,
     long Status4xx,
@@ -28,18 +29,18 @@ internal sealed record Sample(
 {
     public const string CsvHeader =
         "seconds,rss_mib,gc_heap_mib,gc_committed_mib,handles,threads,threadpool_threads,gen0_collections,gen1_collections,gen2_collections,"
-        + "allocated_mib,requests,status_2xx,status_4xx,status_5xx,dropped_streams,cancelled_streams,other_failures,server_5xx";
+        + "allocated_mib,jit_compiled_methods,requests,status_2xx,status_4xx,status_5xx,dropped_streams,cancelled_streams,other_failures,server_5xx";
 
     public string ToCsv() => string.Create(CultureInfo.InvariantCulture,
         $"{Seconds:F1},{RssMiB:F2},{GcHeapMiB:F2},{GcCommittedMiB:F2},{Handles},{Threads},{PoolThreads},{Gen0},{Gen1},{Gen2},"
-        + $"{AllocatedMiB:F1},{Requests},{Status2xx},{Status4xx},{Status5xx},{Dropped},{Cancelled},{Failures},{Server5xx}");
+        + $"{AllocatedMiB:F1},{JitMethods},{Requests},{Status2xx},{Status4xx},{Status5xx},{Dropped},{Cancelled},{Failures},{Server5xx}");
 }
 
 /// <summary>
 /// Takes samples of the server: RSS and threads from <c>/proc/PID/status</c>, open handles by counting
 /// <c>/proc/PID/fd</c>, and the runtime's own view from the <c>System.Runtime</c> meter on <c>/metrics</c>:
 /// the GC heap after the last collection (all generations), the memory the GC had committed then,
-/// collections per generation, bytes allocated, thread-pool threads; and ASP.NET Core's count of 5xx answers.
+/// collections per generation, bytes allocated, thread-pool threads, methods JIT-compiled (tiering goes on for minutes); and ASP.NET Core's count of 5xx answers.
 /// </summary>
 internal sealed class Sampler(HttpClient http, string key, int pid, Tally tally)
 {
@@ -69,6 +70,7 @@ internal sealed class Sampler(HttpClient http, string key, int pid, Tally tally)
             m.Sum("dotnet_gc_collections_total", runtime, ("gc_heap_generation", "gen1")),
             m.Sum("dotnet_gc_collections_total", runtime, ("gc_heap_generation", "gen2")),
             m.Sum("dotnet_gc_heap_total_allocated_bytes_total", runtime) / (1 << 20),
+            m.Sum("dotnet_jit_compiled_methods_total", runtime),
             tally.Requests,
             tally.Status2xx,
             tally.Status4xx,
