@@ -82,7 +82,7 @@ internal static class Plot
             c.Fill(Left + 4, y0 + 4, Canvas.TextWidth(caption) + 8, 22, s_white);
             c.Text(Left + 8, y0 + 8, caption, g.Ok ? s_black : s_limit);
         }
-        c.Text(Left, height - 36, "x: seconds since the load began. grey: warm-up. blue: the windows compared. green: first window's median. red: +5%.", s_black);
+        c.Text(Left, height - 36, "x: seconds. grey: warm-up. blue: windows compared. green: their first median. red: +5%", s_black);
         c.SavePng(path);
     }
 

@@ -39,6 +39,7 @@ await csv.WriteLineAsync(Sample.CsvHeader);
 
 DateTimeOffset deadline = DateTimeOffset.UtcNow.AddSeconds(options.Seconds);
 Task[] clients = [.. Enumerable.Range(0, options.Clients).Select(i => Task.Run(() => workload.RunClientAsync(i, deadline)))];
+Task warming = sampler.WarmAsync(TimeSpan.FromSeconds(options.Seconds * options.Warmup));
 var scrapeFailures = new List<string>();
 bool serverDied = false;
 for (int tick = 0; ; tick++)
@@ -66,7 +67,7 @@ for (int tick = 0; ; tick++)
 }
 
 // Requests in flight at the deadline finish on their own (each within its 120 s timeout); then a last sample.
-Task all = Task.WhenAll(clients);
+Task all = Task.WhenAll([.. clients, warming]);
 if (await Task.WhenAny(all, Task.Delay(TimeSpan.FromSeconds(150))) != all)
 {
     scrapeFailures.Add("the clients did not finish within 150 s of the deadline");
