@@ -22,7 +22,14 @@ Console.WriteLine($"soak: {options.Seconds} s, {options.Clients} clients, cria s
 await using ServerProcess server = await ServerProcess.StartAsync(options);
 Console.WriteLine($"soak: cria serve pid {server.Pid} on {server.BaseAddress} (log: {server.LogPath})");
 
-using var http = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(2), MaxConnectionsPerServer = 256 })
+// A large body waits for "100 Continue" (Workload): up to 30 s, not the default 1 s, so that on a loaded machine the
+// server's 413 still comes before the body and a refused upload is not mistaken for a broken connection.
+using var http = new HttpClient(new SocketsHttpHandler
+{
+    PooledConnectionLifetime = TimeSpan.FromMinutes(2),
+    MaxConnectionsPerServer = 256,
+    Expect100ContinueTimeout = TimeSpan.FromSeconds(30),
+})
 {
     BaseAddress = server.BaseAddress,
     Timeout = Timeout.InfiniteTimeSpan,
