@@ -21,10 +21,13 @@ namespace Cria.Server;
 
 /// <summary>
 /// Builds the <c>cria serve</c> web application: Kestrel on one address, CORS when asked for, API keys
-/// and quotas when required, the OpenAI and Ollama routes, <c>/health</c>. Models are checked to exist here and loaded on first use.
+/// and quotas when required, the OpenAI and Ollama routes, <c>/health</c>, <c>/metrics</c> (Cria's, ASP.NET Core's and the runtime's meters). Models are checked to exist here and loaded on first use.
 /// </summary>
 public static class CriaServer
 {
+    /// <summary>The .NET runtime's built-in meter, exported at /metrics beside Cria's and ASP.NET Core's.</summary>
+    public const string RuntimeMeterName = "System.Runtime";
+
     /// <summary>Builds the app; start it with <c>StartAsync</c>/<c>RunAsync</c>. Throws for bad options or a missing model file.</summary>
     public static WebApplication Build(ServerOptions options, Action<ILoggingBuilder>? logging = null)
     {
@@ -54,6 +57,9 @@ public static class CriaServer
             });
             builder.Services.AddOpenTelemetry().WithMetrics(m => m
                 .AddMeter(ServerMetrics.MeterName, AuditWriter.MeterName)
+                // The runtime's own meter (.NET 9+): GC heap sizes and collections, allocations, thread-pool
+                // threads, lock contention, exceptions, working set; bench/soak reads these to see memory stay flat.
+                .AddMeter(RuntimeMeterName)
                 .AddAspNetCoreInstrumentation()
                 .AddPrometheusExporter());
             builder.Services.AddSingleton(options);

@@ -19,6 +19,7 @@ namespace Cria.Server.Tests;
 public sealed class MetricsTests
 {
     private const string Scope = "Cria.Server";
+    private const string RuntimeScope = "System.Runtime";
 
     [Fact]
     public async Task Metrics_report_tokens_generations_and_http_requests()
@@ -123,6 +124,30 @@ public sealed class MetricsTests
         double waited = m.Sum("cria_queue_wait_seconds");
         Assert.True(waited > 0 && waited <= elapsed, $"waited {waited} s of the {elapsed} s both requests took");
         Assert.Equal(0, m.Value("cria_queue_depth"));
+    }
+
+    [Fact]
+    public async Task Metrics_carry_the_runtime_meter_gc_heap_collections_and_threads()
+    {
+        await using RunningServer server = await RunningServer.StartAsync();
+
+        // A collection now, so the "heap size at the last collection" gauges have a value whatever the GC did so far.
+        GC.Collect();
+        Exposition m = await ScrapeUntilAsync(server, m => m.Total("dotnet_gc_last_collection_heap_size_bytes", RuntimeScope) > 0
+            && m.Total("dotnet_gc_collections_total", RuntimeScope) > 0);
+
+        Assert.Equal("gauge", m.Type("dotnet_gc_last_collection_heap_size_bytes"));
+        foreach (string generation in (string[])["gen0", "gen1", "gen2", "loh", "poh"])
+        {
+            Assert.Equal(1, m.Series("dotnet_gc_last_collection_heap_size_bytes", RuntimeScope, ("gc_heap_generation", generation)));
+        }
+        // The heap after a collection holds at least the server's own objects, and less than the whole process.
+        double heap = m.Total("dotnet_gc_last_collection_heap_size_bytes", RuntimeScope);
+        Assert.InRange(heap, 64 * 1024, Environment.WorkingSet);
+        Assert.Equal("counter", m.Type("dotnet_gc_collections_total"));
+        Assert.True(m.Total("dotnet_gc_collections_total", RuntimeScope, ("gc_heap_generation", "gen2")) >= 1, "the forced collection is not counted in gen2");
+        Assert.True(m.Total("dotnet_gc_heap_total_allocated_bytes_total", RuntimeScope) >= heap, "less allocated than the heap holds");
+        Assert.True(m.Total("dotnet_thread_pool_thread_count_total", RuntimeScope) >= 1, "no thread-pool thread while serving a scrape");
     }
 
     /// <summary>Scrapes /metrics until <paramref name="ready"/> holds (at most ~10 s) and returns the last scrape.</summary>
@@ -288,6 +313,14 @@ public sealed class MetricsTests
 
         private double Total(string name, (string Key, string Value)[] labels) =>
             _samples.Where(s => s.Name == name && labels.All(l => s.Labels.TryGetValue(l.Key, out string? v) && v == l.Value)).Sum(s => s.Value);
+
+        /// <summary>The sum of <paramref name="name"/> over the series the meter <paramref name="scope"/> reports with <paramref name="labels"/>.</summary>
+        public double Total(string name, string scope, params (string Key, string Value)[] labels) => Total(name, [("otel_scope_name", scope), .. labels]);
+
+        /// <summary>How many series of <paramref name="name"/> the meter <paramref name="scope"/> reports with <paramref name="labels"/>.</summary>
+        public int Series(string name, string scope, params (string Key, string Value)[] labels) =>
+            _samples.Count(s => s.Name == name && s.Labels.GetValueOrDefault("otel_scope_name") == scope
+                && labels.All(l => s.Labels.TryGetValue(l.Key, out string? v) && v == l.Value));
     }
 }
 
