@@ -147,10 +147,10 @@ public sealed class GuardTests
                 text.Append(part.Text);
             }
         }
-        Assert.Equal("""{"email":"[EMAIL]"}""", text.ToString().Replace(" ", "", StringComparison.Ordinal));
+        Assert.Equal("""{"email":"[EMAIL]"}""", text.ToString().ReplaceLineEndings("").Replace(" ", "", StringComparison.Ordinal).Replace("\t", "", StringComparison.Ordinal));
 
         ChatCompletion whole = await Chat(server).CompleteChatAsync([new UserChatMessage("Your e-mail?")], options);
-        Assert.Equal("""{"email":"[EMAIL]"}""", whole.Content[0].Text.Replace(" ", "", StringComparison.Ordinal));
+        Assert.Equal("""{"email":"[EMAIL]"}""", whole.Content[0].Text.ReplaceLineEndings("").Replace(" ", "", StringComparison.Ordinal).Replace("\t", "", StringComparison.Ordinal));
         Assert.True(server.Metrics.GuardFindings >= 2);
     }
 

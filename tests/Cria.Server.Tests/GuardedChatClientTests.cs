@@ -49,13 +49,13 @@ public sealed class GuardedChatClientTests(ServerFixture fixture) : IClassFixtur
     {
         IChatClient client = Guarded("""{"output": [{"detector": "pii", "action": "redact"}], "hold_back": 32}""");
         ChatResponse whole = await client.GetResponseAsync("Your e-mail?", EmailOptions());
-        Assert.Equal("""{"email":"[EMAIL]"}""", whole.Text.Replace(" ", "", StringComparison.Ordinal));
+        Assert.Equal("""{"email":"[EMAIL]"}""", whole.Text.ReplaceLineEndings("").Replace(" ", "", StringComparison.Ordinal).Replace("\t", "", StringComparison.Ordinal));
         var streamed = new System.Text.StringBuilder();
         await foreach (ChatResponseUpdate update in client.GetStreamingResponseAsync("Your e-mail?", EmailOptions()))
         {
             streamed.Append(update.Text);
         }
-        Assert.Equal("""{"email":"[EMAIL]"}""", streamed.ToString().Replace(" ", "", StringComparison.Ordinal));
+        Assert.Equal("""{"email":"[EMAIL]"}""", streamed.ToString().ReplaceLineEndings("").Replace(" ", "", StringComparison.Ordinal).Replace("\t", "", StringComparison.Ordinal));
     }
 
     [Fact]
