@@ -1,9 +1,9 @@
 using Cria.Core.Inference;
 using Cria.Core.Models;
 using Cria.Core.Sampling;
-using Cria.Server.Auth;
 using Cria.Guard.Policy;
 using Cria.Guard.Rails;
+using Cria.Server.Auth;
 using Cria.Server.Engine;
 using Cria.Server.Guard;
 using Cria.Server.Http;
