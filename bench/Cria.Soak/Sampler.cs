@@ -91,7 +91,8 @@ internal sealed class Sampler(HttpClient http, string key, int pid, Tally tally)
             m.Sum("dotnet_gc_last_collection_memory_committed_size_bytes", runtime) / (1 << 20),
             handles,
             threads,
-            m.Sum("dotnet_thread_pool_thread_count_total", runtime),
+            // a counter in .NET 10's System.Diagnostics.DiagnosticSource, a gauge (no _total) from version 11
+            m.Sum("dotnet_thread_pool_thread_count_total", runtime) + m.Sum("dotnet_thread_pool_thread_count", runtime),
             m.Sum("dotnet_gc_collections_total", runtime, ("gc_heap_generation", "gen0")),
             m.Sum("dotnet_gc_collections_total", runtime, ("gc_heap_generation", "gen1")),
             m.Sum("dotnet_gc_collections_total", runtime, ("gc_heap_generation", "gen2")),
