@@ -58,8 +58,9 @@ public sealed class LlamaGuardDetector(string model, IReadOnlyList<string> categ
             ?? throw new InvalidOperationException($"no guard model is loaded for the llama_guard check (model \"{model}\")");
         string prompt = LlamaGuardPrompt.Build(turns, categories);
         ClassifierVerdict verdict = await classifier.ClassifyAsync(prompt, cancel).ConfigureAwait(false);
-        LlamaGuardAnswer answer = LlamaGuardAnswer.TryParse(verdict.Answer ?? "", out string? error)
-            ?? throw new FormatException($"the guard model \"{model}\" gave {error}");
+        // The answer itself stays out of the message: a model that is no classifier may echo what it was asked.
+        LlamaGuardAnswer answer = LlamaGuardAnswer.TryParse(verdict.Answer ?? "", out _)
+            ?? throw new FormatException($"the guard model \"{model}\" gave no classifier answer (neither 'safe' nor 'unsafe' and a line of categories)");
         double p = verdict.UnsafeProbability;
         if (!answer.Unsafe)
         {
