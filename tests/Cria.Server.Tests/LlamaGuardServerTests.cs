@@ -71,3 +71,23 @@ public sealed class LlamaGuardServerTests
         Assert.Contains("input only", e.Message, StringComparison.Ordinal);
     }
 }
+
+/// <summary>The in-process classifier on its own: a score and an answer from the engine, and its timeout.</summary>
+public sealed class LocalGuardClassifierTests
+{
+    [Fact]
+    public async Task It_scores_the_first_position_and_decodes_an_answer()
+    {
+        using var classifier = Guard.LocalGuardClassifier.Load(ServerOptions.BundledModelPath, TimeSpan.FromSeconds(60));
+        Cria.Guard.LlamaGuard.ClassifierVerdict verdict = await classifier.ClassifyAsync("Is this safe?", CancellationToken.None);
+        Assert.InRange(verdict.UnsafeProbability, 0.0, 1.0);
+        Assert.NotNull(verdict.Answer);
+    }
+
+    [Fact]
+    public async Task A_classification_past_the_timeout_is_a_timeout_error()
+    {
+        using var classifier = Guard.LocalGuardClassifier.Load(ServerOptions.BundledModelPath, TimeSpan.FromTicks(1));
+        await Assert.ThrowsAsync<TimeoutException>(() => classifier.ClassifyAsync(new string('a', 200), CancellationToken.None));
+    }
+}

@@ -51,6 +51,7 @@ internal sealed class LocalGuardClassifier : IGuardClassifier, IDisposable
     public async Task<ClassifierVerdict> ClassifyAsync(string prompt, CancellationToken cancel)
     {
         ArgumentNullException.ThrowIfNull(prompt);
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
         timeout.CancelAfter(Timeout);
         try
@@ -58,7 +59,7 @@ internal sealed class LocalGuardClassifier : IGuardClassifier, IDisposable
             await _one.WaitAsync(timeout.Token).ConfigureAwait(false);
             try
             {
-                return await Task.Run(() => Run(prompt, timeout.Token), timeout.Token).ConfigureAwait(false);
+                return await Task.Run(() => Run(prompt, started, timeout.Token), timeout.Token).ConfigureAwait(false);
             }
             finally
             {
@@ -71,7 +72,8 @@ internal sealed class LocalGuardClassifier : IGuardClassifier, IDisposable
         }
     }
 
-    private ClassifierVerdict Run(string prompt, CancellationToken cancel)
+    /// <summary>Runs the model; past <see cref="Timeout"/> since <paramref name="started"/> (checked after each forward pass) it throws.</summary>
+    private ClassifierVerdict Run(string prompt, long started, CancellationToken cancel)
     {
         var tokenizer = _local.Tokenizer;
         string bos = tokenizer.BosId >= 0 ? tokenizer.TokenText(tokenizer.BosId) : "";
@@ -93,6 +95,7 @@ internal sealed class LocalGuardClassifier : IGuardClassifier, IDisposable
         for (int i = 0; i < MaxAnswerTokens; i++)
         {
             cancel.ThrowIfCancellationRequested();
+            CheckTime(started);
             int next = ArgMax(ctx.Logits);
             if (tokenizer.IsEndOfGeneration(next))
             {
@@ -102,6 +105,14 @@ internal sealed class LocalGuardClassifier : IGuardClassifier, IDisposable
             _local.Model.Forward(ctx, [next]);
         }
         return new ClassifierVerdict(probability, tokenizer.Decode([.. answer]));
+    }
+
+    private void CheckTime(long started)
+    {
+        if (System.Diagnostics.Stopwatch.GetElapsedTime(started) > Timeout)
+        {
+            throw new TimeoutException($"the guard model took longer than {Timeout.TotalSeconds:0.###} s");
+        }
     }
 
     /// <summary>softmax(logits)[unsafe], computed stably; NaN when the vocabulary has no piece for "unsafe".</summary>
