@@ -91,3 +91,22 @@ public sealed class LocalGuardClassifierTests
         await Assert.ThrowsAsync<TimeoutException>(() => classifier.ClassifyAsync(new string('a', 200), CancellationToken.None));
     }
 }
+
+/// <summary>/v1/moderations with a llama_guard check: a failed guard flags only when its check fails closed.</summary>
+public sealed class LlamaGuardModerationTests
+{
+    [Theory]
+    [InlineData("block", true)]
+    [InlineData("allow", false)]
+    public async Task A_guard_that_is_no_classifier_flags_as_its_on_error_says(string onError, bool flagged)
+    {
+        string policy = $$"""{"input": [{"detector": "llama_guard", "model": "stories260K", "action": "block", "on_error": "{{onError}}"}]}""";
+        await using RunningServer server = await RunningServer.StartAsync(new ServerOptions { Guard = GuardConfig.Parse(policy) });
+        using HttpResponseMessage response = await server.PostJsonAsync("v1/moderations", """{"input": "Once upon a time"}""");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        JsonElement result = (await RunningServer.JsonAsync(response)).GetProperty("results")[0];
+        Assert.Equal(flagged, result.GetProperty("flagged").GetBoolean());
+        Assert.Equal(flagged, result.GetProperty("categories").GetProperty("llama_guard").GetBoolean());
+        Assert.False(result.GetProperty("categories").GetProperty("violence").GetBoolean());
+    }
+}
