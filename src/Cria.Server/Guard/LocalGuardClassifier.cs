@@ -1,7 +1,7 @@
 using Cria.Core.Inference;
 using Cria.Core.Models;
-using Cria.Numerics.Threading;
 using Cria.Guard.LlamaGuard;
+using Cria.Numerics.Threading;
 using Cria.Templates;
 
 namespace Cria.Server.Guard;
