@@ -38,6 +38,10 @@ internal static class GuardCommand
             };
             string input = p.GetValue(text) is { } t && t != "-" ? t : ReadStdin();
             Rail rail = config.Resolve(p.GetValue(model), p.GetValue(key)).ForStage(which);
+            if (!rail.IsSynchronous)
+            {
+                throw new UserException("this policy has a llama_guard check, which needs its guard model: `cria guard check` runs only the model-free detectors; use `cria serve --guard`");
+            }
             RailResult result = rail.Evaluate(input, new Redactor());
             Console.Out.Write(Json(result));
             Console.Out.Write('\n');

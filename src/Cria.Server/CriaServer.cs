@@ -2,6 +2,7 @@ using Cria.Hosting;
 using Cria.Server.Audit;
 using Cria.Server.Auth;
 using Cria.Server.Engine;
+using Cria.Server.Guard;
 using Cria.Server.Http;
 using Cria.Server.Ollama;
 using Cria.Server.OpenAi;
@@ -37,8 +38,10 @@ public static class CriaServer
         System.Security.Cryptography.X509Certificates.X509Certificate2? certificate = options.Tls?.Load();
         var registry = new ModelRegistry(options);
         AuditStore? audit = null;
+        LlamaGuardModels? guardModels = null;
         try
         {
+            guardModels = LlamaGuardModels.Bind(options.Guard, registry);
             audit = OpenAudit(options.Audit);
             var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
             builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
@@ -134,6 +137,7 @@ public static class CriaServer
         }
         catch
         {
+            guardModels?.Dispose();
             audit?.Dispose();
             registry.Dispose();
             certificate?.Dispose();

@@ -1,6 +1,8 @@
 using System.Text;
 using System.Text.Json;
 
+using Cria.Guard.LlamaGuard;
+
 namespace Cria.Guard.Policy;
 
 /// <summary>
@@ -39,6 +41,14 @@ public sealed class GuardConfig
     public IReadOnlyDictionary<string, GuardPolicy> Models => _models;
 
     public IReadOnlyDictionary<string, GuardPolicy> Keys => _keys;
+
+    /// <summary>Every <c>llama_guard</c> check's detector in the policies in use, once each: the host binds each to its model at start.</summary>
+    public IReadOnlyList<LlamaGuardDetector> LlamaGuardChecks =>
+    [
+        .. new[] { Default }.Concat(_models.Values).Concat(_keys.Values).Distinct()
+            .SelectMany(p => p.Input.Checks.Concat(p.Output.Checks).Concat(p.ToolCalls.Checks))
+            .Select(c => c.Detector).OfType<LlamaGuardDetector>().Distinct(),
+    ];
 
     /// <summary>The policy for a request: the key's, else the model's, else the default.</summary>
     public GuardPolicy Resolve(string? model, string? key)

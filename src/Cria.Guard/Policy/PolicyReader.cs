@@ -1,6 +1,7 @@
 using System.Text.Json;
 
 using Cria.Guard.Detectors;
+using Cria.Guard.LlamaGuard;
 using Cria.Guard.Rails;
 
 namespace Cria.Guard.Policy;
@@ -11,17 +12,19 @@ namespace Cria.Guard.Policy;
 /// Every check takes <c>detector</c>, <c>action</c>, <c>threshold</c> (0–1, default 0.5), <c>types</c> (the
 /// detector's types, default all) and <c>on_error</c> (<c>block</c> or <c>allow</c>); <c>keywords</c> also takes
 /// <c>words</c> (required), <c>case_sensitive</c>, <c>whole_word</c>, <c>type</c>, <c>label</c>; <c>regex</c>
-/// takes <c>patterns</c> or <c>pattern</c> (required), <c>case_sensitive</c>, <c>type</c>, <c>label</c>.
+/// takes <c>patterns</c> or <c>pattern</c> (required), <c>case_sensitive</c>, <c>type</c>, <c>label</c>;
+/// <c>llama_guard</c> takes <c>model</c> (required) and <c>categories</c> (S1–S14, default S1–S13).
 /// </summary>
 internal static class PolicyReader
 {
-    public static readonly string[] Detectors = ["pii", "secrets", "injection", "keywords", "regex"];
+    public static readonly string[] Detectors = ["pii", "secrets", "injection", "keywords", "regex", "llama_guard"];
 
     private static readonly string[] s_stageKeys = ["input", "output", "tool_calls", "hold_back"];
     private static readonly string[] s_topKeys = ["input", "output", "tool_calls", "hold_back", "default", "policies", "models", "keys"];
     private static readonly string[] s_commonKeys = ["detector", "action", "threshold", "types", "on_error"];
     private static readonly string[] s_keywordKeys = ["words", "case_sensitive", "whole_word", "type", "label"];
     private static readonly string[] s_regexKeys = ["patterns", "pattern", "case_sensitive", "type", "label"];
+    private static readonly string[] s_llamaGuardKeys = ["model", "categories"];
 
     public static GuardConfig Read(JsonElement root, string source)
     {
@@ -142,7 +145,8 @@ internal static class PolicyReader
             "pii" or "secrets" or "injection" => [],
             "keywords" => s_keywordKeys,
             "regex" => s_regexKeys,
-            "llama_guard" or "prompt_guard" => throw new GuardPolicyException(Path(path, "detector"), $"unknown detector \"{detector}\": guard models are not supported by this build yet (known: {string.Join(", ", Detectors)})"),
+            "llama_guard" => s_llamaGuardKeys,
+            "prompt_guard" => throw new GuardPolicyException(Path(path, "detector"), $"unknown detector \"{detector}\": Prompt Guard is not supported by this build yet (known: {string.Join(", ", Detectors)})"),
             _ => throw new GuardPolicyException(Path(path, "detector"), $"unknown detector \"{detector}\" (known: {string.Join(", ", Detectors)})"),
         };
         foreach (JsonProperty p in e.EnumerateObject())
@@ -179,6 +183,7 @@ internal static class PolicyReader
             "secrets" => new SecretsDetector(types),
             "injection" => new InjectionDetector(types),
             "keywords" => Keywords(e, path),
+            "llama_guard" => LlamaGuard(e, path),
             _ => Regexes(e, path),
         };
         return new GuardCheck(det, action, threshold, onErrorBlocks);
@@ -227,6 +232,37 @@ internal static class PolicyReader
             throw new GuardPolicyException(Path(path, "words"), "the list of words is empty");
         }
         return new KeywordsDetector(words, Bool(e, path, "case_sensitive", false), Bool(e, path, "whole_word", true), Text(e, path, "type") ?? "keyword", Label(e, path));
+    }
+
+    private static LlamaGuardDetector LlamaGuard(JsonElement e, string path)
+    {
+        if (!e.TryGetProperty("model", out JsonElement m) || m.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(m.GetString()) || m.GetString()!.Length > 4096)
+        {
+            throw new GuardPolicyException(Path(path, "model"), "a llama_guard check needs \"model\", a model name or a GGUF path (1 to 4096 characters)");
+        }
+        IReadOnlyList<string> categories = LlamaGuardCategories.Default;
+        if (e.TryGetProperty("categories", out JsonElement c))
+        {
+            string at = Path(path, "categories");
+            List<string> codes = Strings(c, at, 14);
+            for (int i = 0; i < codes.Count; i++)
+            {
+                if (!LlamaGuardCategories.IsKnown(codes[i]))
+                {
+                    throw new GuardPolicyException($"{at}[{i}]", $"unknown Llama Guard category \"{codes[i]}\" (known: S1 to S14; S14 only for Llama Guard 3-8B)");
+                }
+                if (codes.IndexOf(codes[i]) < i)
+                {
+                    throw new GuardPolicyException($"{at}[{i}]", $"category \"{codes[i]}\" is listed twice");
+                }
+            }
+            if (codes.Count == 0)
+            {
+                throw new GuardPolicyException(at, "the list of categories is empty");
+            }
+            categories = codes;
+        }
+        return new LlamaGuardDetector(m.GetString()!, categories);
     }
 
     private static RegexDetector Regexes(JsonElement e, string path)

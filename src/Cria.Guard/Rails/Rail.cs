@@ -51,9 +51,9 @@ public sealed class Rail(GuardStage stage, IReadOnlyList<GuardCheck> checks)
             {
                 await check.Detector.DetectAsync(text, scratch, cancel).ConfigureAwait(false);
             }
-            catch (Exception) when (!cancel.IsCancellationRequested)
+            catch (Exception e) when (!cancel.IsCancellationRequested)
             {
-                found.Add(new RailFinding(new Finding(check.Detector.Name, "error", 0, text.Length, 1.0), check.OnErrorBlocks ? GuardAction.Block : GuardAction.Log, "REDACTED"));
+                found.Add(new RailFinding(new Finding(check.Detector.Name, "error", 0, text.Length, 1.0), check.OnErrorBlocks ? GuardAction.Block : GuardAction.Log, "REDACTED", e.Message));
                 continue;
             }
             Keep(check, scratch, found);

@@ -1,7 +1,10 @@
 namespace Cria.Guard.Rails;
 
-/// <summary>A finding over its check's threshold, with what that check does about it and the placeholder word it redacts with.</summary>
-public readonly record struct RailFinding(Finding Finding, GuardAction Action, string Label);
+/// <summary>
+/// A finding over its check's threshold, with what that check does about it and the placeholder word it redacts with;
+/// for a detector that failed (type <c>error</c>), <see cref="Error"/> says why (never the text it was given).
+/// </summary>
+public readonly record struct RailFinding(Finding Finding, GuardAction Action, string Label, string? Error = null);
 
 /// <summary>
 /// What a rail decided about a text: the strongest action of its findings (block &gt; route_local &gt; redact &gt; log),

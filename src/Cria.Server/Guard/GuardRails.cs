@@ -24,7 +24,8 @@ internal sealed class GuardRails(GuardConfig? config, ServerMetrics metrics)
     public GuardPolicy Resolve(string? model, string? key) => config?.Resolve(model, key) ?? GuardPolicy.None;
 
     /// <summary>The request as the model may see it: unchanged, redacted, or refused (400 <c>content_filter</c>).</summary>
-    public GenerationRequest CheckInput(GenerationRequest request, GuardPolicy policy, Redactor redactor, AuditFacts? audit = null)
+    public async Task<GenerationRequest> CheckInputAsync(GenerationRequest request, GuardPolicy policy, Redactor redactor, AuditFacts? audit = null,
+        CancellationToken cancel = default)
     {
         Rail rail = policy.Input;
         if (rail.IsEmpty)
@@ -40,7 +41,7 @@ internal sealed class GuardRails(GuardConfig? config, ServerMetrics metrics)
                 {
                     continue;
                 }
-                RailResult result = Evaluate(rail, content, redactor, $"messages[{i}]", audit);
+                RailResult result = await EvaluateAsync(rail, content, redactor, $"messages[{i}]", audit, cancel).ConfigureAwait(false);
                 if (!ReferenceEquals(result.Text, content))
                 {
                     changed ??= [.. messages];
@@ -51,15 +52,16 @@ internal sealed class GuardRails(GuardConfig? config, ServerMetrics metrics)
         }
         if (request.Prompt is { Length: > 0 } prompt)
         {
-            RailResult result = Evaluate(rail, prompt, redactor, "prompt", audit);
+            RailResult result = await EvaluateAsync(rail, prompt, redactor, "prompt", audit, cancel).ConfigureAwait(false);
             return ReferenceEquals(result.Text, prompt) ? request : request with { Prompt = result.Text };
         }
         return request;
     }
 
-    private RailResult Evaluate(Rail rail, string text, Redactor redactor, string where, AuditFacts? audit)
+    /// <summary>A model-backed check (<c>llama_guard</c>) makes the rail asynchronous; it judges each message as a user turn.</summary>
+    private async ValueTask<RailResult> EvaluateAsync(Rail rail, string text, Redactor redactor, string where, AuditFacts? audit, CancellationToken cancel)
     {
-        RailResult result = rail.Evaluate(text, redactor);
+        RailResult result = rail.IsSynchronous ? rail.Evaluate(text, redactor) : await rail.EvaluateAsync(text, redactor, cancel).ConfigureAwait(false);
         Count(GuardStage.Input, result.Findings, audit);
         if (result.Blocking is { } blocking)
         {
@@ -90,6 +92,7 @@ internal sealed class GuardRails(GuardConfig? config, ServerMetrics metrics)
     {
         string what = stage switch
         {
+            GuardStage.Input when finding.Error is { } error => $"the input was blocked by the guard: detector '{finding.Finding.Detector}' failed on {where} (on_error: block): {error}",
             GuardStage.Input => $"the input was blocked by the guard: detector '{finding.Finding.Detector}' found '{finding.Finding.Type}' in {where}",
             GuardStage.Output => $"the output was stopped by the guard: detector '{finding.Finding.Detector}' found '{finding.Finding.Type}'",
             _ => $"a tool call was blocked by the guard: detector '{finding.Finding.Detector}' found '{finding.Finding.Type}' in {where}",

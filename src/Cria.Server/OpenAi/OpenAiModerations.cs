@@ -75,13 +75,24 @@ internal static class OpenAiModerations
         var results = new List<ModerationResult>(inputs.Count);
         foreach (string input in inputs)
         {
-            results.Add(Classify(rail, input));
+            List<RailFinding> findings = rail.IsSynchronous ? rail.Scan(input) : await rail.ScanAsync(input, http.RequestAborted);
+            results.Add(Classify(rail, findings));
         }
         var response = new ModerationResponse { Id = ServerInfo.NewId("modr-"), Model = body.Model ?? "cria-guard", Results = results };
         await EventStream.WriteJsonAsync(http.Response, response, OpenAiJsonContext.Api.ModerationResponse, http.RequestAborted);
     }
 
-    private static ModerationResult Classify(Rail rail, string input)
+    /// <summary>Llama Guard codes with an OpenAI category of the same meaning; the others are named <c>llama_guard/S&lt;n&gt;</c> only.</summary>
+    private static readonly Dictionary<string, string> s_llamaGuardToOpenAi = new(StringComparer.Ordinal)
+    {
+        ["S1"] = "violence",
+        ["S4"] = "sexual/minors",
+        ["S10"] = "hate",
+        ["S11"] = "self-harm",
+        ["S12"] = "sexual",
+    };
+
+    private static ModerationResult Classify(Rail rail, List<RailFinding> findings)
     {
         var categories = new Dictionary<string, bool>(StringComparer.Ordinal);
         var scores = new Dictionary<string, double>(StringComparer.Ordinal);
@@ -98,10 +109,26 @@ internal static class OpenAiModerations
             scores[check.Detector.Name] = 0;
             applied[check.Detector.Name] = ["text"];
         }
-        List<RailFinding> findings = rail.Scan(input);
+        findings.RemoveAll(f => f.Error is not null && f.Action != GuardAction.Block); // a failed check with on_error: allow flags nothing
         foreach (RailFinding f in findings)
         {
-            foreach (string key in (ReadOnlySpan<string>)[f.Finding.Detector, $"{f.Finding.Detector}/{f.Finding.Type}"])
+            List<string> keys = [f.Finding.Detector];
+            if (f.Finding.Detector == "llama_guard" && f.Error is null)
+            {
+                foreach (string code in f.Finding.Type.Split(','))
+                {
+                    keys.Add("llama_guard/" + code);
+                    if (s_llamaGuardToOpenAi.TryGetValue(code, out string? openAi))
+                    {
+                        keys.Add(openAi);
+                    }
+                }
+            }
+            else
+            {
+                keys.Add($"{f.Finding.Detector}/{f.Finding.Type}");
+            }
+            foreach (string key in keys)
             {
                 categories[key] = true;
                 scores[key] = Math.Max(scores.GetValueOrDefault(key), f.Finding.Score);

@@ -43,7 +43,7 @@ internal sealed class GenerationService(ModelRegistry models, GenerationSlots sl
         // The guard's input rail before anything is loaded: a block is a 400 and nothing is generated.
         GuardPolicy policy = Guard.Resolve(Guard.Enabled ? models.Find(request.Model).Name : null, caller.Key?.Name);
         var redactor = new Redactor();
-        request = Guard.CheckInput(request, policy, redactor, caller.Audit);
+        request = await Guard.CheckInputAsync(request, policy, redactor, caller.Audit, cancel).ConfigureAwait(false);
         OutputGuard? output = Guard.ForOutput(policy, redactor, caller.Audit);
         IReadOnlyList<string> adapterNames = models.AdapterNames(request.Model, request.Adapters);
         ModelLease lease = await models.AcquireAsync(request.Model, request.KeepAlive).ConfigureAwait(false);
